@@ -1,0 +1,75 @@
+"""The `esm-schnet` console script: one subcommand per workflow stage.
+
+Each subcommand lives in its stage's module as a function `cli(argv) -> int | None` with its own
+argparse parser; this file only dispatches, so `esm-schnet parse` never imports torch.
+Errors meant for the user (EsmSchnetError) are printed as one line; anything else is a bug and
+keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+
+from . import __version__
+from .errors import EsmSchnetError
+
+# name -> ("module:function", one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "parse": ("esm_schnet.structure:cli", "parse one structure file into results/structures/<id>.h5"),
+    "download-model": ("esm_schnet.embed.model:cli", "fetch ESM2 weights into a local directory"),
+    "embed": ("esm_schnet.embed.shard:cli", "embed the proteins of one shard into an HDF5 shard"),
+    "folds": ("esm_schnet.folds:cli", "write the cross-validation folds table"),
+    "train-fold": ("esm_schnet.train:cli_fold", "train SchNet on one fold and predict its test set"),
+    "train-final": ("esm_schnet.train:cli_final", "train the final model on every labelled protein"),
+    "evaluate": ("esm_schnet.evaluate:cli", "gather folds: metrics, baselines, plots"),
+    "predict": ("esm_schnet.predict:cli", "score new structures with the final model"),
+    "inspect": ("esm_schnet.inspect:cli", "summarise any HDF5 file the workflow writes"),
+    "make-example": ("esm_schnet.example:cli", "write the bundled synthetic example dataset"),
+}
+
+log = logging.getLogger("esm_schnet")
+
+
+def _usage() -> str:
+    width = max(map(len, COMMANDS))
+    lines = [
+        f"usage: esm-schnet COMMAND [options]   (esm-schnet {__version__})",
+        "",
+        "commands:",
+    ]
+    lines += [f"  {name.ljust(width)}  {help_}" for name, (_, help_) in COMMANDS.items()]
+    lines += ["", "Run `esm-schnet COMMAND --help` for the options of one command."]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in {"-h", "--help"}:
+        print(_usage())
+        return 0
+    if argv[0] == "--version":
+        print(__version__)
+        return 0
+    name, rest = argv[0], argv[1:]
+    if name not in COMMANDS:
+        print(f"esm-schnet: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
+        return 2
+    target, _ = COMMANDS[name]
+    module_name, func_name = target.split(":")
+    func = getattr(importlib.import_module(module_name), func_name)
+    try:
+        result = func(rest)
+    except EsmSchnetError as exc:
+        log.error("%s", exc)
+        print(f"esm-schnet {name}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"esm-schnet {name}: interrupted", file=sys.stderr)
+        return 130
+    return int(result or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,155 @@
+"""The sample table: reading, validation (every problem with its line and column), sharding."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import SampleTableError
+
+ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]+$")
+REQUIRED = ("id", "structure")
+OPTIONAL = ("label", "group")
+COLUMNS = REQUIRED + OPTIONAL
+
+
+@dataclass(frozen=True)
+class Sample:
+    id: str
+    structure: Path
+    label: float | None
+    group: str | None
+
+
+def shard_of(sample_id: str, n_shards: int) -> int:
+    """Stable shard of an id: sha256 of the id modulo the number of shards."""
+    digest = hashlib.sha256(sample_id.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") % n_shards
+
+
+def _check_id(value: str) -> str | None:
+    if value == "":
+        return "empty id"
+    if value in {".", ".."} or not ID_PATTERN.match(value):
+        return f"id {value!r} is not file-name safe (allowed: letters, digits, '.', '_', '-')"
+    return None
+
+
+def read_sample_table(path: str | Path, require_labels: bool = True) -> pd.DataFrame:
+    """Read and validate a sample table.
+
+    Returns a DataFrame indexed by id with columns structure (absolute path as str), label
+    (float, NaN where absent and not required) and group (str or None), in file order.
+    Raises SampleTableError listing every problem, each with its line and column.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise SampleTableError(path, [f"file not found: {path}"])
+    base = path.resolve().parent
+    with open(path, newline="", encoding="utf-8") as fh:
+        lines = [ln for ln in fh.read().splitlines()]
+    # Keep line numbers: skip blank lines and '#' comments but remember where rows came from.
+    rows: list[tuple[int, list[str]]] = []
+    for lineno, raw in enumerate(lines, start=1):
+        if not raw.strip() or raw.lstrip().startswith("#"):
+            continue
+        rows.append((lineno, next(csv.reader([raw], delimiter="\t"))))
+    if not rows:
+        raise SampleTableError(path, ["the table is empty (no header, no samples)"])
+    header_line, header = rows[0]
+    header = [h.strip() for h in header]
+    problems: list[str] = []
+    unknown = [h for h in header if h not in COLUMNS]
+    if unknown:
+        problems.append(
+            f"line {header_line}: unknown column(s) {', '.join(map(repr, unknown))} "
+            f"(allowed: {', '.join(COLUMNS)})"
+        )
+    required = REQUIRED + (("label",) if require_labels else ())
+    missing = [c for c in required if c not in header]
+    if missing:
+        problems.append(f"line {header_line}: missing column(s) {', '.join(map(repr, missing))}")
+    dup_cols = sorted({h for h in header if header.count(h) > 1})
+    if dup_cols:
+        problems.append(f"line {header_line}: duplicate column(s) {', '.join(dup_cols)}")
+    if problems:
+        raise SampleTableError(path, problems)
+    data = rows[1:]
+    if not data:
+        raise SampleTableError(path, [f"the table has a header but no samples"])
+
+    col = {name: header.index(name) for name in header}
+    seen: dict[str, int] = {}
+    records = []
+    for lineno, fields in data:
+        if len(fields) != len(header):
+            problems.append(
+                f"line {lineno}: {len(fields)} fields, expected {len(header)} (tab-separated)"
+            )
+            continue
+
+        def get(name: str) -> str | None:
+            return fields[col[name]].strip() if name in col else None
+
+        sid = get("id")
+        reason = _check_id(sid)
+        if reason:
+            problems.append(f"line {lineno}, column 'id': {reason}")
+        elif sid in seen:
+            problems.append(
+                f"line {lineno}, column 'id': duplicate id {sid!r} (first on line {seen[sid]})"
+            )
+        else:
+            seen[sid] = lineno
+
+        structure = get("structure")
+        spath = None
+        if not structure:
+            problems.append(f"line {lineno}, column 'structure': empty path")
+        else:
+            spath = Path(structure)
+            if not spath.is_absolute():
+                spath = base / spath
+            if not spath.is_file():
+                problems.append(
+                    f"line {lineno}, column 'structure': file not found: {structure}"
+                )
+
+        label_text = get("label")
+        label = math.nan
+        if label_text is None or label_text == "":
+            if require_labels:
+                problems.append(f"line {lineno}, column 'label': missing label")
+        else:
+            try:
+                label = float(label_text)
+            except ValueError:
+                problems.append(
+                    f"line {lineno}, column 'label': {label_text!r} is not a number"
+                )
+            else:
+                if not math.isfinite(label):
+                    problems.append(
+                        f"line {lineno}, column 'label': {label_text!r} is not a finite number"
+                    )
+        group = get("group") or None
+        records.append(
+            {
+                "id": sid,
+                "structure": str(spath) if spath is not None else "",
+                "label": label,
+                "group": group,
+                "line": lineno,
+            }
+        )
+    if problems:
+        raise SampleTableError(path, problems)
+    df = pd.DataFrame.from_records(records).set_index("id", drop=False)
+    df.index.name = None
+    return df

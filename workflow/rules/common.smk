@@ -1,0 +1,36 @@
+# Sample-table loading, path helpers and wildcard constraints. Nothing else lives here.
+import sys
+
+from esm_schnet import paths
+from esm_schnet.errors import SampleTableError
+from esm_schnet.samples import read_sample_table, shard_of
+
+try:
+    SAMPLES = read_sample_table(config["samples"], require_labels=True)
+except SampleTableError as exc:
+    sys.exit(f"esm-schnet: {exc}")
+
+IDS = list(SAMPLES.index)
+N_SHARDS = config["embedding"]["shards"]
+SHARDS = [f"{i:03d}" for i in range(N_SHARDS)]
+MODEL_TAG = paths.model_tag(config["embedding"]["model"])
+SCHEME = config["cv"]["scheme"]
+
+
+wildcard_constraints:
+    id=r"[A-Za-z0-9._-]+",
+    shard=r"\d{3}",
+    fold=r"\d+",
+
+
+def structure_of(wildcards):
+    return SAMPLES.loc[wildcards.id, "structure"]
+
+
+def ids_in_shard(shard):
+    return [i for i in IDS if shard_of(i, N_SHARDS) == int(shard)]
+
+
+def all_targets():
+    targets = ["results/qc/structures.tsv"]
+    return targets

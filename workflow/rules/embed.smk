@@ -1,0 +1,1 @@
+# embed stage: rules are added by the embed issue.

@@ -1,0 +1,1 @@
+# evaluate stage: rules are added by the evaluate issue.

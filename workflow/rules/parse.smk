@@ -1,0 +1,1 @@
+# parse stage: rules are added by the parse issue.

@@ -1,0 +1,1 @@
+# predict stage: rules are added by the predict issue.
