@@ -1,0 +1,293 @@
+"""Plots of the evaluation (matplotlib, Agg, object API only: safe inside Snakemake `run:` threads).
+
+Every function builds and returns a `matplotlib.figure.Figure`; `save` writes it as PNG (at the
+configured dpi) and SVG. `make_plots` reads the evaluate outputs and writes all four plots:
+
+- parity.{png,svg}           held-out prediction vs label, identity line, metrics in the corner
+- residuals.{png,svg}        SchNet residual vs protein size (residues)
+- lengths.{png,svg}          residues per protein and per chain, the model window marked
+- learning_curves.{png,svg}  train/validation loss per epoch of every fold, with the median
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+log = logging.getLogger("esm_schnet.plots")
+
+PLOTS = ("parity", "residuals", "lengths", "learning_curves")
+STYLE = {
+    "schnet": dict(color="#1f4e9c", label="SchNet"),
+    "ridge_pooled": dict(color="#2ca02c", label="ridge, pooled embedding"),
+    "size_linear": dict(color="#d98c1a", label="size-only linear"),
+    "mean": dict(color="#8c8c8c", label="training mean"),
+}
+BASE_FONT = 10
+SCHEME_NAMES = {"loocv": "leave-one-out CV", "kfold": "k-fold CV", "group": "grouped CV"}
+
+
+def _figure(width: float, height: float, ncols: int = 1):
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, ncols)
+    return fig, axes
+
+
+def _style_axis(ax) -> None:
+    ax.grid(True, color="#e5e5e5", linewidth=0.8)
+    ax.set_axisbelow(True)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.tick_params(labelsize=BASE_FONT - 1)
+
+
+def _fmt(v, digits=3) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "n/a"
+    return f"{v:.{digits}g}"
+
+
+def _label_text(label_name: str, unit: str | None) -> str:
+    return f"{label_name} ({unit})" if unit else label_name
+
+
+def parity(
+    predictions: pd.DataFrame,
+    metrics: Mapping[str, Mapping] | None = None,
+    *,
+    baselines: bool = True,
+    title: str = "",
+    label_name: str = "label",
+    unit: str | None = None,
+) -> Figure:
+    """Prediction vs label of the held-out proteins; SchNet on top, baselines faded."""
+    fig, ax = _figure(6.2, 6.0)
+    metrics = metrics or {}
+    models = ["schnet"] + ([m for m in STYLE if m != "schnet"] if baselines else [])
+    present = [m for m in models if (predictions["model"] == m).any()]
+    lo = float(min(predictions["label"].min(), predictions["prediction"].min()))
+    hi = float(max(predictions["label"].max(), predictions["prediction"].max()))
+    pad = 0.05 * (hi - lo or 1.0)
+    lo, hi = lo - pad, hi + pad
+    ax.plot([lo, hi], [lo, hi], ls="--", color="#444444", lw=1.0, label="identity", zorder=1)
+    for m in reversed(present):  # SchNet drawn last (on top)
+        sub = predictions[predictions["model"] == m]
+        st = STYLE.get(m, dict(color="k", label=m))
+        own = m == "schnet"
+        rmse = metrics.get(m, {}).get("rmse")
+        ax.scatter(
+            sub["label"], sub["prediction"],
+            s=38 if own else 18,
+            color=st["color"],
+            alpha=0.9 if own else 0.35,
+            edgecolors="white" if own else "none",
+            linewidths=0.6,
+            zorder=3 if own else 2,
+            label=f"{st['label']} (RMSE {_fmt(rmse)})" if rmse is not None else st["label"],
+            gid=f"points-{m}",
+        )
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(lo, hi)
+    ax.set_aspect("equal")
+    ax.set_xlabel(f"true {_label_text(label_name, unit)}", fontsize=BASE_FONT + 1)
+    ax.set_ylabel(f"predicted {_label_text(label_name, unit)}", fontsize=BASE_FONT + 1)
+    _style_axis(ax)
+    m = metrics.get("schnet")
+    if m:
+        def ci(k):
+            return f"  [{_fmt(m.get(k + '_lo'))}, {_fmt(m.get(k + '_hi'))}]"
+
+        text = "\n".join(
+            [f"SchNet, n = {int(m['n'])}   (95% CI)"]
+            + [
+                f"{name:<12}{_fmt(m[k]):<6}{ci(k)}"
+                for name, k in (
+                    ("RMSE", "rmse"), ("MAE", "mae"), ("R²", "r2"),
+                    ("Pearson r", "pearson"), ("Spearman ρ", "spearman"),
+                )
+            ]
+        )
+        ax.text(
+            0.03, 0.97, text, transform=ax.transAxes, va="top", ha="left",
+            fontsize=BASE_FONT - 1, family="monospace",
+            bbox=dict(boxstyle="round,pad=0.4", facecolor="white", edgecolor="#bbbbbb", alpha=0.9),
+        )
+    handles, labels = ax.get_legend_handles_labels()
+    order = [0] + list(range(len(handles) - 1, 0, -1))  # identity, then SchNet first
+    ax.legend(
+        [handles[i] for i in order], [labels[i] for i in order],
+        loc="lower right", fontsize=BASE_FONT - 1.5, frameon=True, framealpha=0.9,
+    )
+    ax.set_title(title or "Held-out predictions vs truth", fontsize=BASE_FONT + 2)
+    return fig
+
+
+def residuals(
+    predictions: pd.DataFrame,
+    sizes: pd.Series,
+    *,
+    title: str = "",
+    label_name: str = "label",
+    unit: str | None = None,
+    annotate: int = 3,
+) -> Figure:
+    """SchNet residual (prediction - label) against residues per protein."""
+    fig, ax = _figure(7.0, 4.6)
+    sub = predictions[predictions["model"] == "schnet"].copy()
+    sub["size"] = sub["id"].map(sizes)
+    sub["residual"] = sub["prediction"] - sub["label"]
+    ax.axhline(0.0, color="#444444", lw=1.0, ls="--", zorder=1)
+    ax.scatter(
+        sub["size"], sub["residual"], s=36, color=STYLE["schnet"]["color"], alpha=0.9,
+        edgecolors="white", linewidths=0.6, zorder=3, gid="points-schnet",
+    )
+    if annotate > 0 and len(sub):
+        worst = sub.reindex(sub["residual"].abs().sort_values(ascending=False).index[:annotate])
+        for _, r in worst.iterrows():
+            ax.annotate(
+                str(r["id"]), (r["size"], r["residual"]), xytext=(5, 4),
+                textcoords="offset points", fontsize=BASE_FONT - 2, color="#333333",
+            )
+    lim = float(np.nanmax(np.abs(sub["residual"]))) if len(sub) else 1.0
+    lim = (lim or 1.0) * 1.15
+    ax.set_ylim(-lim, lim)
+    ax.set_xlabel("protein size (residues with a Cα, all chains)", fontsize=BASE_FONT + 1)
+    ax.set_ylabel(
+        f"residual: predicted − true {_label_text(label_name, unit)}", fontsize=BASE_FONT + 1
+    )
+    _style_axis(ax)
+    ax.set_title(title or "SchNet residuals vs protein size", fontsize=BASE_FONT + 2)
+    return fig
+
+
+def lengths(lengths_table: pd.DataFrame, window: int | None = 1022, *, title: str = "") -> Figure:
+    """Histograms of residues per protein and per chain, with the model window marked."""
+    fig, (ax_p, ax_c) = _figure(10.0, 4.2, ncols=2)
+    per_protein = lengths_table.groupby("id")["length"].sum()
+    per_chain = lengths_table["length"]
+    for ax, values, what, color in (
+        (ax_p, per_protein, "protein (all chains)", "#1f4e9c"),
+        (ax_c, per_chain, "chain", "#5a8fd0"),
+    ):
+        values = values.to_numpy()
+        top = max(float(values.max()) if len(values) else 1.0, float(window or 0)) * 1.3
+        bins = np.linspace(0, top, 31)
+        ax.hist(values, bins=bins, color=color, edgecolor="white", linewidth=0.6, gid="hist")
+        if window:
+            over = int((values > window).sum())
+            unit = what.split()[0]
+            note = (
+                "(kept: each chain is\nembedded on its own)" if unit == "protein"
+                else "(embedded in overlapping\nwindows, stitched)"
+            )
+            ax.axvline(window, color="#c0392b", ls="--", lw=1.5)
+            ax.text(
+                0.985, 0.97,
+                f"model window: {window} residues\n{over} {unit}{'' if over == 1 else 's'} longer\n{note}",
+                transform=ax.transAxes, ha="right", va="top", fontsize=BASE_FONT - 1.5,
+                color="#c0392b",
+                bbox=dict(boxstyle="round,pad=0.3", facecolor="white", edgecolor="#c0392b", alpha=0.9),
+            )
+        ax.set_xlim(0, top)
+        ax.set_xlabel(f"residues per {what}", fontsize=BASE_FONT + 1)
+        ax.set_ylabel(f"number of {what.split()[0]}s", fontsize=BASE_FONT + 1)
+        ax.set_title(
+            f"{len(values)} {what.split()[0]}s, median {int(np.median(values)) if len(values) else 0}",
+            fontsize=BASE_FONT + 1,
+        )
+        _style_axis(ax)
+    if window:
+        fig.text(
+            0.5, -0.02,
+            "Chains longer than the window are embedded in overlapping windows and stitched; "
+            "no protein is dropped for length.",
+            ha="center", va="top", fontsize=BASE_FONT - 1.5, color="#555555",
+        )
+    fig.suptitle(title or "Sequence lengths", fontsize=BASE_FONT + 2)
+    return fig
+
+
+def learning_curves(history: pd.DataFrame, *, title: str = "", loss_label: str = "loss") -> Figure:
+    """Train (and validation) loss per epoch of every fold: thin lines plus the median."""
+    fig, ax = _figure(7.0, 4.6)
+    folds = sorted(history["fold"].unique()) if len(history) else []
+    thin = 0.8 if len(folds) <= 10 else 0.5
+    alpha = 0.45 if len(folds) <= 10 else 0.2
+    series = [("train_loss", "train", "#1f4e9c"), ("val_loss", "validation", "#d95f02")]
+    positive = True
+    for col, name, color in series:
+        if col not in history.columns or history[col].isna().all():
+            continue
+        for k in folds:
+            h = history[history["fold"] == k]
+            ax.plot(h["epoch"], h[col], color=color, lw=thin, alpha=alpha, gid=f"fold-{col}")
+        med = history.groupby("epoch")[col].median()
+        ax.plot(med.index, med.to_numpy(), color=color, lw=2.4, label=f"{name}, median of {len(folds)} folds")
+        positive &= bool((history[col].dropna() > 0).all())
+    if positive and len(history):
+        ax.set_yscale("log")
+    ax.set_xlabel("epoch", fontsize=BASE_FONT + 1)
+    ax.set_ylabel(loss_label, fontsize=BASE_FONT + 1)
+    _style_axis(ax)
+    ax.legend(fontsize=BASE_FONT - 1, loc="upper right")
+    ax.set_title(title or f"Learning curves ({len(folds)} folds)", fontsize=BASE_FONT + 2)
+    return fig
+
+
+def save(fig: Figure, base, dpi: int = 150) -> list[Path]:
+    """Write `base`.png and `base`.svg (atomically); returns the paths."""
+    base = Path(base)
+    base.parent.mkdir(parents=True, exist_ok=True)
+    out = []
+    for ext in ("png", "svg"):
+        path = base.with_suffix(f".{ext}")
+        tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}.{ext}")
+        fig.savefig(tmp, dpi=dpi, format=ext, bbox_inches="tight", facecolor="white")
+        os.replace(tmp, path)
+        out.append(path)
+    return out
+
+
+def make_plots(
+    predictions_tsv,
+    metrics_json,
+    lengths_tsv,
+    history_tsv,
+    outdir,
+    dpi: int = 150,
+    window: int | None = 1022,
+    baselines: bool = True,
+) -> dict[str, Figure]:
+    """Read the evaluate outputs and write every plot into `outdir`; returns the figures."""
+    preds = pd.read_csv(predictions_tsv, sep="\t")
+    doc = json.loads(Path(metrics_json).read_text(encoding="utf-8"))
+    lens = pd.read_csv(lengths_tsv, sep="\t")
+    hist = pd.read_csv(history_tsv, sep="\t")
+    models = doc.get("models", {})
+    kind = doc.get("embedding_kind", "")
+    scheme = doc.get("cv_scheme", "?")
+    where = f"{SCHEME_NAMES.get(scheme, scheme)}, {doc.get('embedding_model', '?')}"
+    if kind == "onehot":
+        where += " ablation"
+    sizes = lens.groupby("id")["length"].sum()
+    figs = {
+        "parity": parity(preds, models, baselines=baselines, title=f"Held-out predictions ({where})"),
+        "residuals": residuals(preds, sizes, title=f"SchNet residuals vs protein size ({where})"),
+        "lengths": lengths(lens, window),
+        "learning_curves": learning_curves(hist),
+    }
+    outdir = Path(outdir)
+    for name, fig in figs.items():
+        save(fig, outdir / name, dpi=dpi)
+    log.info("wrote %d plots (PNG + SVG, %d dpi) to %s", len(figs), dpi, outdir)
+    return figs
