@@ -1,0 +1,131 @@
+"""Length-sorted batches under a token budget that counts BOS/EOS and padding exactly.
+
+A batch of n sequences whose longest has m residues is a tensor of n x (m + 2) tokens (BOS and
+EOS added, shorter sequences padded to the longest). `plan_batches` sorts the sequences by
+length, longest first (so an out-of-memory error shows up in the first batch, not the last), and
+fills each batch while n * (m + 2) <= max_tokens. A sequence whose own m + 2 exceeds the budget
+gets a batch of its own (nothing is dropped). Sorting keeps padding small: neighbours in the
+order have similar lengths.
+
+`run_batches` runs a forward function over the plan; on a CUDA out-of-memory error it halves the
+batch (and the budget for the rest of the job), logs it, and goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+log = logging.getLogger("esm_schnet.embed.batching")
+
+SPECIAL_TOKENS = 2  # BOS (<cls>) + EOS
+
+
+def padded_tokens(lengths: Sequence[int]) -> int:
+    """Tokens of one batch tensor: n * (max length + 2)."""
+    return len(lengths) * (max(lengths) + SPECIAL_TOKENS) if len(lengths) else 0
+
+
+def _order(lengths: Sequence[int]) -> list[int]:
+    # Longest first; ties by input position (stable, deterministic).
+    return sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
+
+
+def _take(order: list[int], pos: int, lengths: Sequence[int], max_tokens: int) -> list[int]:
+    width = lengths[order[pos]] + SPECIAL_TOKENS  # the longest of the batch: order is descending
+    n = max(1, max_tokens // width)
+    return order[pos : pos + n]
+
+
+def plan_batches(lengths: Sequence[int], max_tokens: int) -> list[list[int]]:
+    """Indices of `lengths` grouped into batches; every batch satisfies
+    len(batch) * (max(lengths in batch) + 2) <= max_tokens, except a single over-long sequence."""
+    if max_tokens < 1:
+        raise ValueError("max_tokens must be positive")
+    order = _order(lengths)
+    batches, pos = [], 0
+    while pos < len(order):
+        batch = _take(order, pos, lengths, max_tokens)
+        batches.append(batch)
+        pos += len(batch)
+    return batches
+
+
+def padding_fraction(lengths: Sequence[int], batches: list[list[int]]) -> float:
+    """Fraction of batch-tensor tokens that are padding (BOS/EOS count as useful)."""
+    total = sum(padded_tokens([lengths[i] for i in b]) for b in batches)
+    useful = sum(lengths[i] + SPECIAL_TOKENS for b in batches for i in b)
+    return 0.0 if total == 0 else 1.0 - useful / total
+
+
+def _is_oom(exc: BaseException) -> bool:
+    try:
+        import torch
+
+        if isinstance(exc, torch.cuda.OutOfMemoryError):
+            return True
+    except ImportError:  # pragma: no cover
+        pass
+    return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
+
+
+def run_batches(
+    sequences: Sequence[str],
+    forward: Callable[[list[str]], list[np.ndarray]],
+    max_tokens: int,
+    *,
+    progress: Callable | None = None,
+) -> list[np.ndarray]:
+    """Embed `sequences` in length-sorted token-budget batches; results in input order.
+
+    On an out-of-memory error the failing batch is halved (the budget too, for the remaining
+    batches) and retried; a single sequence that does not fit re-raises the error.
+    """
+    lengths = [len(s) for s in sequences]
+    order = _order(lengths)
+    results: list[np.ndarray | None] = [None] * len(sequences)
+    budget = max_tokens
+    pos = 0
+    bar = progress(total=sum(lengths)) if progress is not None else None
+    while pos < len(order):
+        batch = _take(order, pos, lengths, budget)
+        try:
+            out = forward([sequences[i] for i in batch])
+        except Exception as exc:  # noqa: BLE001 - only OOM is handled
+            if not _is_oom(exc):
+                raise
+            _free_cuda()
+            if len(batch) == 1:
+                log.error(
+                    "out of memory on a single sequence of %d residues; lower embedding.window",
+                    lengths[batch[0]],
+                )
+                raise
+            budget = max(1, padded_tokens([lengths[i] for i in batch]) // 2)
+            log.warning(
+                "out of memory on a batch of %d sequences (%d tokens): halving it (budget now %d tokens)",
+                len(batch),
+                padded_tokens([lengths[i] for i in batch]),
+                budget,
+            )
+            continue
+        for i, arr in zip(batch, out, strict=True):
+            results[i] = arr
+        pos += len(batch)
+        if bar is not None:
+            bar.update(sum(lengths[i] for i in batch))
+    if bar is not None:
+        bar.close()
+    return results  # type: ignore[return-value]
+
+
+def _free_cuda() -> None:
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    except ImportError:  # pragma: no cover
+        pass

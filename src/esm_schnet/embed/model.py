@@ -1,0 +1,402 @@
+"""Featurizers behind one interface: ESM2 through transformers, and the built-in one-hot.
+
+`load_featurizer(model, ...)` returns an object with
+- `model_id` (as configured), `revision` (what identifies the weights: the hub commit, or
+  `sha256:<hash of the weight files>` for a local directory, or `builtin`), `layer` (resolved
+  hidden-state index, 0 = token embeddings, n_layers = last), `dtype` (compute dtype name),
+  `device`, `dim`, `window_limit` (residues one pass may take; None = no limit),
+  `cacheable` (False for one-hot: recomputing is cheaper than reading a file);
+- `forward(sequences) -> list[np.ndarray]`: one float32 [len, dim] array per sequence, computed
+  in ONE batch (the caller batches); `n_sequences_run` counts the sequences passed to the model.
+
+Weights are never downloaded here: inside compute jobs everything is `local_files_only`. A hub id
+is looked up in `<models_dir>/<tag>/` (written by `esm-schnet download-model`, i.e. the
+`download_model` rule) and then in the Hugging Face cache; if neither has it the error says how to
+fix it. There is no fallback to other features.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import EsmSchnetError
+from ..log import job_log
+from .source import (
+    MARKER,
+    ONEHOT,
+    download_dir,
+    marker_path,
+    model_kind,
+    read_marker,
+)
+
+log = logging.getLogger("esm_schnet.embed.model")
+
+# The 20 standard residues, then X for anything else (B, Z, U, O, X, ...).
+ONEHOT_ALPHABET = "ACDEFGHIKLMNPQRSTVWY"
+# ESM2 was trained on crops of 1024 tokens: 1022 residues + BOS + EOS.
+ESM_WINDOW = 1022
+WEIGHT_PATTERNS = ("*.safetensors", "pytorch_model.bin")
+DOWNLOAD_PATTERNS = [
+    "config.json",
+    "*.safetensors",
+    "vocab.txt",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+]
+
+
+class ModelNotAvailableError(EsmSchnetError):
+    """The configured model's weights cannot be found (and we never download inside a job)."""
+
+
+def resolve_device(device: str = "auto"):
+    import torch
+
+    if device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise EsmSchnetError("embedding.device is 'cuda' but no CUDA device is available")
+    if device == "mps" and not (
+        getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+    ):
+        raise EsmSchnetError("embedding.device is 'mps' but MPS is not available")
+    return torch.device(device)
+
+
+def resolve_dtype(dtype: str, device) -> "torch.dtype":  # noqa: F821
+    """auto: bfloat16 on CUDA, float32 elsewhere."""
+    import torch
+
+    if dtype == "auto":
+        return torch.bfloat16 if torch.device(device).type == "cuda" else torch.float32
+    try:
+        return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[
+            dtype
+        ]
+    except KeyError:
+        raise EsmSchnetError(f"unknown embedding.dtype {dtype!r}") from None
+
+
+def _missing_message(model: str, revision: str, models_dir: str | os.PathLike, detail: str = "") -> str:
+    extra = f" ({detail})" if detail else ""
+    return (
+        f"ESM2 weights for {model!r} (revision {revision!r}) are not on this machine: looked in "
+        f"{download_dir(model, models_dir)} and the Hugging Face cache{extra}. Fix: connect to the "
+        f"internet once and run `snakemake download_model` (or `esm-schnet download-model --model "
+        f"{model} --revision {revision} --models-dir {models_dir}`), or set embedding.model to a "
+        f"local checkpoint directory, or to `onehot` (no weights)"
+    )
+
+
+def weights_hash(directory: str | os.PathLike) -> str:
+    """sha256 over the weight files and config.json of a checkpoint directory (sorted by name)."""
+    d = Path(directory)
+    files = sorted({p for pat in WEIGHT_PATTERNS for p in d.glob(pat)} | {d / "config.json"})
+    h = hashlib.sha256()
+    for p in files:
+        if not p.is_file():
+            continue
+        h.update(p.name.encode() + b"\0")
+        with open(p, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 23), b""):
+                h.update(block)
+    return "sha256:" + h.hexdigest()
+
+
+class OneHotFeaturizer:
+    """One-hot over the 20 standard residues + X (21 dims); needs no weights."""
+
+    def __init__(self):
+        self.model_id = ONEHOT
+        self.revision = "builtin"
+        self.layer = 0
+        self.n_layers = 0
+        self.dtype = "float32"
+        self.device = "cpu"
+        self.dim = len(ONEHOT_ALPHABET) + 1
+        self.window_limit = None
+        self.cacheable = False
+        self.n_sequences_run = 0
+        table = np.full(256, len(ONEHOT_ALPHABET), dtype=np.int64)
+        for i, aa in enumerate(ONEHOT_ALPHABET):
+            table[ord(aa)] = i
+            table[ord(aa.lower())] = i
+        self._table = table
+        self._eye = np.eye(self.dim, dtype=np.float32)
+
+    def encode(self, seq: str) -> np.ndarray:
+        raw = np.frombuffer(seq.encode("ascii", errors="replace"), dtype=np.uint8)
+        return self._table[raw]
+
+    def forward(self, sequences: list[str]) -> list[np.ndarray]:
+        self.n_sequences_run += len(sequences)
+        return [self._eye[self.encode(s)] for s in sequences]
+
+
+class EsmEmbedder:
+    """ESM2 (`transformers.EsmModel`, SDPA attention) returning one hidden layer per residue.
+
+    The model is cut after the requested layer (later layers and the final LayerNorm are not run
+    unless the last layer is asked for), there is no pooler and no LM head, and inference runs
+    under `torch.inference_mode`. `layer`: hidden_states index, 0 = token embeddings, k = output of
+    block k, -1 (or n_layers) = last block after the final LayerNorm (as fair-esm's
+    `repr_layers=[n]` and `last_hidden_state`).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        *,
+        model_id: str,
+        revision: str,
+        layer: int = -1,
+        dtype: str = "auto",
+        device: str = "auto",
+        revision_id: str | None = None,
+        local_files_only: bool = True,
+    ):
+        import torch
+        from transformers import AutoTokenizer, EsmModel
+
+        self.model_id = model_id
+        self.device = str(resolve_device(device))
+        tdtype = resolve_dtype(dtype, self.device)
+        self.dtype = str(tdtype).replace("torch.", "")
+        kwargs = dict(
+            attn_implementation="sdpa",
+            trust_remote_code=False,
+            local_files_only=local_files_only,
+            dtype=tdtype,
+            add_pooling_layer=False,
+        )
+        if revision and not os.path.isdir(path):
+            kwargs["revision"] = revision
+        model = EsmModel.from_pretrained(str(path), **kwargs)
+        tok_kwargs = {"local_files_only": local_files_only, "trust_remote_code": False}
+        if "revision" in kwargs:
+            tok_kwargs["revision"] = revision
+        tokenizer = AutoTokenizer.from_pretrained(str(path), **tok_kwargs)
+        n_layers = model.config.num_hidden_layers
+        k = layer if layer >= 0 else n_layers + 1 + layer
+        if not 0 <= k <= n_layers:
+            raise EsmSchnetError(
+                f"embedding.layer {layer} is out of range for {model_id!r} "
+                f"({n_layers} layers: use 0..{n_layers} or -1..-{n_layers + 1})"
+            )
+        if k < n_layers:
+            # Keep blocks 1..k; hidden state k is the block's output before the final LayerNorm.
+            model.encoder.layer = model.encoder.layer[:k]
+            model.encoder.emb_layer_norm_after = None
+        model.contact_head = None
+        self.layer = k
+        self.n_layers = n_layers
+        self.dim = model.config.hidden_size
+        self.revision = revision_id or getattr(model.config, "_commit_hash", None) or revision
+        # Rotary positions have no hard limit, but ESM2 was trained on 1022-residue crops.
+        self.window_limit = ESM_WINDOW
+        self.cacheable = True
+        self.n_sequences_run = 0
+        self.model = model.to(self.device).eval()
+        self._torch = torch
+        # Tokenisation: a per-character lookup table built from the tokenizer's own vocabulary
+        # (ESM's tokenizer maps each residue letter to one token; the tests check equality).
+        vocab = tokenizer.get_vocab()
+        self.cls_id = tokenizer.cls_token_id
+        self.eos_id = tokenizer.eos_token_id
+        self.pad_id = tokenizer.pad_token_id
+        table = np.full(256, tokenizer.unk_token_id, dtype=np.int64)
+        for tok, idx in vocab.items():
+            if len(tok) == 1:
+                table[ord(tok)] = idx
+        self._table = table
+        self.tokenizer = tokenizer
+
+    def encode(self, seq: str) -> np.ndarray:
+        raw = np.frombuffer(seq.encode("ascii", errors="replace"), dtype=np.uint8)
+        return self._table[raw]
+
+    def forward(self, sequences: list[str]) -> list[np.ndarray]:
+        torch = self._torch
+        if not sequences:
+            return []
+        lengths = [len(s) for s in sequences]
+        width = max(lengths) + 2
+        ids = np.full((len(sequences), width), self.pad_id, dtype=np.int64)
+        for i, s in enumerate(sequences):
+            ids[i, 0] = self.cls_id
+            ids[i, 1 : 1 + len(s)] = self.encode(s)
+            ids[i, 1 + len(s)] = self.eos_id
+        input_ids = torch.from_numpy(ids).to(self.device)
+        attention_mask = None
+        if min(lengths) != max(lengths):
+            attention_mask = (input_ids != self.pad_id).long()
+        self.n_sequences_run += len(sequences)
+        with torch.inference_mode():
+            out = self.model(input_ids=input_ids, attention_mask=attention_mask)
+            hidden = out.last_hidden_state.float().cpu().numpy()
+        return [np.ascontiguousarray(hidden[i, 1 : 1 + n]) for i, n in enumerate(lengths)]
+
+
+def load_featurizer(
+    model: str,
+    *,
+    revision: str = "main",
+    layer: int = -1,
+    dtype: str = "auto",
+    device: str = "auto",
+    models_dir: str | os.PathLike = "resources/models",
+):
+    """The featurizer for `embedding.model` (hub id, local directory or `onehot`); never downloads."""
+    kind = model_kind(model)
+    if kind == "onehot":
+        return OneHotFeaturizer()
+    if kind == "local":
+        path = Path(os.path.expanduser(model))
+        if not path.is_dir():
+            raise ModelNotAvailableError(
+                f"embedding.model {model!r}: no such directory (a local ESM2 checkpoint directory "
+                f"with config.json and weights is expected; or use a hub id, or `onehot`)"
+            )
+        if not (path / "config.json").is_file():
+            raise ModelNotAvailableError(
+                f"embedding.model {model!r}: {path / 'config.json'} not found (not a transformers "
+                f"checkpoint directory)"
+            )
+        rid = weights_hash(path)
+        log.info("loading ESM2 from local directory %s (%s)", path, rid)
+        return _load(path, model_id=model, revision=revision, layer=layer, dtype=dtype,
+                     device=device, revision_id=rid)
+    # hub id: our download directory first, then the Hugging Face cache; never the network.
+    local = download_dir(model, models_dir)
+    if (local / "config.json").is_file():
+        marker = read_marker(local / MARKER)
+        if marker is None:
+            raise ModelNotAvailableError(
+                f"{local} has no {MARKER}: the download of {model!r} did not finish; rerun "
+                f"`snakemake download_model` (or `esm-schnet download-model --model {model}`)"
+            )
+        if marker.get("revision") != revision:
+            raise ModelNotAvailableError(
+                f"{local} holds revision {marker.get('revision')!r} of {model!r} but "
+                f"embedding.revision is {revision!r}: rerun `snakemake download_model`"
+            )
+        log.info("loading %s (commit %s) from %s", model, marker.get("commit"), local)
+        return _load(local, model_id=model, revision=revision, layer=layer, dtype=dtype,
+                     device=device, revision_id=marker.get("commit") or weights_hash(local))
+    try:
+        return _load(model, model_id=model, revision=revision, layer=layer, dtype=dtype,
+                     device=device, revision_id=None)
+    except OSError as exc:
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelNotAvailableError(_missing_message(model, revision, models_dir, detail[:200])) from None
+
+
+def _load(path, **kwargs) -> EsmEmbedder:
+    return EsmEmbedder(path, **kwargs)
+
+
+def _write_json_atomic(path: Path, data: dict) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def download_model(model: str, revision: str = "main", models_dir: str | os.PathLike = "resources/models") -> Path:
+    """Fetch a hub model's weights and tokenizer into <models_dir>/<tag>/ and write the marker.
+
+    Online: resolves `revision` to a commit and downloads that commit (safetensors preferred).
+    Offline: copies the files from the Hugging Face cache if they are there. Else a clear error.
+    Returns the marker path.
+    """
+    if model_kind(model) != "hub":
+        raise EsmSchnetError(f"embedding.model {model!r} is not a hub id: nothing to download")
+    dest = download_dir(model, models_dir)
+    dest.mkdir(parents=True, exist_ok=True)
+    from huggingface_hub import HfApi, snapshot_download
+
+    patterns = list(DOWNLOAD_PATTERNS)
+    try:
+        info = HfApi().model_info(model, revision=revision)
+        commit = info.sha
+        names = [s.rfilename for s in (info.siblings or [])]
+        if not any(n.endswith(".safetensors") for n in names):
+            patterns.append("pytorch_model.bin")
+        log.info("downloading %s at %s (commit %s) into %s", model, revision, commit, dest)
+        snapshot_download(model, revision=commit, local_dir=dest, allow_patterns=patterns)
+        source = "hub"
+    except Exception as online_exc:  # noqa: BLE001 - any network/hub failure: try the cache
+        detail = (str(online_exc).strip().splitlines() or [type(online_exc).__name__])[0][:200]
+        log.warning("cannot reach the hub (%s); trying the Hugging Face cache", detail)
+        try:
+            snap = Path(
+                snapshot_download(
+                    model,
+                    revision=revision,
+                    local_files_only=True,
+                    allow_patterns=patterns + ["pytorch_model.bin"],
+                )
+            )
+        except Exception:  # noqa: BLE001
+            raise ModelNotAvailableError(
+                f"cannot download {model!r} (revision {revision!r}): {detail}; it is not in the "
+                f"Hugging Face cache either. Fix: run this once on a machine with internet access "
+                f"(on a cluster: the login node), or set embedding.model to a local checkpoint "
+                f"directory, or to `onehot` (no weights)"
+            ) from None
+        commit = snap.name
+        for f in snap.iterdir():
+            if f.is_file():
+                shutil.copyfile(f, dest / f.name)
+        source = "hf-cache"
+    if not (dest / "config.json").is_file():
+        raise ModelNotAvailableError(f"{model!r}: the download has no config.json (not a transformers model?)")
+    marker = dest / MARKER
+    _write_json_atomic(
+        marker, {"model": model, "revision": revision, "commit": commit, "source": source}
+    )
+    log.info("wrote %s", marker)
+    return marker
+
+
+def cli(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(
+        prog="esm-schnet download-model",
+        description="Fetch ESM2 weights from the Hugging Face hub into <models-dir>/<tag>/ "
+        "(needs internet once; compute jobs then read them from disk).",
+    )
+    p.add_argument("--model", required=True, help="hub id, e.g. facebook/esm2_t6_8M_UR50D")
+    p.add_argument("--revision", default="main", help="branch, tag or commit (default: main)")
+    p.add_argument("--models-dir", default="resources/models")
+    p.add_argument("--log", default=None, help="log file (default: stderr)")
+    args = p.parse_args(argv)
+    with job_log(args.log, echo=args.log is None):
+        marker = download_model(args.model, args.revision, args.models_dir)
+    print(marker)
+    return 0
+
+
+__all__ = [
+    "ESM_WINDOW",
+    "EsmEmbedder",
+    "ModelNotAvailableError",
+    "OneHotFeaturizer",
+    "download_model",
+    "load_featurizer",
+    "marker_path",
+    "resolve_device",
+    "resolve_dtype",
+    "weights_hash",
+]

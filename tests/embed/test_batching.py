@@ -1,0 +1,75 @@
+import numpy as np
+import pytest
+
+from esm_schnet.embed.batching import padded_tokens, padding_fraction, plan_batches, run_batches
+
+
+def test_empty_input():
+    assert plan_batches([], 100) == []
+    assert run_batches([], lambda s: [], 100) == []
+    assert padding_fraction([], []) == 0.0
+
+
+def test_budget_counts_bos_eos_and_padding_exactly():
+    # 4 sequences of 8 residues: each is 10 tokens with BOS/EOS; a 40-token budget fits 4, 39 fits 3
+    assert [len(b) for b in plan_batches([8, 8, 8, 8], 40)] == [4]
+    assert [len(b) for b in plan_batches([8, 8, 8, 8], 39)] == [3, 1]
+    # padding counts: lengths 10 and 2 -> 2 x (10 + 2) = 24 tokens, not 10 + 2 + 2 + 2
+    assert plan_batches([10, 2], 24) == [[0, 1]]
+    assert plan_batches([10, 2], 23) == [[0], [1]]
+
+
+@pytest.mark.parametrize("budget", [12, 50, 97, 400])
+def test_every_batch_within_budget_and_all_indices_once(budget):
+    rng = np.random.default_rng(1)
+    lengths = list(rng.integers(1, 60, size=57))
+    batches = plan_batches(lengths, budget)
+    flat = sorted(i for b in batches for i in b)
+    assert flat == list(range(len(lengths)))
+    for b in batches:
+        assert len(b) == 1 or padded_tokens([lengths[i] for i in b]) <= budget
+        # length-sorted: longest first inside and across batches
+        ls = [lengths[i] for i in b]
+        assert ls == sorted(ls, reverse=True)
+
+
+def test_over_budget_sequence_gets_its_own_batch():
+    batches = plan_batches([5, 100, 5, 5], 30)
+    assert batches[0] == [1]
+    assert sorted(i for b in batches[1:] for i in b) == [0, 2, 3]
+    assert all(padded_tokens([[5, 100, 5, 5][i] for i in b]) <= 30 for b in batches[1:])
+
+
+def test_run_batches_returns_input_order():
+    seqs = ["A" * n for n in (3, 9, 1, 9, 4)]
+    out = run_batches(seqs, lambda batch: [np.full((len(s), 1), len(s)) for s in batch], 24)
+    assert [o.shape[0] for o in out] == [3, 9, 1, 9, 4]
+
+
+def test_oom_halves_the_batch(caplog):
+    import torch
+
+    sizes = []
+
+    def forward(batch):
+        sizes.append(len(batch))
+        if len(batch) > 2:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate")
+        return [np.zeros((len(s), 2)) for s in batch]
+
+    seqs = ["M" * 10] * 8
+    with caplog.at_level("WARNING", logger="esm_schnet"):
+        out = run_batches(seqs, forward, max_tokens=12 * 8)
+    assert len(out) == 8 and all(o.shape == (10, 2) for o in out)
+    assert sizes[:3] == [8, 4, 2]
+    assert "halving" in caplog.text
+
+
+def test_oom_on_single_sequence_raises():
+    import torch
+
+    def forward(batch):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory")
+
+    with pytest.raises(torch.cuda.OutOfMemoryError):
+        run_batches(["A" * 5], forward, 100)
