@@ -108,14 +108,16 @@ def gather_histories(paths: Sequence) -> pd.DataFrame:
 
 
 def chain_lengths(records: Mapping) -> pd.DataFrame:
-    """Residues per chain of every record: columns id, chain (0-based), length."""
+    """Residues per chain of every record: columns id, chain (0-based), name, length."""
     rows = []
     for pid, rec in records.items():
         chain_index = np.asarray(rec.chain_index)
+        names = list(getattr(rec, "chain_names", None) or [])
         chains, counts = np.unique(chain_index, return_counts=True)
         for c, n in zip(chains, counts):
-            rows.append({"id": pid, "chain": int(c), "length": int(n)})
-    return pd.DataFrame(rows, columns=["id", "chain", "length"])
+            name = names[c] if c < len(names) else ""
+            rows.append({"id": pid, "chain": int(c), "name": name, "length": int(n)})
+    return pd.DataFrame(rows, columns=["id", "chain", "name", "length"])
 
 
 # ----------------------------------------------------------------------------------- compute
@@ -343,7 +345,7 @@ def cli(argv: list[str]) -> int:
     ap.add_argument("--out-history", default="results/evaluate/history.tsv")
     ap.add_argument("--log", default=None, help="append the log to this file")
     a = ap.parse_args(argv)
-    with job_log(a.log, echo=True):
+    with job_log(a.log, echo=a.log is None):
         run(
             a.fold_predictions, a.histories, a.folds, a.samples, a.shards,
             a.embedding_model, a.scheme, a.bootstrap, a.seed,

@@ -217,7 +217,9 @@ def lengths(lengths_table: pd.DataFrame, window: int | None = 1022, *, title: st
     return fig
 
 
-def learning_curves(history: pd.DataFrame, *, title: str = "", loss_label: str = "loss") -> Figure:
+def learning_curves(
+    history: pd.DataFrame, *, title: str = "", loss_label: str = "loss (MSE of standardised target)"
+) -> Figure:
     """Train (and validation) loss per epoch of every fold: thin lines plus the median."""
     fig, ax = _figure(7.0, 4.6)
     folds = sorted(history["fold"].unique()) if len(history) else []

@@ -1,1 +1,52 @@
-# evaluate stage: rules are added by the evaluate issue.
+# evaluate stage: one job gathers every fold (SchNet's held-out predictions), fits the baselines
+# on the SAME folds and writes predictions, metrics (with bootstrap intervals) and the small tables
+# the plots read. All logic lives in esm_schnet.evaluate.
+
+
+rule evaluate:
+    input:
+        predictions=lambda w: fold_outputs(w, "predictions.tsv"),
+        histories=lambda w: fold_outputs(w, "history.tsv"),
+        folds=f"results/cv/{SCHEME}/folds.tsv",
+        shards=expand(
+            "results/embeddings/{tag}/shard-{shard}.h5", tag=MODEL_TAG, shard=SHARDS
+        ),
+        samples=config["samples"],
+    output:
+        predictions=report(
+            "results/predictions.tsv",
+            caption="../report/predictions.rst",
+            category="2. Metrics",
+        ),
+        metrics=report(
+            "results/metrics.tsv", caption="../report/metrics.rst", category="2. Metrics"
+        ),
+        json="results/metrics.json",
+        lengths="results/evaluate/lengths.tsv",
+        history="results/evaluate/history.tsv",
+    params:
+        model=config["embedding"]["model"],
+        scheme=SCHEME,
+        bootstrap=config["evaluate"]["bootstrap"],
+        seed=config["evaluate"]["seed"],
+    log:
+        "logs/evaluate/evaluate.log",
+    benchmark:
+        "benchmarks/evaluate/evaluate.tsv"
+    shell:
+        "esm-schnet evaluate"
+        " --fold-predictions {input.predictions:q}"
+        " --histories {input.histories:q}"
+        " --folds {input.folds:q}"
+        " --samples {input.samples:q}"
+        " --shards {input.shards:q}"
+        " --embedding-model {params.model:q}"
+        " --scheme {params.scheme:q}"
+        " --bootstrap {params.bootstrap:q}"
+        " --seed {params.seed:q}"
+        " --out-predictions {output.predictions:q}"
+        " --out-metrics {output.metrics:q}"
+        " --out-json {output.json:q}"
+        " --out-lengths {output.lengths:q}"
+        " --out-history {output.history:q}"
+        " --log {log:q}"

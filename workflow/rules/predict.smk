@@ -1,1 +1,63 @@
-# predict stage: rules are added by the predict issue.
+# predict stage (only when config predict.samples is set): score new structures with the final
+# model. Their ids live in their own namespace (results/predict/...), so they may repeat training
+# ids. A structure that cannot be parsed is recorded (parse forced to on_error=skip) and reported
+# in the predictions table; the others are embedded (reusing the embedding cache) and predicted.
+import json
+
+from esm_schnet.structure import parse_job
+
+PREDICT_TABLE = config["predict"]["samples"]
+if PREDICT_TABLE:
+    try:
+        PREDICT = read_sample_table(PREDICT_TABLE, require_labels=False)
+    except SampleTableError as exc:
+        sys.exit(f"esm-schnet: predict.samples: {exc}")
+    PREDICT_IDS = list(PREDICT.index)
+
+    rule predict_parse:
+        input:
+            lambda w: PREDICT.loc[w.id, "structure"],
+        output:
+            h5="results/predict/structures/{id}.h5",
+            qc="results/predict/qc/{id}.tsv",
+        log:
+            "logs/predict_parse/{id}.log",
+        benchmark:
+            "benchmarks/predict_parse/{id}.tsv"
+        run:
+            parse_job(input[0], wildcards.id, output.h5, output.qc, "skip", log[0])
+
+    rule predict_embed:
+        input:
+            structures=expand("results/predict/structures/{id}.h5", id=PREDICT_IDS),
+        output:
+            f"results/predict/embeddings/{MODEL_TAG}/shard-000.h5",
+        params:
+            settings=json.dumps(config["embedding"], sort_keys=True),
+        log:
+            "logs/predict_embed/predict.log",
+        benchmark:
+            "benchmarks/predict_embed/predict.tsv"
+        shell:
+            "esm-schnet embed --structures {input.structures:q} --out {output:q}"
+            " --settings {params.settings:q} --log {log:q}"
+
+    rule predict:
+        input:
+            samples=PREDICT_TABLE,
+            model="results/final/model.pt",
+            structures=expand("results/predict/structures/{id}.h5", id=PREDICT_IDS),
+            shard=f"results/predict/embeddings/{MODEL_TAG}/shard-000.h5",
+        output:
+            report(
+                "results/predict/predictions.tsv",
+                caption="../report/predict.rst",
+                category="3. Prediction",
+            ),
+        log:
+            "logs/predict/predict.log",
+        benchmark:
+            "benchmarks/predict/predict.tsv"
+        shell:
+            "esm-schnet predict --samples {input.samples:q} --structures {input.structures:q}"
+            " --shards {input.shard:q} --model {input.model:q} --out {output:q} --log {log:q}"

@@ -1,1 +1,54 @@
-# report stage: rules are added by the report issue.
+# report stage: the plots (PNG for the HTML report, SVG for papers) from evaluate's tables.
+# Plotting settings are params of this rule only, so changing them reruns the plots alone.
+# `snakemake --report results/report.html` collects every output marked with report().
+from pathlib import Path
+
+from esm_schnet.log import job_log
+from esm_schnet.plots import make_plots
+
+
+rule plots:
+    input:
+        predictions="results/predictions.tsv",
+        metrics="results/metrics.json",
+        lengths="results/evaluate/lengths.tsv",
+        history="results/evaluate/history.tsv",
+    output:
+        parity=report(
+            "results/plots/parity.png", caption="../report/parity.rst", category="1. Plots"
+        ),
+        residuals=report(
+            "results/plots/residuals.png",
+            caption="../report/residuals.rst",
+            category="1. Plots",
+        ),
+        lengths=report(
+            "results/plots/lengths.png", caption="../report/lengths.rst", category="1. Plots"
+        ),
+        learning_curves=report(
+            "results/plots/learning_curves.png",
+            caption="../report/learning_curves.rst",
+            category="1. Plots",
+        ),
+        svg=expand(
+            "results/plots/{name}.svg",
+            name=["parity", "residuals", "lengths", "learning_curves"],
+        ),
+    params:
+        dpi=config["plots"]["dpi"],
+        window=config["embedding"]["window"],
+    log:
+        "logs/plots/plots.log",
+    benchmark:
+        "benchmarks/plots/plots.tsv"
+    run:
+        with job_log(log[0]):
+            make_plots(
+                input.predictions,
+                input.metrics,
+                input.lengths,
+                input.history,
+                Path(output.parity).parent,
+                dpi=params.dpi,
+                window=params.window,
+            )

@@ -1,0 +1,152 @@
+"""Score new structures with the final model (`esm-schnet predict`).
+
+The `predict` target parses the structures of `predict.samples` into their own namespace
+(results/predict/structures/<id>.h5, with parse.on_error forced to `skip` so one broken file never
+stops the others), embeds them through the embedding stage (reusing its content-addressed cache,
+so a sequence seen in training is not embedded again) into results/predict/embeddings/<tag>/, and
+this module scores them with results/final/model.pt:
+
+results/predict/predictions.tsv  id, prediction, status, reason (+ label, error where the table
+has labels). status is `ok`, `skipped` (the structure could not be parsed; reason says why) or
+`failed` (parsed but could not be scored, e.g. no embedding); prediction is empty unless ok.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import ConfigError
+
+log = logging.getLogger("esm_schnet.predict")
+
+COLUMNS = ["id", "prediction", "status", "reason"]
+
+
+def predict_table(
+    ids: Sequence[str],
+    labels: Mapping[str, float] | None,
+    parse_errors: Mapping[str, str | None],
+    records: Mapping,
+    trained,
+) -> pd.DataFrame:
+    """One row per requested id, in table order.
+
+    parse_errors: id -> reason the structure was skipped (None when it parsed);
+    records: id -> esm_schnet.store.ProteinRecord; trained: esm_schnet.model.TrainedModel.
+    """
+    want = int(trained.config.in_channels)
+    dims = {int(np.asarray(r.embedding).shape[1]) for r in records.values()}
+    if dims and dims != {want}:
+        got = ", ".join(map(str, sorted(dims)))
+        raise ConfigError(
+            f"the final model expects {want}-dimensional embeddings but the prediction "
+            f"embeddings have {got} (was embedding.model changed after training? "
+            f"retrain with `snakemake results/final/model.pt`)"
+        )
+    rows = []
+    for pid in ids:
+        row = {"id": pid, "prediction": math.nan, "status": "ok", "reason": ""}
+        err = parse_errors.get(pid)
+        if err:
+            row.update(status="skipped", reason=f"could not be parsed: {err}")
+        elif pid not in records:
+            row.update(status="failed", reason="no embedding record for this protein")
+        else:
+            try:
+                row["prediction"] = float(trained.predict_records([records[pid]])[pid])
+            except (ValueError, RuntimeError) as exc:
+                row.update(status="failed", reason=str(exc).splitlines()[0])
+        if row["status"] != "ok":
+            log.warning("%s: %s (%s)", pid, row["status"], row["reason"])
+        rows.append(row)
+    table = pd.DataFrame(rows, columns=COLUMNS)
+    if labels is not None:
+        lab = pd.Series([labels.get(i, math.nan) for i in ids], dtype=float)
+        if lab.notna().any():
+            table["label"] = lab.to_numpy()
+            table["error"] = table["prediction"] - table["label"]
+    return table
+
+
+def run(
+    samples_path,
+    structure_paths: Sequence,
+    shard_paths: Sequence,
+    model_path,
+    out_path,
+    device: str = "cpu",
+) -> pd.DataFrame:
+    """Everything `esm-schnet predict` does; returns the predictions table."""
+    from .evaluate import write_tsv
+    from .model import load_model
+    from .samples import read_sample_table
+    from .store import load_records
+    from .structure import read_structure_h5
+
+    samples = read_sample_table(samples_path, require_labels=False)
+    ids = list(samples["id"])
+    parse_errors: dict[str, str | None] = {}
+    for p in structure_paths:
+        protein = read_structure_h5(p)
+        parse_errors[protein.id] = protein.error or (
+            None if protein.n_residues > 0 else "no residue with a C-alpha atom"
+        )
+    missing = [i for i in ids if i not in parse_errors]
+    for i in missing:
+        parse_errors[i] = "no parsed structure was given for this id"
+    records = load_records(list(shard_paths)) if shard_paths else {}
+    records = {k: v for k, v in records.items() if k in set(ids)}
+    trained = load_model(model_path, device=device)
+    log.info(
+        "scoring %d protein(s) with %s (trained on %s embeddings, %d features)",
+        len(ids), model_path, trained.meta.get("embedding_model", "?"), trained.config.in_channels,
+    )
+    table = predict_table(ids, samples["label"].to_dict(), parse_errors, records, trained)
+    write_tsv(table, out_path)
+    n_ok = int((table["status"] == "ok").sum())
+    log.info("predicted %d of %d protein(s); wrote %s", n_ok, len(table), out_path)
+    if n_ok < len(table):
+        bad = table[table["status"] != "ok"]
+        log.warning(
+            "%d protein(s) not predicted:\n%s",
+            len(bad), "\n".join(f"  {r.id}: {r.status}: {r.reason}" for r in bad.itertuples()),
+        )
+    if "error" in table.columns and n_ok:
+        ok = table[table["status"] == "ok"].dropna(subset=["label"])
+        if len(ok):
+            rmse = float(np.sqrt((ok["error"] ** 2).mean()))
+            log.info("on the %d labelled protein(s): RMSE %.4g, MAE %.4g",
+                     len(ok), rmse, float(ok["error"].abs().mean()))
+    return table
+
+
+def cli(argv: list[str]) -> int:
+    from .log import job_log
+
+    ap = argparse.ArgumentParser(
+        prog="esm-schnet predict",
+        description="Score parsed and embedded new structures with the final model.",
+    )
+    ap.add_argument("--samples", required=True, help="prediction sample table (label optional)")
+    ap.add_argument("--structures", nargs="+", required=True, metavar="H5",
+                    help="parsed structures (results/predict/structures/<id>.h5)")
+    ap.add_argument("--shards", nargs="*", default=[], metavar="H5",
+                    help="embedding shard(s) of the prediction set")
+    ap.add_argument("--model", required=True, help="final model (results/final/model.pt)")
+    ap.add_argument("--out", required=True, help="output TSV")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--log", default=None)
+    a = ap.parse_args(argv)
+    for p in [a.model, *a.shards]:
+        if not Path(p).is_file():
+            raise ConfigError(f"{p} does not exist")
+    with job_log(a.log, echo=a.log is None):
+        run(a.samples, a.structures, a.shards, a.model, a.out, device=a.device)
+    return 0
