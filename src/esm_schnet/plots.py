@@ -180,7 +180,7 @@ def lengths(lengths_table: pd.DataFrame, window: int | None = 1022, *, title: st
         (ax_c, per_chain, "chain", "#5a8fd0"),
     ):
         values = values.to_numpy()
-        top = max(float(values.max()) if len(values) else 1.0, float(window or 0)) * 1.3
+        top = max(float(values.max()) if len(values) else 1.0, float(window or 0)) * 1.15
         bins = np.linspace(0, top, 31)
         ax.hist(values, bins=bins, color=color, edgecolor="white", linewidth=0.6, gid="hist")
         if window:

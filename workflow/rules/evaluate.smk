@@ -33,6 +33,8 @@ rule evaluate:
         "logs/evaluate/evaluate.log",
     benchmark:
         "benchmarks/evaluate/evaluate.tsv"
+    conda:
+        "../../envs/evaluate.yaml"
     shell:
         "esm-schnet evaluate"
         " --fold-predictions {input.predictions:q}"

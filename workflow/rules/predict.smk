@@ -2,8 +2,6 @@
 # model. Their ids live in their own namespace (results/predict/...), so they may repeat training
 # ids. A structure that cannot be parsed is recorded (parse forced to on_error=skip) and reported
 # in the predictions table; the others are embedded (reusing the embedding cache) and predicted.
-import json
-
 from esm_schnet.structure import parse_job
 
 PREDICT_TABLE = config["predict"]["samples"]
@@ -27,20 +25,35 @@ if PREDICT_TABLE:
         run:
             parse_job(input[0], wildcards.id, output.h5, output.qc, "skip", log[0])
 
+    # Same settings, cache and weights as the embed rule: a sequence already embedded for
+    # training (or an earlier prediction) comes from the cache.
     rule predict_embed:
         input:
             structures=expand("results/predict/structures/{id}.h5", id=PREDICT_IDS),
+            model=MODEL_INPUT,
         output:
             f"results/predict/embeddings/{MODEL_TAG}/shard-000.h5",
         params:
-            settings=json.dumps(config["embedding"], sort_keys=True),
+            settings=EMBED_SETTINGS,
+            max_tokens=EMB["max_tokens"],
+            cache=EMB["cache"],
+            models_dir=EMB["models_dir"],
         log:
-            "logs/predict_embed/predict.log",
+            f"logs/predict_embed/{MODEL_TAG}.log",
         benchmark:
-            "benchmarks/predict_embed/predict.tsv"
+            f"benchmarks/predict_embed/{MODEL_TAG}.tsv"
+        threads: 8
+        resources:
+            mem_mb=8000,
+            gpu=1 if config["resources"]["gpu"] else 0,
+        conda:
+            "../../envs/embed.yaml"
         shell:
             "esm-schnet embed --structures {input.structures:q} --out {output:q}"
-            " --settings {params.settings:q} --log {log:q}"
+            " --settings {params.settings:q}"
+            " --max-tokens {params.max_tokens:q} --cache {params.cache:q}"
+            " --models-dir {params.models_dir:q}"
+            " --threads {threads} --log {log:q}"
 
     rule predict:
         input:
@@ -58,6 +71,8 @@ if PREDICT_TABLE:
             "logs/predict/predict.log",
         benchmark:
             "benchmarks/predict/predict.tsv"
+        conda:
+            "../../envs/evaluate.yaml"
         shell:
             "esm-schnet predict --samples {input.samples:q} --structures {input.structures:q}"
             " --shards {input.shard:q} --model {input.model:q} --out {output:q} --log {log:q}"
