@@ -52,8 +52,14 @@ def read_sample_table(path: str | Path, require_labels: bool = True) -> pd.DataF
     if not path.is_file():
         raise SampleTableError(path, [f"file not found: {path}"])
     base = path.resolve().parent
-    with open(path, newline="", encoding="utf-8") as fh:
-        lines = [ln for ln in fh.read().splitlines()]
+    try:
+        # utf-8-sig: a byte-order mark (spreadsheet exports) is not part of the first column name
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            lines = fh.read().splitlines()
+    except UnicodeDecodeError as exc:
+        raise SampleTableError(
+            path, [f"not UTF-8 text (byte {exc.start}: {exc.reason}); save the table as UTF-8"]
+        ) from None
     # Keep line numbers: skip blank lines and '#' comments but remember where rows came from.
     rows: list[tuple[int, list[str]]] = []
     for lineno, raw in enumerate(lines, start=1):
@@ -82,10 +88,11 @@ def read_sample_table(path: str | Path, require_labels: bool = True) -> pd.DataF
         raise SampleTableError(path, problems)
     data = rows[1:]
     if not data:
-        raise SampleTableError(path, [f"the table has a header but no samples"])
+        raise SampleTableError(path, ["the table has a header but no samples"])
 
     col = {name: header.index(name) for name in header}
     seen: dict[str, int] = {}
+    seen_folded: dict[str, tuple[str, int]] = {}
     records = []
     for lineno, fields in data:
         if len(fields) != len(header):
@@ -105,8 +112,16 @@ def read_sample_table(path: str | Path, require_labels: bool = True) -> pd.DataF
             problems.append(
                 f"line {lineno}, column 'id': duplicate id {sid!r} (first on line {seen[sid]})"
             )
+        elif sid.lower() in seen_folded:
+            other, other_line = seen_folded[sid.lower()]
+            problems.append(
+                f"line {lineno}, column 'id': id {sid!r} differs from {other!r} (line "
+                f"{other_line}) only by case; their output files would collide on "
+                "case-insensitive file systems (macOS, Windows)"
+            )
         else:
             seen[sid] = lineno
+            seen_folded[sid.lower()] = (sid, lineno)
 
         structure = get("structure")
         spath = None
@@ -151,5 +166,7 @@ def read_sample_table(path: str | Path, require_labels: bool = True) -> pd.DataF
     if problems:
         raise SampleTableError(path, problems)
     df = pd.DataFrame.from_records(records).set_index("id", drop=False)
+    # from_records turns None into NaN next to strings; keep the documented None
+    df["group"] = pd.Series([r["group"] for r in records], index=df.index, dtype=object)
     df.index.name = None
     return df
