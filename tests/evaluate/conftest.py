@@ -1,66 +1,6 @@
-"""Synthetic CV outputs shaped like the train stage's (fold-<k>/predictions.tsv, history.tsv)."""
-
-from __future__ import annotations
-
-from dataclasses import dataclass
-
-import numpy as np
-import pandas as pd
 import pytest
 
-
-@dataclass
-class FakeRecord:
-    """The fields of esm_schnet.store.ProteinRecord that evaluate uses."""
-
-    id: str
-    embedding: np.ndarray
-    chain_index: np.ndarray
-    n_residues: int
-
-
-def synthetic_cv(tmp_path, n=24, n_folds=None, epochs=30, seed=0):
-    """Write fold outputs for n proteins; returns a dict of paths and the records."""
-    rng = np.random.default_rng(seed)
-    n_folds = n_folds or n
-    ids = [f"p{i:02d}" for i in range(n)]
-    chains = [rng.integers(1, 4) for _ in ids]
-    lens = [rng.integers(60, 700, size=c) for c in chains]
-    size = np.array([int(sum(x)) for x in lens])
-    y = 0.1 * size + rng.normal(scale=8.0, size=n) + 20
-    fold = np.arange(n) % n_folds
-    records = {}
-    for i, pid in enumerate(ids):
-        ci = np.concatenate([np.full(L, c) for c, L in enumerate(lens[i])]).astype(np.int32)
-        emb = rng.normal(size=(len(ci), 8)).astype(np.float32) + 0.01 * y[i]
-        records[pid] = FakeRecord(pid, emb, ci, len(ci))
-    cv = tmp_path / "results" / "cv" / "loocv"
-    pred_paths, hist_paths = [], []
-    for k in range(n_folds):
-        d = cv / f"fold-{k}"
-        d.mkdir(parents=True)
-        te = fold == k
-        pd.DataFrame(
-            {"id": np.array(ids)[te], "y_true": y[te],
-             "y_pred": y[te] + rng.normal(scale=5.0, size=te.sum()), "fold": k}
-        ).to_csv(d / "predictions.tsv", sep="\t", index=False)
-        ep = np.arange(1, epochs + 1)
-        pd.DataFrame(
-            {"epoch": ep, "train_loss": 1.0 / ep + 0.02 * rng.random(epochs),
-             "val_loss": np.nan, "seconds": 0.1}
-        ).to_csv(d / "history.tsv", sep="\t", index=False)
-        pred_paths.append(d / "predictions.tsv")
-        hist_paths.append(d / "history.tsv")
-    folds = cv / "folds.tsv"
-    pd.DataFrame({"id": ids, "fold": fold, "cluster": np.arange(n)}).to_csv(folds, sep="\t", index=False)
-    samples = tmp_path / "samples.tsv"
-    for pid in ids:
-        (tmp_path / f"{pid}.pdb").write_text("")
-    pd.DataFrame({"id": ids, "structure": [f"{p}.pdb" for p in ids], "label": y}).to_csv(
-        samples, sep="\t", index=False
-    )
-    return dict(ids=ids, y=y, fold=fold, records=records, pred_paths=pred_paths,
-                hist_paths=hist_paths, folds=folds, samples=samples, size=size)
+from evaldata import synthetic_cv
 
 
 @pytest.fixture

@@ -12,21 +12,7 @@ import pytest
 
 pytest.importorskip("torch")
 
-AA3 = ["ALA", "GLY", "LEU", "SER", "LYS", "GLU", "VAL", "ASP"]
-
-
-def _pdb(path, n, chain="A", seed=0):
-    rng = np.random.default_rng(seed)
-    t = np.arange(n)
-    ca = np.stack([2.3 * np.cos(t * 1.745), 2.3 * np.sin(t * 1.745), 1.5 * t], axis=1)
-    ca += rng.normal(scale=0.05, size=ca.shape)
-    lines = []
-    for i, (x, y, z) in enumerate(ca):
-        res = AA3[(i * 7 + seed) % len(AA3)]
-        lines.append(
-            f"ATOM  {i + 1:5d}  CA  {res} {chain}{i + 1:4d}    {x:8.3f}{y:8.3f}{z:8.3f}  1.00 20.00           C"
-        )
-    path.write_text("\n".join(lines + ["TER", "END"]) + "\n")
+from evaldata import write_helix_pdb as _pdb
 
 
 def _final_model(path, in_channels):
