@@ -293,3 +293,13 @@ def make_plots(
         save(fig, outdir / name, dpi=dpi)
     log.info("wrote %d plots (PNG + SVG, %d dpi) to %s", len(figs), dpi, outdir)
     return figs
+
+
+def plots_job(
+    predictions_tsv, metrics_json, lengths_tsv, history_tsv, outdir, dpi, window, log_path=None
+) -> None:
+    """The `plots` rule: make_plots with its log written to `log_path`."""
+    from .log import job_log
+
+    with job_log(log_path):
+        make_plots(predictions_tsv, metrics_json, lengths_tsv, history_tsv, outdir, dpi, window)

@@ -3,8 +3,7 @@
 # `snakemake --report results/report.html` collects every output marked with report().
 from pathlib import Path
 
-from esm_schnet.log import job_log
-from esm_schnet.plots import make_plots
+from esm_schnet.plots import plots_job
 
 
 rule plots:
@@ -42,13 +41,6 @@ rule plots:
     benchmark:
         "benchmarks/plots/plots.tsv"
     run:
-        with job_log(log[0]):
-            make_plots(
-                input.predictions,
-                input.metrics,
-                input.lengths,
-                input.history,
-                Path(output.parity).parent,
-                dpi=params.dpi,
-                window=params.window,
-            )
+        i = input
+        plots_job(i.predictions, i.metrics, i.lengths, i.history, Path(output.parity).parent,
+                  params.dpi, params.window, log[0])
