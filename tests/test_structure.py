@@ -611,3 +611,27 @@ def test_inspect_structure(tmp_path, capsys):
     (tmp_path / "junk.h5").write_bytes(b"junk")
     assert cli_mod.main(["inspect", str(tmp_path / "junk.h5")]) == 1
     assert "truncated or corrupted" in capsys.readouterr().err
+
+
+def test_inspect_dispatches_embedding_shards(tmp_path, capsys):
+    from esm_schnet import store
+
+    rec = store.ProteinRecord(
+        id="p1", ca=np.zeros((3, 3), np.float32), embedding=np.ones((3, 4), np.float32),
+        residue_index=np.arange(1, 4, dtype=np.int32), chain_index=np.zeros(3, np.int32),
+        sequence="MKG", n_residues=3, chain_names=["A"],
+    )  # fmt: skip
+    path = tmp_path / "shard-000.h5"
+    store.write_shard(path, [rec], {"model_id": "onehot", "model_revision": "", "layer": 0,
+                                    "dtype": "float32", "embedding_dim": 4})  # fmt: skip
+    assert cli_mod.main(["inspect", str(path), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["kind"] == "embeddings" and out["proteins"][0]["id"] == "p1"
+    assert out["proteins"][0]["embedding_shape"] == [3, 4]
+    assert cli_mod.main(["inspect", str(path)]) == 0
+    assert "p1: 3 residues" in capsys.readouterr().out
+    other = tmp_path / "other.h5"
+    with h5py.File(other, "w") as h5:
+        h5.attrs["kind"] = "mystery"
+    assert cli_mod.main(["inspect", str(other)]) == 1
+    assert "unknown kind of HDF5 file" in capsys.readouterr().err

@@ -1,18 +1,18 @@
 """`esm-schnet inspect FILE [--json]`: summarise an HDF5 file the workflow wrote.
 
-Files carry a root attribute ``kind``; `SUMMARISERS` maps each kind to a function
-``(h5py.File, Path) -> dict`` returning a JSON-able summary. Other modules add their kinds with
-`register(kind, function)` (or by adding to `SUMMARISERS`); `_lazy_kinds` names modules to import
-for kinds registered elsewhere, so `inspect` never imports torch for a structure file.
+Files carry a root attribute ``kind``: ``structure`` (results/structures/<id>.h5, written by
+esm_schnet.structure) or ``embeddings`` (shards, esm_schnet.store). `SUMMARISERS` maps each kind
+to a function ``(h5py.File, Path) -> dict`` returning a JSON-able summary and `FORMATTERS` to a
+text formatter (default `format_text`); `register(kind, summariser, formatter)` adds a kind.
+Summarisers import their modules lazily, so `inspect` never imports torch.
 
-Text output prints the summary's scalar fields as ``key: value`` lines, then each list of dicts
+The generic text output prints scalar fields as ``key: value`` lines, then each list of dicts
 (``chains``, ``proteins``, ...) as an aligned table.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 from pathlib import Path
 from typing import Callable
@@ -21,13 +21,13 @@ from .errors import CorruptFileError, EsmSchnetError
 
 Summariser = Callable[["object", Path], dict]
 SUMMARISERS: dict[str, Summariser] = {}
-
-#: kind -> module that registers a summariser for it when imported (imported on demand).
-_lazy_kinds: dict[str, str] = {"embeddings": "esm_schnet.store"}
+FORMATTERS: dict[str, Callable[[dict], str]] = {}
 
 
-def register(kind: str, func: Summariser) -> Summariser:
+def register(kind: str, func: Summariser, formatter: Callable[[dict], str] | None = None):
     SUMMARISERS[kind] = func
+    if formatter is not None:
+        FORMATTERS[kind] = formatter
     return func
 
 
@@ -79,6 +79,22 @@ def summarise_structure(h5, path: Path) -> dict:
 register("structure", summarise_structure)
 
 
+def summarise_embeddings(h5, path: Path) -> dict:
+    """Summary of an embedding shard (esm_schnet.store.summarize_shard)."""
+    from .store import summarize_shard
+
+    return summarize_shard(path)
+
+
+def _format_embeddings(summary: dict) -> str:
+    from .store import format_shard_summary
+
+    return format_shard_summary(summary)
+
+
+register("embeddings", summarise_embeddings, _format_embeddings)
+
+
 def summarise(path: str | Path) -> dict:
     """Summary dict of any HDF5 file the workflow writes (dispatch on the root attr `kind`)."""
     import h5py
@@ -92,14 +108,9 @@ def summarise(path: str | Path) -> dict:
         raise CorruptFileError(path, " ".join(str(exc).split())) from None
     with h5:
         kind = _s(h5.attrs.get("kind", ""))
-        if kind not in SUMMARISERS and kind in _lazy_kinds:
-            try:
-                importlib.import_module(_lazy_kinds[kind])
-            except ImportError:
-                pass
         func = SUMMARISERS.get(kind)
         if func is None:
-            known = ", ".join(sorted(set(SUMMARISERS) | set(_lazy_kinds)))
+            known = ", ".join(sorted(SUMMARISERS))
             raise EsmSchnetError(
                 f"{path}: unknown kind of HDF5 file (attr kind={kind!r}; known: {known})"
             )
@@ -143,7 +154,7 @@ def format_text(summary: dict) -> str:
 def cli(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(
         prog="esm-schnet inspect",
-        description="Summarise an HDF5 file written by the workflow (structure or embedding shard).",
+        description="Summarise an HDF5 file the workflow wrote (structure or embedding shard).",
     )
     ap.add_argument("file", help="results/structures/<id>.h5 or an embedding shard")
     ap.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -152,5 +163,5 @@ def cli(argv: list[str]) -> int:
     if args.json:
         print(json.dumps(summary, indent=2, default=str))
     else:
-        print(format_text(summary))
+        print(FORMATTERS.get(summary.get("kind", ""), format_text)(summary))
     return 0

@@ -381,10 +381,16 @@ class _Collector:
                     f"non-finite (NaN) C-alpha coordinates in residue {resname} "
                     f"{name}{residue.id[1]}{residue.id[2].strip()}",
                 )
+            ic = residue.id[2].strip()
+            if ic and not (ic.isascii() and ic.isalnum()):
+                raise InputError(
+                    self.sample_id,
+                    f"invalid insertion code {ic!r} in residue {resname} {name}{residue.id[1]}",
+                )
             seq.append(letter)
             ca.append(coord)
             num.append(residue.id[1])
-            icode.append(residue.id[2].strip())
+            icode.append(ic)
         if not seq:
             return
         self._segments[name] += 1
