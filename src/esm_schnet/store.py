@@ -331,3 +331,15 @@ def format_shard_summary(summary: dict) -> str:
             seq = c["sequence"]
             lines.append(f"    {c['name'] or '?'}: {seq[:60]}{'...' if len(seq) > 60 else ''}")
     return "\n".join(lines)
+
+
+def manifest_job(shard_paths: Sequence[str | os.PathLike], out: str | os.PathLike, log_path=None) -> int:
+    """The `manifest` rule: write the manifest of all shards of a model tag, logging to log_path."""
+    import logging
+
+    from .log import job_log
+
+    with job_log(log_path):
+        n = write_manifest(list(shard_paths), out)
+        logging.getLogger("esm_schnet.store").info("manifest %s: %d proteins in %d shards", out, n, len(shard_paths))
+    return n

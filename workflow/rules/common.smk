@@ -33,4 +33,5 @@ def ids_in_shard(shard):
 
 def all_targets():
     targets = ["results/qc/structures.tsv"]
+    targets.append(f"results/embeddings/{MODEL_TAG}/manifest.tsv")
     return targets

@@ -1,1 +1,88 @@
-# embed stage: rules are added by the embed issue.
+# embed stage: per-residue ESM2 (or onehot) embeddings, one job per shard, into HDF5 shards
+# (results/embeddings/<tag>/shard-NNN.h5) plus a manifest id -> shard. All logic lives in
+# esm_schnet.embed and esm_schnet.store.
+import json
+import os
+
+from esm_schnet.embed.source import marker_path, needs_download
+from esm_schnet.store import manifest_job
+
+EMB = config["embedding"]
+EMBED_DIR = f"results/embeddings/{MODEL_TAG}"
+MODEL_MARKER = str(marker_path(EMB["model"], EMB["models_dir"]))
+# Settings that change the embeddings (a change reruns the shards). max_tokens, cache and
+# models_dir change speed or locations, not results (a rerun after changing them reads the
+# cache and writes identical shards).
+EMBED_SETTINGS = json.dumps(
+    {
+        k: EMB[k]
+        for k in ("model", "revision", "layer", "dtype", "device", "window", "overlap", "storage_dtype")
+    },
+    sort_keys=True,
+)
+
+
+# The downloaded weights (hub ids only; onehot and local directories need no download).
+MODEL_INPUT = [MODEL_MARKER] if needs_download(EMB["model"]) else []
+
+
+# Local rule: on a cluster the login node (which has the network) downloads, compute nodes read
+# the weights from disk.
+rule download_model:
+    output:
+        MODEL_MARKER,
+    params:
+        model=EMB["model"],
+        revision=EMB["revision"],
+        # <models_dir> of <models_dir>/<tag>/download.json
+        models_dir=lambda wildcards, output: os.path.dirname(os.path.dirname(output[0])),
+    log:
+        f"logs/download_model/{MODEL_TAG}.log",
+    localrule: True
+    conda:
+        "../../envs/embed.yaml"
+    shell:
+        "esm-schnet download-model --model {params.model:q} --revision {params.revision:q}"
+        " --models-dir {params.models_dir:q} --log {log:q}"
+
+
+rule embed:
+    input:
+        structures=lambda w: expand("results/structures/{id}.h5", id=ids_in_shard(w.shard)),
+        model=MODEL_INPUT,
+    output:
+        f"{EMBED_DIR}/shard-{{shard}}.h5",
+    params:
+        settings=EMBED_SETTINGS,
+        max_tokens=EMB["max_tokens"],
+        cache=EMB["cache"],
+        models_dir=EMB["models_dir"],
+    log:
+        f"logs/embed/{MODEL_TAG}/shard-{{shard}}.log",
+    benchmark:
+        f"benchmarks/embed/{MODEL_TAG}/shard-{{shard}}.tsv"
+    # torch intra-op threads of one shard job (Snakemake caps this at --cores).
+    threads: 8
+    resources:
+        mem_mb=8000,
+        gpu=1 if config["resources"]["gpu"] else 0,
+    conda:
+        "../../envs/embed.yaml"
+    shell:
+        "esm-schnet embed --structures {input.structures:q} --out {output:q}"
+        " --settings {params.settings:q}"
+        " --max-tokens {params.max_tokens:q} --cache {params.cache:q}"
+        " --models-dir {params.models_dir:q}"
+        " --threads {threads} --log {log:q}"
+
+
+rule manifest:
+    input:
+        expand(f"{EMBED_DIR}/shard-{{shard}}.h5", shard=SHARDS),
+    output:
+        f"{EMBED_DIR}/manifest.tsv",
+    log:
+        f"logs/manifest/{MODEL_TAG}.log",
+    localrule: True
+    run:
+        manifest_job(input, output[0], log[0])

@@ -3,9 +3,12 @@
 A batch of n sequences whose longest has m residues is a tensor of n x (m + 2) tokens (BOS and
 EOS added, shorter sequences padded to the longest). `plan_batches` sorts the sequences by
 length, longest first (so an out-of-memory error shows up in the first batch, not the last), and
-fills each batch while n * (m + 2) <= max_tokens. A sequence whose own m + 2 exceeds the budget
-gets a batch of its own (nothing is dropped). Sorting keeps padding small: neighbours in the
-order have similar lengths.
+cuts the sorted list into consecutive batches, each within the budget n * (m + 2) <= max_tokens.
+Where to cut is chosen by dynamic programming to minimise the total batch-tensor tokens
+(padding included) plus a fixed cost per batch (`max_tokens // 32` tokens, standing for the
+per-forward overhead), instead of filling every batch to the brim: on small or spread-out sets a
+full budget pads a lot (e.g. 37% on the 42 jclinic proteins with greedy filling at 8192 tokens).
+A sequence whose own m + 2 exceeds the budget gets a batch of its own (nothing is dropped).
 
 `run_batches` runs a forward function over the plan; on a CUDA out-of-memory error it halves the
 batch (and the budget for the rest of the job), logs it, and goes on.
@@ -33,10 +36,28 @@ def _order(lengths: Sequence[int]) -> list[int]:
     return sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
 
 
-def _take(order: list[int], pos: int, lengths: Sequence[int], max_tokens: int) -> list[int]:
-    width = lengths[order[pos]] + SPECIAL_TOKENS  # the longest of the batch: order is descending
-    n = max(1, max_tokens // width)
-    return order[pos : pos + n]
+def _plan_sorted(lens: Sequence[int], max_tokens: int) -> list[tuple[int, int]]:
+    """Optimal cut of a descending length list into [i, j) batches (see module doc)."""
+    n = len(lens)
+    overhead = max(1, max_tokens // 32)
+    best = [0.0] + [float("inf")] * n
+    cut = [0] * (n + 1)
+    for i in range(n):  # batch starting at i: its width is lens[i] + 2 (the longest)
+        if best[i] == float("inf"):
+            continue
+        width = lens[i] + SPECIAL_TOKENS
+        cap = max(1, max_tokens // width)
+        base = best[i] + overhead
+        for j in range(i + 1, min(n, i + cap) + 1):
+            cost = base + (j - i) * width
+            if cost < best[j]:
+                best[j] = cost
+                cut[j] = i
+    spans, j = [], n
+    while j > 0:
+        spans.append((cut[j], j))
+        j = cut[j]
+    return spans[::-1]
 
 
 def plan_batches(lengths: Sequence[int], max_tokens: int) -> list[list[int]]:
@@ -45,12 +66,8 @@ def plan_batches(lengths: Sequence[int], max_tokens: int) -> list[list[int]]:
     if max_tokens < 1:
         raise ValueError("max_tokens must be positive")
     order = _order(lengths)
-    batches, pos = [], 0
-    while pos < len(order):
-        batch = _take(order, pos, lengths, max_tokens)
-        batches.append(batch)
-        pos += len(batch)
-    return batches
+    spans = _plan_sorted([lengths[i] for i in order], max_tokens)
+    return [order[a:b] for a, b in spans]
 
 
 def padding_fraction(lengths: Sequence[int], batches: list[list[int]]) -> float:
@@ -84,36 +101,39 @@ def run_batches(
     batches) and retried; a single sequence that does not fit re-raises the error.
     """
     lengths = [len(s) for s in sequences]
-    order = _order(lengths)
     results: list[np.ndarray | None] = [None] * len(sequences)
     budget = max_tokens
-    pos = 0
+    queue = plan_batches(lengths, budget)
     bar = progress(total=sum(lengths)) if progress is not None else None
-    while pos < len(order):
-        batch = _take(order, pos, lengths, budget)
+    while queue:
+        batch = queue.pop(0)
         try:
             out = forward([sequences[i] for i in batch])
         except Exception as exc:  # noqa: BLE001 - only OOM is handled
             if not _is_oom(exc):
                 raise
             _free_cuda()
+            tokens = padded_tokens([lengths[i] for i in batch])
             if len(batch) == 1:
                 log.error(
                     "out of memory on a single sequence of %d residues; lower embedding.window",
                     lengths[batch[0]],
                 )
                 raise
-            budget = max(1, padded_tokens([lengths[i] for i in batch]) // 2)
+            budget = max(1, tokens // 2)
             log.warning(
-                "out of memory on a batch of %d sequences (%d tokens): halving it (budget now %d tokens)",
+                "out of memory on a batch of %d sequences (%d tokens): halving it "
+                "(budget now %d tokens for the rest of this job)",
                 len(batch),
-                padded_tokens([lengths[i] for i in batch]),
+                tokens,
                 budget,
             )
+            rest = batch + [i for b in queue for i in b]
+            sub = [lengths[i] for i in rest]
+            queue = [[rest[k] for k in b] for b in plan_batches(sub, budget)]
             continue
         for i, arr in zip(batch, out, strict=True):
             results[i] = arr
-        pos += len(batch)
         if bar is not None:
             bar.update(sum(lengths[i] for i in batch))
     if bar is not None:

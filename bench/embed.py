@@ -1,0 +1,322 @@
+"""Embedding throughput: our embedder vs a naive baseline, and against this machine's FLOP roofline.
+
+    .venv/bin/python bench/embed.py [--models 8M,650M] [--max-residues-650M 4000] [--threads N]
+
+Prints one JSON object. Same sequences, same architecture, same random weights, same library
+(transformers EsmModel, SDPA) for both:
+
+- ours: esm_schnet.embed (what `esm-schnet embed` runs): each chain on its own, identical chains
+  once, length-sorted batches under a token budget (BOS/EOS/padding counted), model cut after
+  the exported layer (no pooler, no LM head), torch.inference_mode; cache off (pure compute).
+- naive: as in the original analysis: the chains of a protein glued into one string, proteins in
+  file order, a fixed batch size (8), padded to the longest of the batch with the tokenizer, the
+  full EsmModel with output_hidden_states under torch.no_grad. Unlike the original, nothing is
+  truncated or dropped, so both embed the same residues.
+
+residues/s = residues delivered (sum of all proteins' residues) / wall seconds of the embedding
+(model loading excluded; one warm-up forward each). Padding fraction = padded tokens / all tokens
+of the batch tensors (BOS/EOS count as useful).
+
+Roofline: sgemm GFLOP/s measured with torch.matmul (float32, square n=2048, these threads).
+FLOPs per token = 2 * N_enc + 4 * n_layer * L * d (N_enc = parameters of the encoder blocks; L =
+the padded length of the batch in tokens; the 4Ld term is QK^T and AV). The roofline residues/s
+is the sgemm rate over the FLOPs of the unpadded per-chain work per residue; `fraction` = ours /
+roofline. `achieved_gflops` counts the FLOPs actually executed (padding included).
+
+Architectures (random weights, seed 0): 8M = esm2_t6_8M_UR50D (6 layers, d=320, 20 heads, FFN
+1280); 650M = esm2_t33_650M_UR50D (33 layers, d=1280, 20 heads, FFN 5120). On a 2-core CPU the
+650M runs at ~100-200 residues/s, so by default it runs on a subset: the first proteins in file
+order (shuffled by a fixed seed first, so long and short ones mix) up to --max-residues-650M
+residues; the JSON says which.
+
+Sequences: the 42 jclinic proteins (../shared/data/jclinic, parsed with
+esm_schnet.structure.parse_structure); where that is absent, the bundled example.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+ESM_VOCAB = (
+    "<cls> <pad> <eos> <unk> L A G V S E R T I D P K Q N F Y M H W C X B U Z O . - <null_1> <mask>"
+).split()
+ARCH = {
+    "8M": dict(num_hidden_layers=6, hidden_size=320, num_attention_heads=20, intermediate_size=1280),
+    "650M": dict(num_hidden_layers=33, hidden_size=1280, num_attention_heads=20, intermediate_size=5120),
+}
+
+
+def load_proteins() -> tuple[str, list[tuple[str, list[str]]]]:
+    """(source, [(id, [chain sequences])]) in file order."""
+    from esm_schnet.structure import parse_structure
+
+    shared = ROOT.parent / "shared" / "data" / "jclinic"
+    if (shared / "labels.tsv").is_file():
+        ids = [ln.split("\t")[0] for ln in (shared / "labels.tsv").read_text().splitlines()[1:] if ln.strip()]
+        out = []
+        for pid in ids:
+            p = parse_structure(shared / "pdb" / f"{pid}.pdb", pid)
+            out.append((pid, p.sequences))
+        return "jclinic (../shared/data/jclinic, 42 PDB)", out
+    from esm_schnet.samples import read_sample_table
+
+    table = read_sample_table(ROOT / "resources" / "example" / "samples.tsv", require_labels=False)
+    out = [(pid, parse_structure(row.structure, pid).sequences) for pid, row in table.iterrows()]
+    return "bundled example (resources/example)", out
+
+
+def write_random_checkpoint(arch: str, directory: Path) -> Path:
+    import torch
+    from transformers import EsmConfig, EsmModel, EsmTokenizer
+
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "vocab.txt").write_text("\n".join(ESM_VOCAB) + "\n")
+    cfg = EsmConfig(
+        vocab_size=33,
+        position_embedding_type="rotary",
+        token_dropout=True,
+        emb_layer_norm_before=False,
+        max_position_embeddings=1026,
+        pad_token_id=1,
+        mask_token_id=32,
+        layer_norm_eps=1e-5,
+        **ARCH[arch],
+    )
+    torch.manual_seed(0)
+    EsmModel(cfg, add_pooling_layer=False).save_pretrained(directory)
+    EsmTokenizer(str(directory / "vocab.txt")).save_pretrained(directory)
+    return directory
+
+
+def sgemm_gflops(n: int = 2048, reps: int = 5, trials: int = 5) -> float:
+    """Best of `trials` timings of `reps` float32 n x n matmuls (best: other load only slows)."""
+    import torch
+
+    a = torch.randn(n, n)
+    b = torch.randn(n, n)
+    for _ in range(2):
+        torch.matmul(a, b)
+    best = 0.0
+    for _ in range(trials):
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            torch.matmul(a, b)
+        best = max(best, 2 * n**3 * reps / (time.perf_counter() - t0) / 1e9)
+    return best
+
+
+def batch_flops(lengths_in_batch: list[int], n_enc: int, n_layer: int, d: int) -> float:
+    """FLOPs of one padded batch: tokens * (2 N_enc + 4 n_layer L d), L = padded length."""
+    L = max(lengths_in_batch) + 2
+    return len(lengths_in_batch) * L * (2 * n_enc + 4 * n_layer * L * d)
+
+
+def run_ours(ckpt: Path, proteins, max_tokens: int) -> dict:
+    import torch
+
+    from esm_schnet.embed.batching import padding_fraction, plan_batches
+    from esm_schnet.embed.model import load_featurizer
+    from esm_schnet.embed.shard import embed_sequences
+
+    f = load_featurizer(str(ckpt), dtype="float32", device="cpu")
+    f.forward(["MKTAYIAKQRQISFVKSHFSRQ"])  # warm-up
+    chains = [s for _, seqs in proteins for s in seqs]
+    delivered = sum(map(len, chains))
+    t0 = time.perf_counter()
+    out = embed_sequences(f, chains, window=1022, overlap=256, max_tokens=max_tokens, cache=None)
+    seconds = time.perf_counter() - t0
+    assert sum(out[s][0].shape[0] for s in chains) == delivered
+    # what actually ran: distinct chains, windows for chains > 1022
+    from esm_schnet.embed.windows import window_spans
+
+    segs = list(dict.fromkeys(s[a:b] for s in dict.fromkeys(chains) for a, b in window_spans(len(s), 1022, 256)))
+    lengths = [len(s) for s in segs]
+    batches = plan_batches(lengths, max_tokens)
+    n_enc = sum(p.numel() for p in f.model.encoder.layer.parameters())
+    cfg = f.model.config
+    flops = sum(batch_flops([lengths[i] for i in b], n_enc, cfg.num_hidden_layers, cfg.hidden_size) for b in batches)
+    del f
+    torch.cuda.empty_cache() if torch.cuda.is_available() else None
+    return {
+        "residues_per_s": round(delivered / seconds, 1),
+        "seconds": round(seconds, 3),
+        "padding_fraction": round(padding_fraction(lengths, batches), 4),
+        "batches": len(batches),
+        "max_tokens": max_tokens,
+        "sequences_run": len(segs),
+        "residues_run": sum(lengths),
+        "achieved_gflops": round(flops / seconds / 1e9, 1),
+    }
+
+
+def run_naive(ckpt: Path, proteins, batch_size: int) -> dict:
+    import torch
+    from transformers import AutoTokenizer, EsmModel
+
+    model = EsmModel.from_pretrained(str(ckpt), attn_implementation="sdpa").eval()
+    tok = AutoTokenizer.from_pretrained(str(ckpt))
+    glued = ["".join(seqs) for _, seqs in proteins]
+    with torch.no_grad():
+        model(**tok(["MKTAYIAKQRQISFVKSHFSRQ"], return_tensors="pt"))  # warm-up
+    delivered = sum(map(len, glued))
+    got = 0
+    t0 = time.perf_counter()
+    with torch.no_grad():
+        for i in range(0, len(glued), batch_size):
+            batch = glued[i : i + batch_size]
+            enc = tok(batch, padding=True, return_tensors="pt")
+            out = model(**enc, output_hidden_states=True)
+            h = out.hidden_states[-1]
+            for j, s in enumerate(batch):
+                got += h[j, 1 : 1 + len(s)].numpy().shape[0]
+    seconds = time.perf_counter() - t0
+    assert got == delivered
+    lengths = [len(s) for s in glued]
+    batches = [list(range(i, min(i + batch_size, len(glued)))) for i in range(0, len(glued), batch_size)]
+    from esm_schnet.embed.batching import padding_fraction
+
+    n_enc = sum(p.numel() for p in model.encoder.layer.parameters())
+    cfg = model.config
+    flops = sum(batch_flops([lengths[i] for i in b], n_enc, cfg.num_hidden_layers, cfg.hidden_size) for b in batches)
+    return {
+        "residues_per_s": round(delivered / seconds, 1),
+        "seconds": round(seconds, 3),
+        "padding_fraction": round(padding_fraction(lengths, batches), 4),
+        "batches": len(batches),
+        "batch_size": batch_size,
+        "achieved_gflops": round(flops / seconds / 1e9, 1),
+    }
+
+
+def roofline(ckpt: Path, proteins, gflops: float, ours_rps: float) -> dict:
+    import torch
+    from transformers import EsmConfig
+
+    cfg = EsmConfig.from_pretrained(str(ckpt))
+    d, nl, ffn = cfg.hidden_size, cfg.num_hidden_layers, cfg.intermediate_size
+    # encoder block parameters: QKV + out (4 d^2 + 4d), FFN (2 d ffn + ffn + d), 2 LayerNorms (4d)
+    n_enc = nl * (4 * d * d + 4 * d + 2 * d * ffn + ffn + d + 4 * d)
+    chains = [s for _, seqs in proteins for s in seqs]
+    delivered = sum(map(len, chains))
+    flops = sum((len(s) + 2) * (2 * n_enc + 4 * nl * (len(s) + 2) * d) for s in chains)
+    per_res = flops / delivered
+    roof = gflops * 1e9 / per_res
+    del torch
+    return {
+        "n_params_encoder": n_enc,
+        "gflop_per_residue": round(per_res / 1e9, 5),
+        "roofline_residues_per_s": round(roof, 1),
+        "ours_fraction_of_roofline": round(ours_rps / roof, 3),
+    }
+
+
+def subset(proteins, max_residues: int | None, seed: int = 0):
+    if not max_residues:
+        return proteins, "all"
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(proteins))
+    out, total = [], 0
+    for i in order:
+        n = sum(map(len, proteins[i][1]))
+        if total + n > max_residues:
+            continue
+        out.append(proteins[i])
+        total += n
+    # keep the file order among the chosen ones (the naive baseline runs in file order)
+    keep = {p[0] for p in out}
+    return [p for p in proteins if p[0] in keep], f"{len(out)} proteins (seeded random subset, <= {max_residues} residues)"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--models", default="8M,650M", help="comma-separated: 8M, 650M")
+    ap.add_argument("--max-residues", type=int, default=None, help="subset for every model (default: all)")
+    ap.add_argument("--max-residues-650M", type=int, default=4000, help="subset for 650M (0 = all)")
+    ap.add_argument("--max-tokens", type=int, default=8192, help="our token budget")
+    ap.add_argument("--naive-batch", type=int, default=8)
+    ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--repeats", type=int, default=2, help="interleaved repeats at 8M (best of each)")
+    args = ap.parse_args(argv)
+
+    import torch
+    import transformers
+
+    torch.set_num_threads(args.threads)
+    source, proteins = load_proteins()
+    cpu = platform.processor() or ""
+    try:
+        for ln in open("/proc/cpuinfo"):
+            if ln.startswith("model name"):
+                cpu = ln.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    lens = [sum(map(len, s)) for _, s in proteins]
+    result = {
+        "machine": {
+            "cpu": cpu,
+            "cores": os.cpu_count(),
+            "torch_threads": args.threads,
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+            "device": "cpu",
+        },
+        "data": {
+            "source": source,
+            "proteins": len(proteins),
+            "chains": sum(len(s) for _, s in proteins),
+            "residues": sum(lens),
+            "max_protein_residues": max(lens),
+            "proteins_over_1024": sum(n > 1024 for n in lens),
+            "max_chain_residues": max(len(c) for _, s in proteins for c in s),
+        },
+        "sgemm_gflops": round(sgemm_gflops(), 1),
+        "load_average_1min_at_start": round(os.getloadavg()[0], 2),
+        "models": {},
+    }
+    with tempfile.TemporaryDirectory(prefix="esm_bench_") as tmp:
+        for arch in [m.strip() for m in args.models.split(",") if m.strip()]:
+            limit = args.max_residues
+            if arch == "650M" and limit is None:
+                limit = args.max_residues_650M or None
+            prots, which = subset(proteins, limit)
+            ckpt = write_random_checkpoint(arch, Path(tmp) / arch)
+            # interleaved repeats, best of each (other load on the machine only slows a run down)
+            runs_ours, runs_naive = [], []
+            for _ in range(args.repeats if arch == "8M" else 1):
+                runs_ours.append(run_ours(ckpt, prots, args.max_tokens))
+                runs_naive.append(run_naive(ckpt, prots, args.naive_batch))
+            ours = max(runs_ours, key=lambda r: r["residues_per_s"])
+            naive = max(runs_naive, key=lambda r: r["residues_per_s"])
+            ours["repeats"], naive["repeats"] = len(runs_ours), len(runs_naive)
+            result["models"][arch] = {
+                "architecture": ARCH[arch],
+                "proteins": which,
+                "residues": sum(sum(map(len, s)) for _, s in prots),
+                "ours": ours,
+                "naive": naive,
+                "speedup": round(ours["residues_per_s"] / naive["residues_per_s"], 2),
+                "roofline": roofline(ckpt, prots, result["sgemm_gflops"], ours["residues_per_s"]),
+            }
+            for f in Path(ckpt).glob("*.safetensors"):
+                f.unlink()
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
