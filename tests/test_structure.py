@@ -195,6 +195,31 @@ def test_microheterogeneity_keeps_highest_occupancy_residue(tmp_path):
     np.testing.assert_allclose(ca_of(p, 0, 1), [1.0, 0, 0])
 
 
+def test_altloc_between_standard_and_modified_residue_is_one_position(tmp_path):
+    # CYS 2 (altloc A, ATOM) / CSO 2 (altloc B, HETATM): Biopython keys them apart
+    lines = residue("MET", "A", 1) + [
+        atom("N", "CYS", "A", 2, (0, 0, 0), alt="A", occ=0.35),
+        atom("CA", "CYS", "A", 2, (1.0, 0, 0), alt="A", occ=0.35, element="C"),
+        atom("N", "CSO", "A", 2, (0, 0, 0), alt="B", occ=0.65, rec="HETATM"),
+        atom("CA", "CSO", "A", 2, (2.0, 0, 0), alt="B", occ=0.65, element="C", rec="HETATM"),
+    ] + residue("GLY", "A", 3)
+    p = parse_structure(write(tmp_path, "x.pdb", lines), "x")
+    assert p.chains[0].sequence == "MCG" and p.qc["modified_names"] == "CSO:1"
+    np.testing.assert_allclose(ca_of(p, 0, 1), [2.0, 0, 0])
+    assert p.n_residues == 3 == p.qc["ca_records"]
+
+
+def test_inconsistent_residue_records_are_an_error_not_a_silent_loss(tmp_path):
+    # residue 2's CA record carries another residue name (no altloc): Biopython drops it
+    lines = residue("MET", "A", 1) + [
+        atom("N", "LYS", "A", 2, (0, 0, 0)),
+        atom("CA", "LYX", "A", 2, (1.0, 0, 0), element="C"),
+    ] + residue("GLY", "A", 3)
+    msg = _bad(tmp_path, "inc.pdb", ("\n".join(lines) + "\n").encode())
+    assert "1 residue(s) with a C-alpha atom could not be read consistently" in msg
+    assert "residue 2 of chain A, line 6" in msg
+
+
 def test_plain_biopython_would_lose_the_reused_segment(tmp_path):
     """Why segments are handed to Biopython one by one: keyed by (chain, number), it merges."""
     import io
@@ -471,6 +496,21 @@ def test_bad_truncated_atom_record(tmp_path):
     assert "truncated ATOM record" in msg
 
 
+def test_bad_altloc_without_occupancy(tmp_path):
+    lines = [
+        atom("CA", "LYS", "A", 1, (1, 0, 0), alt="A", element="C")[:54],
+        atom("CA", "LYS", "A", 1, (2, 0, 0), alt="B", element="C")[:54],
+    ]
+    msg = _bad(tmp_path, "alt.pdb", ("\n".join(lines) + "\n").encode())
+    assert "line 1: alternate location 'A' without a numeric occupancy" in msg
+
+
+def test_records_without_occupancy_and_element_columns(tmp_path):
+    lines = [ln[:54] for ln in chain_lines("A", ["MET", "LYS"])]  # some tools stop at col 54
+    p = parse_structure(write(tmp_path, "short.pdb", lines), "short")
+    assert p.chains[0].sequence == "MK" and p.qc["ca_records"] == 2
+
+
 def test_missing_file(tmp_path):
     with pytest.raises(InputError, match="structure file not found"):
         parse_structure(tmp_path / "nope.pdb", "x")
@@ -635,3 +675,29 @@ def test_inspect_dispatches_embedding_shards(tmp_path, capsys):
         h5.attrs["kind"] = "mystery"
     assert cli_mod.main(["inspect", str(other)]) == 1
     assert "unknown kind of HDF5 file" in capsys.readouterr().err
+
+
+def test_realistic_pdb_layout_with_header_anisou_hetatm_and_conect(tmp_path):
+    body = []
+    for ln in chain_lines("A", ["MET", "LYS", "GLY"]):
+        body.append(ln)
+        u = "".join(f"{v:7d}" for v in (100, 200, 300, 10, 20, 30))
+        body.append("ANISOU" + ln[6:28] + u + ln[70:])
+    body.append("ANISOU" + body[-2][6:28] + " garbage")  # malformed, ignored
+    lines = (
+        ["HEADER    HYDROLASE                               01-JAN-00   1ABC              ",
+         "SEQRES   1 A    3  MET LYS GLY                                                  ",
+         "CRYST1   50.000   50.000   50.000  90.00  90.00  90.00 P 1           1          "]
+        + body
+        + ["TER      13      GLY A   3                                                      "]
+        + chain_lines("B", ["SER", "ALA"])
+        + ["TER      22      ALA B   2                                                      "]
+        + [atom("ZN", "ZN", "A", 101, (1.0, 1.0, 1.0), rec="HETATM", element="ZN")]
+        + [atom("O", "HOH", "B", 201, (2.0, 2.0, 2.0), rec="HETATM", element="O")]
+        + ["CONECT    1    2", "MASTER        0    0    0    0    0    0    0    6   22    2    1    1",
+           "END"]
+    )  # fmt: skip
+    p = parse_structure(write(tmp_path, "1abc.pdb", lines), "1abc")
+    assert [(c.label, c.sequence) for c in p.chains] == [("A", "MKG"), ("B", "SA")]
+    assert p.qc["skipped_ligand"] == 1 and p.qc["skipped_water"] == 1
+    assert p.qc["ligand_names"] == "ZN:1"

@@ -22,6 +22,7 @@ Rules (see DESIGN.md, "parse"):
   would key such residues by (chain, number) and merge or drop them: every PDB segment is
   therefore handed to Biopython on its own. For mmCIF each ``label_asym_id`` (one entity
   instance) is a segment, named by its ``auth_asym_id``.
+- ANISOU/SIGATM/SIGUIJ records are ignored (not handed to Biopython).
 - Alternate locations: resolved once, by Biopython's rule for disordered atoms: the altloc with
   the highest occupancy is the selected child (ties: the first one in the file). For residues with
   several residue names at one position (microheterogeneity) the name whose C-alpha has the
@@ -29,8 +30,10 @@ Rules (see DESIGN.md, "parse"):
 - Sequence: the 20 standard one-letter codes; common modified residues map to their parent
   (`MODIFIED`, e.g. MSE -> M); any other residue with a C-alpha is kept as ``X``.
 - Lossless check: the C-alpha records of the first model (first alternate location of each
-  residue) are counted independently of Biopython (``ca_records`` in the QC row); a difference
-  from ``residues`` is logged as a warning.
+  residue) are counted independently of Biopython (``ca_records`` in the QC row, equal to
+  ``residues`` for a consistent file). A C-alpha record that did not become a residue (a file
+  whose records disagree, e.g. one residue number with two names and no altloc, which Biopython
+  would drop) raises InputError naming it rather than losing it silently.
 
 Bad input (empty, binary, compressed with something other than gzip, non-structure text, no
 C-alpha atoms, NaN or overflowed ``****`` coordinates, unreadable gzip) raises `InputError`
@@ -345,8 +348,10 @@ class _Collector:
         self.no_ca = Counter()
         self._segments = Counter()
 
-    def add_chain(self, bio_chain, name: str) -> None:
-        seq, ca, num, icode = [], [], [], []
+    def add_chain(self, bio_chain, name: str) -> set[tuple[int, str]]:
+        """Add the residues of one Biopython chain (one segment) that have a C-alpha; count the
+        rest. Returns the kept (residue number, insertion code) keys."""
+        cands = []  # (residue, CA atom, resname)
         for residue in bio_chain:
             residue = _select_altloc_residue(residue)
             resname = residue.get_resname().strip().upper()
@@ -362,6 +367,16 @@ class _Collector:
                     self.counts["skipped_ligand"] += 1
                     self.ligands[resname] += 1
                 continue
+            if cands and _alternatives(cands[-1], residue, atom):
+                # one position written twice with alternate locations as an ATOM and a HETATM
+                # residue (e.g. CYS altloc A / CSO altloc B): Biopython keys them apart; keep
+                # the one whose C-alpha has the higher occupancy (first on ties)
+                if _occupancy(atom) > _occupancy(cands[-1][1]):
+                    cands[-1] = (residue, atom, resname)
+                continue
+            cands.append((residue, atom, resname))
+        seq, ca, num, icode = [], [], [], []
+        for residue, atom, resname in cands:
             if residue.is_disordered() or atom.is_disordered():
                 self.counts["altlocs_resolved"] += 1
             if resname in STANDARD:
@@ -389,10 +404,10 @@ class _Collector:
                 )
             seq.append(letter)
             ca.append(coord)
-            num.append(residue.id[1])
+            num.append(int(residue.id[1]))
             icode.append(ic)
         if not seq:
-            return
+            return set()
         self._segments[name] += 1
         self.chains.append(
             Chain(
@@ -403,6 +418,33 @@ class _Collector:
                 residue_number=np.asarray(num, np.int32),
                 insertion_code=np.asarray(icode, "<U1"),
             )
+        )
+        return set(zip(num, icode))
+
+
+def _occupancy(atom) -> float:
+    occ = atom.get_occupancy()
+    return -1.0 if occ is None else float(occ)
+
+
+def _alternatives(prev, residue, atom) -> bool:
+    """True when `residue` is an alternate location of the previous kept residue: same number
+    and insertion code, both C-alphas with (different) non-blank altlocs."""
+    p_res, p_atom, _ = prev
+    a, b = p_atom.get_altloc(), atom.get_altloc()
+    return p_res.id[1:] == residue.id[1:] and a != " " and b != " " and a != b
+
+
+def _check_lossless(sample_id, raw: dict, kept: set, where: str) -> None:
+    """Every C-alpha record counted in the text must be a kept residue."""
+    lost = [k for k in raw if k not in kept]
+    if lost:
+        num, ic = lost[0]
+        raise InputError(
+            sample_id,
+            f"{len(lost)} residue(s) with a C-alpha atom could not be read consistently "
+            f"(first: residue {num}{ic} {where}, {raw[lost[0]]}); the file's residue records "
+            "disagree (e.g. one residue number with two residue names and no altloc)",
         )
 
 
@@ -437,21 +479,22 @@ def _pdb_segments(text: str, sample_id: str):
 
     Returns (segments, models, ca_records) where segments is a list of (chain id, lines).
     """
-    segments: list[tuple[str, list[str]]] = []
+    segments: list[tuple[str, list[str], dict]] = []
     current: list[str] | None = None
     chain = None
     seen: set[tuple[str, str]] = set()
     last_key = None
     models = 0
     in_first = True
+    raw: dict[tuple[int, str], str] = {}  # C-alpha records of the current segment
     ca_first_alt: dict[tuple, str] = {}
     ca_records = 0
 
     def close():
-        nonlocal current, chain, last_key
+        nonlocal current, chain, last_key, raw
         if current:
-            segments.append((chain, current))
-        current, chain, last_key = None, None, None
+            segments.append((chain, current, raw))
+        current, chain, last_key, raw = None, None, None, {}
         seen.clear()
 
     for lineno, line in enumerate(text.splitlines(), start=1):
@@ -476,6 +519,15 @@ def _pdb_segments(text: str, sample_id: str):
                     sample_id, f"line {lineno}: truncated {rec.strip()} record (no coordinates)"
                 )
             _pdb_coord_check(line, lineno, sample_id)
+            if line[16] != " ":
+                try:
+                    float(line[54:60])
+                except ValueError:
+                    raise InputError(
+                        sample_id,
+                        f"line {lineno}: alternate location {line[16]!r} without a numeric "
+                        "occupancy (cannot choose between alternate locations)",
+                    ) from None
             cid = line[21]
             key = (line[22:26], line[26])  # residue number + insertion code
             if cid != chain:
@@ -498,9 +550,13 @@ def _pdb_segments(text: str, sample_id: str):
                     if rkey not in ca_first_alt:
                         ca_first_alt[rkey] = alt
                         ca_records += 1
+                        try:
+                            raw[(int(key[0]), key[1].strip())] = f"line {lineno}"
+                        except ValueError:
+                            pass  # Biopython refuses the residue number with a clear error
             continue
-        if rec in ("ANISOU", "SIGATM", "SIGUIJ") and current is not None:
-            current.append(line)
+        # ANISOU/SIGATM/SIGUIJ are not handed to Biopython: nothing here uses them, and a
+        # malformed one must not cost a protein.
     close()
     return segments, max(models, 1), ca_records
 
@@ -512,7 +568,7 @@ def _parse_pdb(text: str, sample_id: str, col: _Collector) -> tuple[int, int]:
     if not segments:
         raise InputError(sample_id, "no ATOM/HETATM records in the first model")
     parser = PDBParser(QUIET=True, PERMISSIVE=True)
-    for i, (cid, lines) in enumerate(segments):
+    for i, (cid, lines, raw) in enumerate(segments):
         handle = io.StringIO("\n".join(lines) + "\nEND\n")
         try:
             with warnings.catch_warnings():
@@ -525,8 +581,10 @@ def _parse_pdb(text: str, sample_id: str, col: _Collector) -> tuple[int, int]:
         model_list = list(structure)
         if not model_list:
             continue
+        kept: set = set()
         for bio_chain in model_list[0]:
-            col.add_chain(bio_chain, cid.strip())
+            kept |= col.add_chain(bio_chain, cid.strip())
+        _check_lossless(sample_id, raw, kept, f"of chain {cid.strip() or '(blank)'}")
     return models, ca_records
 
 
@@ -572,10 +630,14 @@ def _parse_mmcif(text: str, sample_id: str, col: _Collector) -> tuple[int, int]:
                 f"NaN or infinite coordinates (atom {atom.get_id()} of "
                 f"{atom.get_parent().get_resname()} {atom.get_parent().id[1]})",
             )
+    kept_by_asym = {}
     for bio_chain in model:
-        col.add_chain(bio_chain, asym_to_auth.get(bio_chain.id, bio_chain.id))
+        kept_by_asym[bio_chain.id] = col.add_chain(
+            bio_chain, asym_to_auth.get(bio_chain.id, bio_chain.id)
+        )
     # independent count of C-alpha records of the first model (first altloc per residue)
     ca_records = 0
+    raw_by_asym: dict[str, dict] = {}
     try:
         n = len(d["_atom_site.label_atom_id"])
         first_model = model_nums[0] if model_nums else None
@@ -594,8 +656,18 @@ def _parse_mmcif(text: str, sample_id: str, col: _Collector) -> tuple[int, int]:
             if key not in seen:
                 seen.add(key)
                 ca_records += 1
+                ic = "" if icodes[i] in ("?", ".") else icodes[i]
+                try:
+                    raw_by_asym.setdefault(label[i], {})[(int(seq_ids[i]), ic)] = (
+                        f"atom_site row {i + 1}"
+                    )
+                except ValueError:
+                    pass
     except (KeyError, IndexError, TypeError):
         ca_records = -1
+    for asym, raw in raw_by_asym.items():
+        where = f"of chain {asym_to_auth.get(asym, asym)} (label_asym_id {asym})"
+        _check_lossless(sample_id, raw, kept_by_asym.get(asym, set()), where)
     return models, ca_records
 
 
