@@ -547,6 +547,14 @@ def test_h5_roundtrip(tmp_path):
         assert h5["ca"].dtype == np.float32 and h5["chain_index"].dtype == np.int32
 
 
+def test_h5_and_qc_are_byte_identical_on_rerun(tmp_path):
+    src = write(tmp_path, "x.pdb", chain_lines("A", ["MET", "LYS", "GLY"]))
+    for i in (1, 2):
+        parse_job(src, "x", tmp_path / f"{i}.h5", tmp_path / f"{i}.tsv", "fail", None)
+    assert (tmp_path / "1.h5").read_bytes() == (tmp_path / "2.h5").read_bytes()
+    assert (tmp_path / "1.tsv").read_bytes() == (tmp_path / "2.tsv").read_bytes()
+
+
 def test_h5_skipped_roundtrip(tmp_path):
     p = Protein(id="s", chains=[], source="/x/s.pdb", format="pdb", qc={}, error="empty file")
     write_structure_h5(p, tmp_path / "s.h5")
