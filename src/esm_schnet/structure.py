@@ -924,7 +924,7 @@ def parse_job(
     out_h5: str | Path,
     out_qc: str | Path,
     on_error: str = "fail",
-    log_path: str | Path | None = None,
+    log: str | Path | None = None,
 ) -> Protein:
     """One parse job (the `parse` rule): structure -> results/structures/<id>.h5 + QC row.
 
@@ -935,7 +935,7 @@ def parse_job(
         raise ValueError(f"on_error must be 'fail' or 'skip', not {on_error!r}")
     from .log import job_log
 
-    with job_log(log_path) as logger:
+    with job_log(log) as logger:
         t0 = time.perf_counter()
         try:
             protein = parse_structure(structure, sample_id)
@@ -959,7 +959,7 @@ def parse_job(
 
 
 def collect_qc(
-    paths, out_all: str | Path, out_skipped: str | Path, log_path: str | Path | None = None
+    paths, out_all: str | Path, out_skipped: str | Path, log: str | Path | None = None
 ) -> tuple[int, int]:
     """Gather per-protein QC rows into structures.tsv (all) and skipped.tsv (id, reason).
 
@@ -968,7 +968,7 @@ def collect_qc(
     from .log import job_log
 
     rows = []
-    with job_log(log_path) as logger:
+    with job_log(log) as logger:
         for p in paths:
             p = Path(p)
             try:
