@@ -224,6 +224,16 @@ def summary_table(metrics: pd.DataFrame, model_id: str = "", scheme: str = "") -
             f"{r['model']:<13}{int(r['n']):>4}  {rmse:<24}{_fmt(r['mae'], 4):>8}{r2:>26}"
             f"{_fmt(r['pearson']):>9}{_fmt(r['spearman']):>10}"
         )
+    m = metrics.set_index("model")
+    base = m.drop(index=MODEL_NAME, errors="ignore")["rmse"].dropna()
+    if MODEL_NAME in m.index and len(base) and not math.isnan(m.loc[MODEL_NAME, "rmse"]):
+        best = base.idxmin()
+        ratio = m.loc[MODEL_NAME, "rmse"] / base[best] if base[best] > 0 else math.nan
+        verdict = "better than" if ratio < 1 else "not better than"
+        lines.append(
+            f"SchNet RMSE is {_fmt(ratio)}x that of the best baseline ({best}, RMSE "
+            f"{_fmt(base[best], 4)}): {verdict} the best baseline"
+        )
     return "\n".join(lines)
 
 

@@ -72,7 +72,8 @@ def test_summary_table_and_json(cv_data, tmp_path):
     _, metrics, info = evaluate.evaluate_tables(fp, folds, labels, cv_data["records"], n_boot=100)
     text = evaluate.summary_table(metrics, "onehot", "loocv")
     assert "onehot ablation" in text
-    assert len(text.splitlines()) == 3 + 4
+    assert len(text.splitlines()) == 3 + 4 + 1
+    assert "best baseline" in text.splitlines()[-1]
     doc = evaluate.metrics_document(metrics, info, "facebook/esm2_t6_8M_UR50D", "group", 100, 0)
     assert doc["embedding_kind"] == "language model"
     assert doc["cv_scheme"] == "group"
