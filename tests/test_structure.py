@@ -511,6 +511,16 @@ def test_records_without_occupancy_and_element_columns(tmp_path):
     assert p.chains[0].sequence == "MK" and p.qc["ca_records"] == 2
 
 
+def test_byte_order_marks(tmp_path):
+    ca_only = (("CA", "C"),)  # the first record is a C-alpha
+    lines = residue("MET", "A", 1, atoms=ca_only) + residue("LYS", "A", 2, atoms=ca_only)
+    text = "\n".join(lines) + "\n"
+    p = tmp_path / "bom.pdb"
+    p.write_bytes(b"\xef\xbb\xbf" + text.encode())  # the first record must not be lost
+    assert parse_structure(p, "bom").n_residues == 2
+    assert "UTF-16 text" in _bad(tmp_path, "u16.pdb", text.encode("utf-16"))
+
+
 def test_missing_file(tmp_path):
     with pytest.raises(InputError, match="structure file not found"):
         parse_structure(tmp_path / "nope.pdb", "x")

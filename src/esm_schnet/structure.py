@@ -242,11 +242,17 @@ def read_structure_text(path: str | Path, sample_id: str) -> tuple[str, bool]:
         if path.stat().st_size > MAX_BYTES:
             raise InputError(sample_id, f"{path.name} is larger than {MAX_BYTES >> 20} MiB")
         data = None
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError(
+            sample_id, f"{path.name} is UTF-16 text; save it as plain ASCII/UTF-8 text"
+        )
     if _is_binary(head):
         raise InputError(sample_id, f"binary file, not PDB or mmCIF text: {path.name}")
     if data is None:
         with open(path, "rb") as fh:
             data = fh.read()
+    if data.startswith(b"\xef\xbb\xbf"):  # UTF-8 byte-order mark: not part of the first record
+        data = data[3:]
     if not data.strip():
         raise InputError(sample_id, f"empty file (only whitespace): {path.name}")
     # latin-1 maps every byte to one character, so PDB columns never shift.
@@ -271,7 +277,7 @@ def _gunzip(path: Path, sample_id: str) -> bytes:
                 if not sniffed:
                     sniffed = True
                     if _is_binary(bytes(out[:SNIFF_BYTES])):
-                            raise InputError(
+                        raise InputError(
                             sample_id, f"binary content inside gzip, not PDB or mmCIF: {path.name}"
                         )
     except (OSError, EOFError, zlib.error) as exc:
