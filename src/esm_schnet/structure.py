@@ -483,7 +483,9 @@ def _pdb_coord_check(line: str, lineno: int, sample_id: str) -> None:
 def _pdb_segments(text: str, sample_id: str):
     """Split the first model's atom records into segments (see module doc).
 
-    Returns (segments, models, ca_records) where segments is a list of (chain id, lines).
+    Returns (segments, models, ca_records): segments is a list of (chain id, atom record lines,
+    {(residue number, insertion code): "line N"} of the segment's C-alpha records); ca_records
+    counts the first model's C-alpha records (first alternate location of each residue).
     """
     segments: list[tuple[str, list[str], dict]] = []
     current: list[str] | None = None
