@@ -1017,7 +1017,13 @@ def cli(argv: list[str]) -> int:
     ap.add_argument("--id", required=True, help="sample id (file-name safe)")
     ap.add_argument("--out", required=True, help="output .h5")
     ap.add_argument("--qc", required=True, help="output QC row (.tsv)")
-    ap.add_argument("--on-error", choices=("fail", "skip"), default="fail")
+    ap.add_argument(
+        "--on-error",
+        choices=("fail", "skip"),
+        default="fail",
+        help="fail: exit 1 with a one-line reason (default); skip: write a skipped .h5 and a QC "
+        "row with the reason, exit 0",
+    )
     ap.add_argument("--log", default=None, help="log file (default: stderr)")
     args = ap.parse_args(argv)
     parse_job(args.structure, args.id, args.out, args.qc, args.on_error, args.log)
