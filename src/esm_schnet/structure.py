@@ -610,7 +610,7 @@ def _parse_mmcif(text: str, sample_id: str, col: _Collector) -> tuple[int, int]:
             structure = parser.get_structure(sample_id, io.StringIO(text))
     except KeyError as exc:
         raise InputError(
-            sample_id, f"mmCIF without the atom_site item {exc.args[0]!r} (no coordinates?)"
+            sample_id, f"mmCIF atom_site table lacks the item {exc.args[0]!r} (or has no atoms)"
         ) from None
     except ValueError as exc:
         msg = _one_line(exc)
