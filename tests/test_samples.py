@@ -70,7 +70,9 @@ def test_duplicate_ids(tmp_path, structures):
 def test_ids_differing_only_by_case(tmp_path, structures):
     p = table(tmp_path, "id\tstructure\tlabel\nProt\tpdb/a.pdb\t1\nprot\tpdb/c.pdb\t2\n")
     (msg,) = problems(p)
-    assert msg.startswith("line 3, column 'id': id 'prot' differs from 'Prot' (line 2) only by case")
+    assert msg.startswith(
+        "line 3, column 'id': id 'prot' differs from 'Prot' (line 2) only by case"
+    )
 
 
 def test_missing_structure_file(tmp_path, structures):
