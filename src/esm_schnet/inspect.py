@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import sys
 from pathlib import Path
 from typing import Callable
 
@@ -161,7 +163,12 @@ def cli(argv: list[str]) -> int:
     args = ap.parse_args(argv)
     summary = summarise(args.file)
     if args.json:
-        print(json.dumps(summary, indent=2, default=str))
+        text = json.dumps(summary, indent=2, default=str)
     else:
-        print(FORMATTERS.get(summary.get("kind", ""), format_text)(summary))
+        text = FORMATTERS.get(summary.get("kind", ""), format_text)(summary)
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:  # `esm-schnet inspect f.h5 | head`: the reader left; not an error
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
     return 0
