@@ -129,6 +129,21 @@ def test_chain_letter_returning_without_ter(tmp_path):
     ]  # fmt: skip
 
 
+def test_blank_chain_ids_use_segment_ids(tmp_path):
+    # MD-style file (CHARMM/NAMD): blank chain column, segid in columns 73-76, no TER
+    def seg(lines, segid):
+        return [ln[:21] + " " + ln[22:72] + f"{segid:<4s}" + ln[76:] for ln in lines]
+
+    lines = seg(chain_lines("A", ["MET", "LYS"]), "PROA") + seg(
+        chain_lines("A", ["GLY", "SER"], start=3), "PROB"
+    )
+    p = parse_structure(write(tmp_path, "md.pdb", lines), "md")
+    assert [(c.name, c.segment, c.sequence) for c in p.chains] == [
+        ("PROA", 1, "MK"),
+        ("PROB", 1, "GS"),
+    ]
+
+
 def test_insertion_codes(tmp_path):
     lines = (
         residue("ALA", "A", 52) + residue("GLY", "A", 52, icode="A")

@@ -14,10 +14,12 @@ Rules (see DESIGN.md, "parse"):
   ATOM and HETATM alike (so MSE and other modified residues stay). Whatever has no C-alpha is
   counted in the QC row under its reason: ``skipped_no_ca`` (polymer residues), ``skipped_water``,
   ``skipped_ligand`` (hetero groups, ions).
-- Chains: a *segment* is a run of ATOM/HETATM records with one chain letter, ended by a TER
-  record, by a change of chain letter, or by a residue number (+ insertion code) that the run
-  already holds (numbering restarted without TER). Each segment becomes its own `Chain`
-  (``name`` = author chain id, ``segment`` = 1, 2, ... among the kept chains of that name), so
+- Chains: a *segment* is a run of ATOM/HETATM records with one chain letter (and segment id,
+  columns 73-76), ended by a TER record, by a change of chain letter or segment id, or by a
+  residue number (+ insertion code) that the run already holds (numbering restarted without
+  TER). Each segment becomes its own `Chain` (``name`` = author chain id, or the segment id
+  where the chain id is blank as in some MD files; ``segment`` = 1, 2, ... among the kept chains
+  of that name), so
   files that reuse a chain letter after TER with numbering restarting lose nothing. Biopython
   would key such residues by (chain, number) and merge or drop them: every PDB segment is
   therefore handed to Biopython on its own. For mmCIF each ``label_asym_id`` (one entity
@@ -536,7 +538,7 @@ def _pdb_segments(text: str, sample_id: str):
                         f"line {lineno}: alternate location {line[16]!r} without a numeric "
                         "occupancy (cannot choose between alternate locations)",
                     ) from None
-            cid = line[21]
+            cid = (line[21], line[72:76].strip())  # chain id + segment id
             key = (line[22:26], line[26])  # residue number + insertion code
             if cid != chain:
                 close()
@@ -576,7 +578,9 @@ def _parse_pdb(text: str, sample_id: str, col: _Collector) -> tuple[int, int]:
     if not segments:
         raise InputError(sample_id, "no ATOM/HETATM records in the first model")
     parser = PDBParser(QUIET=True, PERMISSIVE=True)
-    for i, (cid, lines, raw) in enumerate(segments):
+    for i, ((chain_id, segid), lines, raw) in enumerate(segments):
+        # the author chain id names the chain; files with blank chain ids (MD tools) use segid
+        name = chain_id.strip() or segid
         handle = io.StringIO("\n".join(lines) + "\nEND\n")
         try:
             with warnings.catch_warnings():
@@ -591,8 +595,8 @@ def _parse_pdb(text: str, sample_id: str, col: _Collector) -> tuple[int, int]:
             continue
         kept: set = set()
         for bio_chain in model_list[0]:
-            kept |= col.add_chain(bio_chain, cid.strip())
-        _check_lossless(sample_id, raw, kept, f"of chain {cid.strip() or '(blank)'}")
+            kept |= col.add_chain(bio_chain, name)
+        _check_lossless(sample_id, raw, kept, f"of chain {name or '(blank)'}")
     return models, ca_records
 
 
