@@ -31,7 +31,24 @@ def ids_in_shard(shard):
     return [i for i in IDS if shard_of(i, N_SHARDS) == int(shard)]
 
 
+# Fold outputs of the train stage: the folds come from the `folds` checkpoint (train.smk).
+def fold_numbers(scheme):
+    """Fold numbers of a scheme, read from its folds.tsv once the checkpoint has run."""
+    from esm_schnet.train import read_folds
+
+    path = checkpoints.folds.get(scheme=scheme).output[0]
+    return sorted({fold for fold, _ in read_folds(path).values()})
+
+
+def fold_outputs(wildcards, name="predictions.tsv", scheme=None):
+    """Every fold's `name` (predictions.tsv, history.tsv, model.pt or provenance.json) of the
+    configured scheme: an input function, e.g. `lambda w: fold_outputs(w, "history.tsv")`."""
+    scheme = scheme or SCHEME
+    return [f"results/cv/{scheme}/fold-{k}/{name}" for k in fold_numbers(scheme)]
+
+
 def all_targets():
     targets = ["results/qc/structures.tsv"]
     targets.append(f"results/embeddings/{MODEL_TAG}/manifest.tsv")
+    targets.append("results/final/model.pt")  # train stage (fold outputs come in via evaluate)
     return targets

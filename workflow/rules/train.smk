@@ -1,1 +1,113 @@
-# train stage: rules are added by the train issue.
+# train stage: cross-validation folds (a checkpoint: they depend on the parsed sequences), one
+# SchNet training job per fold, and the final model on every labelled protein. All logic lives in
+# esm_schnet.folds and esm_schnet.train.
+import json
+import os
+
+CV = config["cv"]
+TRAIN_SHARDS = expand(f"results/embeddings/{MODEL_TAG}/shard-{{shard}}.h5", shard=SHARDS)
+FOLD_FILES = ("predictions.tsv", "history.tsv", "model.pt", "provenance.json")
+# Settings that change a trained model: visible to Snakemake, so changing one reruns the jobs.
+GRAPH_JSON = json.dumps(config["graph"], sort_keys=True)
+MODEL_JSON = json.dumps(config["model"], sort_keys=True)
+TRAINING_JSON = json.dumps(config["training"], sort_keys=True)
+# Job sizes: config resources.train / resources.folds (mem_mb, runtime in minutes, threads).
+TRAIN_RESOURCES = config["resources"].get("train") or {}
+FOLDS_RESOURCES = config["resources"].get("folds") or {}
+
+
+wildcard_constraints:
+    scheme="loocv|kfold|group",
+
+
+checkpoint folds:
+    input:
+        structures=expand("results/structures/{id}.h5", id=IDS),
+        samples=config["samples"],
+    output:
+        "results/cv/{scheme}/folds.tsv",
+    params:
+        k=CV["k"],
+        identity=CV["identity"],
+        seed=config["training"]["seed"],
+    log:
+        "logs/folds/{scheme}.log",
+    benchmark:
+        "benchmarks/folds/{scheme}.tsv"
+    threads: 1
+    resources:
+        mem_mb=FOLDS_RESOURCES.get("mem_mb", 4000),
+        runtime=FOLDS_RESOURCES.get("runtime", 30),
+    conda:
+        "../../envs/train.yaml"
+    shell:
+        "esm-schnet folds --samples {input.samples:q} --structures {input.structures:q}"
+        " --scheme {wildcards.scheme:q} --k {params.k:q} --identity {params.identity:q}"
+        " --seed {params.seed:q} --out {output:q} --log {log:q}"
+
+
+rule train_fold:
+    input:
+        shards=TRAIN_SHARDS,
+        folds="results/cv/{scheme}/folds.tsv",
+        samples=config["samples"],
+    output:
+        **{
+            f.split(".")[0]: f"results/cv/{{scheme}}/fold-{{fold}}/{f}"
+            for f in FOLD_FILES
+        },
+    params:
+        graph=GRAPH_JSON,
+        model=MODEL_JSON,
+        training=TRAINING_JSON,
+        outdir=lambda w, output: os.path.dirname(output.model),
+    log:
+        "logs/train_fold/{scheme}/fold-{fold}.log",
+    benchmark:
+        "benchmarks/train_fold/{scheme}/fold-{fold}.tsv"
+    # torch threads of one fold (default 1: `--cores N` runs N folds side by side, which is
+    # faster than N threads on one fold for these sparse, memory-bound kernels).
+    threads: TRAIN_RESOURCES.get("threads", 1)
+    resources:
+        mem_mb=TRAIN_RESOURCES.get("mem_mb", 8000),
+        runtime=TRAIN_RESOURCES.get("runtime", 240),
+        gpu=1 if config["resources"]["gpu"] else 0,
+    conda:
+        "../../envs/train.yaml"
+    shell:
+        "esm-schnet train-fold --shards {input.shards:q} --samples {input.samples:q}"
+        " --folds {input.folds:q} --fold {wildcards.fold:q}"
+        " --graph {params.graph:q} --model {params.model:q} --training {params.training:q}"
+        " --outdir {params.outdir:q} --threads {threads:q} --log {log:q}"
+
+
+rule train_final:
+    input:
+        shards=TRAIN_SHARDS,
+        structures=expand("results/structures/{id}.h5", id=IDS),
+        samples=config["samples"],
+    output:
+        model="results/final/model.pt",
+        provenance="results/final/provenance.json",
+        history="results/final/history.tsv",
+    params:
+        graph=GRAPH_JSON,
+        model=MODEL_JSON,
+        training=TRAINING_JSON,
+        outdir=lambda w, output: os.path.dirname(output.model),
+    log:
+        "logs/train_final/train_final.log",
+    benchmark:
+        "benchmarks/train_final/train_final.tsv"
+    threads: TRAIN_RESOURCES.get("threads", 1)
+    resources:
+        mem_mb=TRAIN_RESOURCES.get("mem_mb", 8000),
+        runtime=TRAIN_RESOURCES.get("runtime", 240),
+        gpu=1 if config["resources"]["gpu"] else 0,
+    conda:
+        "../../envs/train.yaml"
+    shell:
+        "esm-schnet train-final --shards {input.shards:q} --samples {input.samples:q}"
+        " --structures {input.structures:q}"
+        " --graph {params.graph:q} --model {params.model:q} --training {params.training:q}"
+        " --outdir {params.outdir:q} --threads {threads:q} --log {log:q}"
