@@ -9,7 +9,6 @@ keeps its traceback.
 from __future__ import annotations
 
 import importlib
-import logging
 import sys
 
 from . import __version__
@@ -28,9 +27,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "inspect": ("esm_schnet.inspect:cli", "summarise any HDF5 file the workflow writes"),
     "make-example": ("esm_schnet.example:cli", "write the bundled synthetic example dataset"),
 }
-
-log = logging.getLogger("esm_schnet")
-
 
 def _usage() -> str:
     width = max(map(len, COMMANDS))
@@ -62,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = func(rest)
     except EsmSchnetError as exc:
-        log.error("%s", exc)
+        # The command's job log already holds the error (esm_schnet.log.job_log records it).
         print(f"esm-schnet {name}: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

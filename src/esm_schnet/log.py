@@ -13,6 +13,8 @@ import sys
 import threading
 from pathlib import Path
 
+from .errors import EsmSchnetError
+
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 PACKAGE_LOGGER = "esm_schnet"
 
@@ -46,6 +48,12 @@ def job_log(path: str | Path | None, level: int = logging.INFO, echo: bool = Fal
         logger.addHandler(h)
     try:
         yield logger
+    except EsmSchnetError as exc:
+        logger.error("%s", exc)
+        raise
+    except Exception:
+        logger.exception("unexpected error (a bug: please report it with this log)")
+        raise
     finally:
         for h in handlers:
             logger.removeHandler(h)

@@ -1,9 +1,15 @@
 # Sample-table loading, path helpers and wildcard constraints. Nothing else lives here.
+import os
 import sys
+from pathlib import Path
 
 from esm_schnet import paths
 from esm_schnet.errors import SampleTableError
 from esm_schnet.samples import read_sample_table, shard_of
+
+# Shell rules call the `esm-schnet` console script installed beside the running Snakemake
+# (e.g. .venv/bin), also when that environment is not activated.
+os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
 
 try:
     SAMPLES = read_sample_table(config["samples"], require_labels=True)
