@@ -92,12 +92,17 @@ def write_sample_table(
     ids: list[str] | None = None,
     rows: list[str] | None = None,
     broken: tuple[str, ...] = (),
+    synthetic: dict[str, dict] | None = None,
     name: str = "samples.tsv",
 ) -> Path:
     """Copy small example structures to <workdir>/structures and write a sample table.
 
     ids: which of SMALL to use (default the first three), labelled 1.0, 2.0, ...;
     broken: extra ids whose "structure" is a text file that is no structure at all;
+    synthetic: extra proteins made with esm_schnet.example.make_protein, id -> its keyword
+    arguments plus `file` (name under structures/, its ending picks the format), e.g.
+    {"seg": {"sizes": (20, 15), "names": "AA", "reuse": True, "file": "seg.pdb.gz"}};
+    their label is the example's label of that protein;
     rows: tab-separated lines written as they are after the header `id structure label group`
     (for refusal tests; the structures are copied all the same).
     """
@@ -112,6 +117,14 @@ def write_sample_table(
     if rows is None:
         chosen = ids if ids is not None else [s for s, _ in SMALL[:3]]
         rows = [f"{sid}\tstructures/{files[sid]}\t{k + 1}.0\tg{k}" for k, sid in enumerate(chosen)]
+        for sid, spec in (synthetic or {}).items():
+            from esm_schnet.example import make_protein, write_structure_file
+
+            spec = dict(spec)
+            fname = spec.pop("file", f"{sid}.pdb")
+            protein = make_protein(sid, **spec)
+            write_structure_file(protein, sdir / fname)
+            rows.append(f"{sid}\tstructures/{fname}\t{protein.label:.3f}\tsynthetic")
         for k, sid in enumerate(broken):
             (sdir / f"{sid}.pdb").write_text("this is not a structure file\n")
             rows.append(f"{sid}\tstructures/{sid}.pdb\t{10 + k}.0\tbroken")

@@ -84,12 +84,14 @@ def _read_tsv(path):
 
 
 def test_parse_stage_runs_for_real(tmp_path, run_snakemake, sample_table, tiny_config):
-    sample_table(tmp_path, ids=["ex20", "ex12", "ex11"])
+    # two example PDBs and a gzipped synthetic one whose two segments share chain letter A
+    seg = {"sizes": (20, 15), "names": "AA", "reuse": True, "seed": 4, "file": "seg.pdb.gz"}
+    sample_table(tmp_path, ids=["ex20", "ex12"], synthetic={"seg": seg})
     res = run_snakemake(tmp_path, "results/qc/structures.tsv", config=tiny_config())
     assert res.returncode == 0, res.output[-6000:]
     rows = {r["id"]: r for r in _read_tsv(tmp_path / "results/qc/structures.tsv")}
-    assert set(rows) == {"ex20", "ex12", "ex11"}
-    assert {k: int(r["residues"]) for k, r in rows.items()} == {"ex20": 40, "ex12": 42, "ex11": 44}
+    assert {k: int(r["residues"]) for k, r in rows.items()} == {"ex20": 40, "ex12": 42, "seg": 35}
+    assert int(rows["seg"]["chains"]) == 2
     assert all(r["status"] == "ok" for r in rows.values())
     assert _read_tsv(tmp_path / "results/qc/skipped.tsv") == []
     for sid in rows:
