@@ -229,10 +229,10 @@ def summary_table(metrics: pd.DataFrame, model_id: str = "", scheme: str = "") -
     if MODEL_NAME in m.index and len(base) and not math.isnan(m.loc[MODEL_NAME, "rmse"]):
         best = base.idxmin()
         ratio = m.loc[MODEL_NAME, "rmse"] / base[best] if base[best] > 0 else math.nan
-        verdict = "better than" if ratio < 1 else "not better than"
+        verdict = "lower than" if ratio < 1 else "not lower than"
         lines.append(
             f"SchNet RMSE is {_fmt(ratio)}x that of the best baseline ({best}, RMSE "
-            f"{_fmt(base[best], 4)}): {verdict} the best baseline"
+            f"{_fmt(base[best], 4)}): {verdict} the best baseline's"
         )
     return "\n".join(lines)
 

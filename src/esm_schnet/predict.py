@@ -142,11 +142,16 @@ def cli(argv: list[str]) -> int:
     ap.add_argument("--model", required=True, help="final model (results/final/model.pt)")
     ap.add_argument("--out", required=True, help="output TSV")
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     ap.add_argument("--log", default=None)
     a = ap.parse_args(argv)
     for p in [a.model, *a.shards]:
         if not Path(p).is_file():
             raise ConfigError(f"{p} does not exist")
     with job_log(a.log, echo=a.log is None):
+        if a.threads:
+            import torch
+
+            torch.set_num_threads(a.threads)
         run(a.samples, a.structures, a.shards, a.model, a.out, device=a.device)
     return 0

@@ -26,6 +26,7 @@ from evaldata import write_helix_pdb  # noqa: E402
 pytestmark = pytest.mark.slow
 
 N = 6
+TARGETS = ("results/plots/parity.png", "results/metrics.tsv", "results/predict/predictions.tsv")
 
 
 def _smk(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -66,7 +67,7 @@ def workdir(tmp_path_factory) -> Path:
     cfg["plots"]["dpi"] = 60
     cfg["predict"]["samples"] = "predict.tsv"
     (wd / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
-    _smk(wd, "--cores", "2")
+    _smk(wd, "--cores", "2")  # the default target: all_targets() includes evaluate, plots, predict
     return wd
 
 
@@ -109,8 +110,8 @@ def _planned(res) -> dict[str, int]:
 
 
 def test_plot_setting_reruns_only_plots(workdir):
-    assert _planned(_smk(workdir, "-n", "--quiet", "rules")) == {}
-    jobs = _planned(_smk(workdir, "-n", "--quiet", "rules", "--config", 'plots={"dpi": 61}'))
+    assert _planned(_smk(workdir, "-n", "--quiet", "rules", *TARGETS)) == {}
+    jobs = _planned(_smk(workdir, "-n", "--quiet", "rules", "--config", 'plots={"dpi": 61}', *TARGETS))
     assert set(jobs) - {"all"} == {"plots"}, jobs
 
 

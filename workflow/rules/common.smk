@@ -57,4 +57,9 @@ def all_targets():
     targets = ["results/qc/structures.tsv"]
     targets.append(f"results/embeddings/{MODEL_TAG}/manifest.tsv")
     targets.append("results/final/model.pt")  # train stage (fold outputs come in via evaluate)
+    # evaluate + report stages: metrics tables and every plot
+    targets += ["results/metrics.tsv", "results/metrics.json"]
+    targets += [f"results/plots/{p}.png" for p in ("parity", "residuals", "lengths", "learning_curves")]
+    if config["predict"]["samples"]:  # predict stage, only when a prediction table is set
+        targets.append("results/predict/predictions.tsv")
     return targets

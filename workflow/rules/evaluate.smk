@@ -2,6 +2,9 @@
 # on the SAME folds and writes predictions, metrics (with bootstrap intervals) and the small tables
 # the plots read. All logic lives in esm_schnet.evaluate.
 
+# Job size: config resources.evaluate (mem_mb, runtime in minutes, threads).
+EVALUATE_RESOURCES = config["resources"].get("evaluate") or {}
+
 
 rule evaluate:
     input:
@@ -33,6 +36,10 @@ rule evaluate:
         "logs/evaluate/evaluate.log",
     benchmark:
         "benchmarks/evaluate/evaluate.tsv"
+    threads: EVALUATE_RESOURCES.get("threads", 1)
+    resources:
+        mem_mb=EVALUATE_RESOURCES.get("mem_mb", 4000),
+        runtime=EVALUATE_RESOURCES.get("runtime", 60),
     conda:
         "../../envs/evaluate.yaml"
     shell:

@@ -2,9 +2,9 @@
 # model. Their ids live in their own namespace (results/predict/...), so they may repeat training
 # ids. A structure that cannot be parsed is recorded (parse forced to on_error=skip) and reported
 # in the predictions table; the others are embedded (reusing the embedding cache) and predicted.
-from esm_schnet.structure import parse_job
-
 PREDICT_TABLE = config["predict"]["samples"]
+# Job size of the embed and scoring jobs: config resources.predict (mem_mb, runtime, threads).
+PREDICT_RESOURCES = config["resources"].get("predict") or {}
 if PREDICT_TABLE:
     try:
         PREDICT = read_sample_table(PREDICT_TABLE, require_labels=False)
@@ -22,8 +22,15 @@ if PREDICT_TABLE:
             "logs/predict_parse/{id}.log",
         benchmark:
             "benchmarks/predict_parse/{id}.tsv"
-        run:
-            parse_job(input[0], wildcards.id, output.h5, output.qc, "skip", log[0])
+        threads: 1
+        resources:
+            mem_mb=PARSE_RESOURCES.get("mem_mb", 1000),
+            runtime=PARSE_RESOURCES.get("runtime", 1),
+        conda:
+            "../../envs/parse.yaml"
+        shell:
+            "esm-schnet parse {input:q} --id {wildcards.id:q} --out {output.h5:q}"
+            " --qc {output.qc:q} --on-error skip --log {log:q}"
 
     # Same settings, cache and weights as the embed rule: a sequence already embedded for
     # training (or an earlier prediction) comes from the cache.
@@ -42,9 +49,10 @@ if PREDICT_TABLE:
             f"logs/predict_embed/{MODEL_TAG}.log",
         benchmark:
             f"benchmarks/predict_embed/{MODEL_TAG}.tsv"
-        threads: 8
+        threads: PREDICT_RESOURCES.get("threads", 2)
         resources:
-            mem_mb=8000,
+            mem_mb=PREDICT_RESOURCES.get("mem_mb", 8000),
+            runtime=PREDICT_RESOURCES.get("runtime", 120),
             gpu=1 if config["resources"]["gpu"] else 0,
         conda:
             "../../envs/embed.yaml"
@@ -71,8 +79,13 @@ if PREDICT_TABLE:
             "logs/predict/predict.log",
         benchmark:
             "benchmarks/predict/predict.tsv"
+        threads: PREDICT_RESOURCES.get("threads", 2)
+        resources:
+            mem_mb=PREDICT_RESOURCES.get("mem_mb", 8000),
+            runtime=PREDICT_RESOURCES.get("runtime", 120),
         conda:
             "../../envs/evaluate.yaml"
         shell:
             "esm-schnet predict --samples {input.samples:q} --structures {input.structures:q}"
-            " --shards {input.shard:q} --model {input.model:q} --out {output:q} --log {log:q}"
+            " --shards {input.shard:q} --model {input.model:q} --out {output:q}"
+            " --threads {threads} --log {log:q}"
