@@ -95,14 +95,16 @@ def embed_sequences(
     max_tokens: int = 8192,
     cache: EmbeddingCache | None = None,
     stats: dict | None = None,
+    dedupe: bool = True,
 ) -> dict[str, tuple[np.ndarray, bool]]:
     """Embed each distinct sequence once: sequence -> (float32 [len, D], windowed).
 
     `window=None` means no windowing (one-hot). Cache hits are not recomputed; misses are split
     into windows where needed, deduplicated again (identical windows run once), batched, run,
-    stitched and stored in the cache.
+    stitched and stored in the cache. `dedupe=False` runs every occurrence (benchmarks only).
     """
-    unique = list(dict.fromkeys(sequences))
+    sequences = list(sequences)
+    unique = list(dict.fromkeys(sequences)) if dedupe else sequences
     results: dict[str, tuple[np.ndarray, bool]] = {}
     todo: list[tuple[str, str, bool]] = []
     for s in unique:
@@ -117,11 +119,18 @@ def embed_sequences(
         else:
             todo.append((s, key, windowed))
     segments: dict[str, int] = {}
+    seg_list: list[str] = []
     plans = []
     for s, _key, windowed in todo:
         spans = window_spans(len(s), window, overlap) if windowed else [(0, len(s))]
-        plans.append((spans, [segments.setdefault(s[a:b], len(segments)) for a, b in spans]))
-    seg_list = list(segments)
+        idx = []
+        for a, b in spans:
+            piece = s[a:b]
+            if piece not in segments or not dedupe:
+                segments[piece] = len(seg_list)
+                seg_list.append(piece)
+            idx.append(segments[piece])
+        plans.append((spans, idx))
     lengths = [len(x) for x in seg_list]
     t0 = time.perf_counter()
     outs = run_batches(
