@@ -142,6 +142,26 @@ def test_committed_example_files_match_their_labels():
     assert {ln[21] for ln in reuse.splitlines() if ln.startswith("ATOM")} == {"A"}
 
 
+def test_project_parser_reads_the_edge_cases_as_documented():
+    """The workflow's own parser sees what the README promises (chains, insertion codes, MSE)."""
+    structure = pytest.importorskip("esm_schnet.structure")
+    table = read_sample_table(EXAMPLE / "samples.tsv")
+    parsed = {
+        sid: structure.parse_structure(table.loc[sid, "structure"], sid)
+        for sid in ("ex03", "ex04", "ex05", "ex06")
+    }
+    # ex03: two segments that share letter A, numbering restarting -> two chains named A
+    assert [c.name for c in parsed["ex03"].chains] == ["A", "A"]
+    assert [len(c.sequence) for c in parsed["ex03"].chains] == [96, 88]
+    assert parsed["ex04"].n_residues == 152  # mmCIF
+    codes = [str(c).strip() for c in parsed["ex05"].chains[0].insertion_code]
+    assert codes.count("A") == 1 and codes.count("B") == 1
+    assert "X" not in "".join(parsed["ex06"].sequences)  # MSE read as M, waters not residues
+    for sid, protein in parsed.items():
+        clean = ex.label_of("".join(protein.sequences), protein.ca, protein.chain_index)
+        assert abs(table.loc[sid, "label"] - clean) < 5 * ex.NOISE_SD, sid
+
+
 @pytest.mark.slow
 def test_generator_reproduces_the_committed_files(tmp_path):
     """`esm-schnet make-example` with the README's arguments rewrites the committed files."""
