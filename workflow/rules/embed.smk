@@ -61,11 +61,14 @@ rule embed:
         f"logs/embed/{MODEL_TAG}/shard-{{shard}}.log",
     benchmark:
         f"benchmarks/embed/{MODEL_TAG}/shard-{{shard}}.tsv"
-    # torch intra-op threads of one shard job (Snakemake caps this at --cores).
-    threads: 8
+    # torch intra-op threads of one shard job (config resources.embed; capped at --cores).
+    threads: config["resources"]["embed"]["threads"]
     resources:
-        mem_mb=8000,
+        mem_mb=config["resources"]["embed"]["mem_mb"],
+        runtime=config["resources"]["embed"]["runtime"],
         gpu=1 if config["resources"]["gpu"] else 0,
+        slurm_partition=config["resources"]["gpu_partition" if config["resources"]["gpu"] else "partition"]
+        or config["resources"]["partition"],
     conda:
         "../../envs/embed.yaml"
     shell:

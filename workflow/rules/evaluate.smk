@@ -40,6 +40,7 @@ rule evaluate:
     resources:
         mem_mb=EVALUATE_RESOURCES.get("mem_mb", 4000),
         runtime=EVALUATE_RESOURCES.get("runtime", 60),
+        slurm_partition=config["resources"]["partition"],
     conda:
         "../../envs/evaluate.yaml"
     shell:

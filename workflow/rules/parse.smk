@@ -27,6 +27,7 @@ rule parse:
     resources:
         mem_mb=PARSE_RESOURCES.get("mem_mb", 1000),
         runtime=PARSE_RESOURCES.get("runtime", 1),
+        slurm_partition=config["resources"]["partition"],
     conda:
         "../../envs/parse.yaml"
     shell:

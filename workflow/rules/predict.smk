@@ -26,6 +26,7 @@ if PREDICT_TABLE:
         resources:
             mem_mb=PARSE_RESOURCES.get("mem_mb", 1000),
             runtime=PARSE_RESOURCES.get("runtime", 1),
+            slurm_partition=config["resources"]["partition"],
         conda:
             "../../envs/parse.yaml"
         shell:
@@ -54,6 +55,8 @@ if PREDICT_TABLE:
             mem_mb=PREDICT_RESOURCES.get("mem_mb", 8000),
             runtime=PREDICT_RESOURCES.get("runtime", 120),
             gpu=1 if config["resources"]["gpu"] else 0,
+            slurm_partition=config["resources"]["gpu_partition" if config["resources"]["gpu"] else "partition"]
+            or config["resources"]["partition"],
         conda:
             "../../envs/embed.yaml"
         shell:
@@ -83,6 +86,7 @@ if PREDICT_TABLE:
         resources:
             mem_mb=PREDICT_RESOURCES.get("mem_mb", 8000),
             runtime=PREDICT_RESOURCES.get("runtime", 120),
+            slurm_partition=config["resources"]["partition"],
         conda:
             "../../envs/evaluate.yaml"
         shell:

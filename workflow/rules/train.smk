@@ -38,6 +38,7 @@ checkpoint folds:
     resources:
         mem_mb=FOLDS_RESOURCES.get("mem_mb", 4000),
         runtime=FOLDS_RESOURCES.get("runtime", 30),
+        slurm_partition=config["resources"]["partition"],
     conda:
         "../../envs/train.yaml"
     shell:
@@ -72,6 +73,8 @@ rule train_fold:
         mem_mb=TRAIN_RESOURCES.get("mem_mb", 8000),
         runtime=TRAIN_RESOURCES.get("runtime", 240),
         gpu=1 if config["resources"]["gpu"] else 0,
+        slurm_partition=config["resources"]["gpu_partition" if config["resources"]["gpu"] else "partition"]
+        or config["resources"]["partition"],
     conda:
         "../../envs/train.yaml"
     shell:
@@ -104,6 +107,8 @@ rule train_final:
         mem_mb=TRAIN_RESOURCES.get("mem_mb", 8000),
         runtime=TRAIN_RESOURCES.get("runtime", 240),
         gpu=1 if config["resources"]["gpu"] else 0,
+        slurm_partition=config["resources"]["gpu_partition" if config["resources"]["gpu"] else "partition"]
+        or config["resources"]["partition"],
     conda:
         "../../envs/train.yaml"
     shell:
