@@ -13,7 +13,9 @@ import pandas as pd
 
 from .errors import SampleTableError
 
-ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]+$")
+# The first character is a letter or digit: an id becomes part of file names and command-line
+# arguments, where a leading "-" reads as an option and a leading "." hides the file.
+ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 REQUIRED = ("id", "structure")
 OPTIONAL = ("label", "group")
 COLUMNS = REQUIRED + OPTIONAL
@@ -37,7 +39,10 @@ def _check_id(value: str) -> str | None:
     if value == "":
         return "empty id"
     if value in {".", ".."} or not ID_PATTERN.match(value):
-        return f"id {value!r} is not file-name safe (allowed: letters, digits, '.', '_', '-')"
+        return (
+            f"id {value!r} is not file-name safe (allowed: letters, digits, '.', '_', '-'; "
+            "the first a letter or digit)"
+        )
     return None
 
 

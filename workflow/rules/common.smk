@@ -24,13 +24,20 @@ SCHEME = config["cv"]["scheme"]
 
 
 wildcard_constraints:
-    id=r"[A-Za-z0-9._-]+",
+    id=r"[A-Za-z0-9][A-Za-z0-9._-]*",
     shard=r"\d{3}",
     fold=r"\d+",
 
 
 def structure_of(wildcards):
-    return SAMPLES.loc[wildcards.id, "structure"]
+    # Relative to the working directory when the file lies inside it: Snakemake records each
+    # job's input paths, and an absolute one would rerun every parse (and all downstream) after
+    # the project folder is moved or copied. (Absolute when outside, or when the relative path
+    # would start with "-" and read as an option on the command line.)
+    path = SAMPLES.loc[wildcards.id, "structure"]
+    rel = os.path.relpath(path)
+    outside = rel == ".." or rel.startswith(".." + os.sep)
+    return path if outside or rel.startswith("-") else rel
 
 
 def ids_in_shard(shard):
