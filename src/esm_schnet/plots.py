@@ -61,6 +61,12 @@ def _label_text(label_name: str, unit: str | None) -> str:
     return f"{label_name} ({unit})" if unit else label_name
 
 
+def _legend(name: str, rmse, sub: pd.DataFrame, lo: float, hi: float) -> str:
+    text = f"{name} (RMSE {_fmt(rmse)})" if rmse is not None else name
+    outside = int(((sub["prediction"] < lo) | (sub["prediction"] > hi)).sum())
+    return text + (f", {outside} off-scale" if outside else "")
+
+
 def parity(
     predictions: pd.DataFrame,
     metrics: Mapping[str, Mapping] | None = None,
@@ -75,8 +81,12 @@ def parity(
     metrics = metrics or {}
     models = ["schnet"] + ([m for m in STYLE if m != "schnet"] if baselines else [])
     present = [m for m in models if (predictions["model"] == m).any()]
-    lo = float(min(predictions["label"].min(), predictions["prediction"].min()))
-    hi = float(max(predictions["label"].max(), predictions["prediction"].max()))
+    # Axis range from the labels and SchNet's predictions; a wild baseline does not squash the
+    # plot (its points outside are counted in the legend instead).
+    own = predictions[predictions["model"] == "schnet"]
+    ref = own if len(own) else predictions
+    lo = float(min(ref["label"].min(), ref["prediction"].min()))
+    hi = float(max(ref["label"].max(), ref["prediction"].max()))
     pad = 0.05 * (hi - lo or 1.0)
     lo, hi = lo - pad, hi + pad
     ax.plot([lo, hi], [lo, hi], ls="--", color="#444444", lw=1.0, label="identity", zorder=1)
@@ -93,7 +103,7 @@ def parity(
             edgecolors="white" if own else "none",
             linewidths=0.6,
             zorder=3 if own else 2,
-            label=f"{st['label']} (RMSE {_fmt(rmse)})" if rmse is not None else st["label"],
+            label=_legend(st["label"], rmse, sub, lo, hi),
             gid=f"points-{m}",
         )
     ax.set_xlim(lo, hi)

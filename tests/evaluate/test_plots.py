@@ -70,3 +70,19 @@ def test_lengths_marks_window(tmp_path):
     assert any(np.allclose(l.get_xdata(), 1022) for l in ax_c.lines)
     texts = " ".join(t.get_text() for t in ax_c.texts)
     assert "1 chain longer" in texts
+
+
+def test_parity_axis_follows_schnet_and_counts_off_scale_baselines():
+    preds = pd.DataFrame({
+        "id": ["a", "b", "c"] * 2,
+        "label": [1.0, 2.0, 3.0] * 2,
+        "prediction": [1.1, 2.1, 2.9, 1.0, 2.0, 500.0],
+        "fold": [0, 1, 2] * 2,
+        "model": ["schnet"] * 3 + ["ridge_pooled"] * 3,
+    })
+    fig = plots.parity(preds, {"schnet": {"rmse": 0.1}, "ridge_pooled": {"rmse": 288.0}})
+    ax = fig.axes[0]
+    assert ax.get_ylim()[1] < 10
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any("1 off-scale" in t for t in legend), legend
+    assert legend[1].startswith("SchNet")
