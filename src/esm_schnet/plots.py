@@ -118,9 +118,9 @@ def parity(
             return f"  [{_fmt(m.get(k + '_lo'))}, {_fmt(m.get(k + '_hi'))}]"
 
         text = "\n".join(
-            [f"SchNet, n = {int(m['n'])}   (95% CI)"]
+            [f"SchNet, n = {m.get('n', len(own))}   (95% CI)"]
             + [
-                f"{name:<12}{_fmt(m[k]):<6}{ci(k)}"
+                f"{name:<12}{_fmt(m.get(k)):<6}{ci(k)}"
                 for name, k in (
                     ("RMSE", "rmse"), ("MAE", "mae"), ("R²", "r2"),
                     ("Pearson r", "pearson"), ("Spearman ρ", "spearman"),
