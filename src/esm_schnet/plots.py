@@ -83,8 +83,8 @@ def parity(
     present = [m for m in models if (predictions["model"] == m).any()]
     # Axis range from the labels and SchNet's predictions; a wild baseline does not squash the
     # plot (its points outside are counted in the legend instead).
-    own = predictions[predictions["model"] == "schnet"]
-    ref = own if len(own) else predictions
+    schnet_rows = predictions[predictions["model"] == "schnet"]
+    ref = schnet_rows if len(schnet_rows) else predictions
     lo = float(min(ref["label"].min(), ref["prediction"].min()))
     hi = float(max(ref["label"].max(), ref["prediction"].max()))
     pad = 0.05 * (hi - lo or 1.0)
@@ -118,7 +118,7 @@ def parity(
             return f"  [{_fmt(m.get(k + '_lo'))}, {_fmt(m.get(k + '_hi'))}]"
 
         text = "\n".join(
-            [f"SchNet, n = {m.get('n', len(own))}   (95% CI)"]
+            [f"SchNet, n = {m.get('n', len(schnet_rows))}   (95% CI)"]
             + [
                 f"{name:<12}{_fmt(m.get(k)):<6}{ci(k)}"
                 for name, k in (
