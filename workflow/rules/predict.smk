@@ -64,7 +64,7 @@ if PREDICT_TABLE:
             " --settings {params.settings:q}"
             " --max-tokens {params.max_tokens:q} --cache {params.cache:q}"
             " --models-dir {params.models_dir:q}"
-            " --threads {threads} --log {log:q}"
+            " --threads {threads:q} --log {log:q}"
 
     rule predict:
         input:
@@ -92,4 +92,4 @@ if PREDICT_TABLE:
         shell:
             "esm-schnet predict --samples {input.samples:q} --structures {input.structures:q}"
             " --shards {input.shard:q} --model {input.model:q} --out {output:q}"
-            " --threads {threads} --log {log:q}"
+            " --threads {threads:q} --log {log:q}"
