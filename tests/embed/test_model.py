@@ -128,3 +128,11 @@ def test_downloaded_dir_is_used(tmp_path, tiny_model_dir):
     assert f.revision == "abc123" and f.dim == 32
     with pytest.raises(ModelNotAvailableError, match="revision"):
         load_featurizer("facebook/esm2_t6_8M_UR50D", revision="v2", models_dir=tmp_path / "models")
+
+
+def test_models_dir_of():
+    from esm_schnet.embed.source import models_dir_of
+
+    assert models_dir_of("m/x/facebook--a/download.json", "d") == "m/x"
+    assert models_dir_of(["m/facebook--a/download.json"], "d") == "m"
+    assert models_dir_of([], "d") == "d"

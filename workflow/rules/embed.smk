@@ -2,9 +2,8 @@
 # (results/embeddings/<tag>/shard-NNN.h5) plus a manifest id -> shard. All logic lives in
 # esm_schnet.embed and esm_schnet.store.
 import json
-import os
 
-from esm_schnet.embed.source import marker_path, needs_download
+from esm_schnet.embed.source import marker_path, models_dir_of, needs_download
 from esm_schnet.store import manifest_job
 
 EMB = config["embedding"]
@@ -35,7 +34,7 @@ rule download_model:
         model=EMB["model"],
         revision=EMB["revision"],
         # <models_dir> of <models_dir>/<tag>/download.json
-        models_dir=lambda wildcards, output: os.path.dirname(os.path.dirname(output[0])),
+        models_dir=lambda wildcards, output: models_dir_of(output[0], EMB["models_dir"]),
     log:
         f"logs/download_model/{MODEL_TAG}.log",
     localrule: True
@@ -56,7 +55,7 @@ rule embed:
         settings=EMBED_SETTINGS,
         max_tokens=EMB["max_tokens"],
         cache=EMB["cache"],
-        models_dir=EMB["models_dir"],
+        models_dir=lambda w, input: models_dir_of(input.model, EMB["models_dir"]),
     log:
         f"logs/embed/{MODEL_TAG}/shard-{{shard}}.log",
     benchmark:

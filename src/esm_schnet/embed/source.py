@@ -48,3 +48,13 @@ def read_marker(path: str | os.PathLike) -> dict | None:
             return json.load(fh)
     except (OSError, ValueError):
         return None
+
+
+def models_dir_of(marker, default: str) -> str:
+    """<models_dir> of a `<models_dir>/<tag>/download.json` input (a str or a one-element list),
+    or `default` when there is no marker (onehot, local directory)."""
+    if marker and not isinstance(marker, str):
+        marker = marker[0] if len(marker) else None
+    if not marker:
+        return default
+    return os.path.dirname(os.path.dirname(str(marker)))
