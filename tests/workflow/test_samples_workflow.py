@@ -8,6 +8,7 @@ for real on three small example structures, with `parse.on_error` skip and fail.
 from __future__ import annotations
 
 import csv
+import re
 
 import pytest
 
@@ -123,5 +124,7 @@ def test_on_error_fail_stops_and_names_the_sample(
     sample_table(tmp_path, ids=["ex20"], broken=("junk",))
     res = run_snakemake(tmp_path, "results/qc/structures.tsv", config=tiny_config())
     assert res.returncode != 0
-    assert "esm-schnet parse: error: sample 'junk'" in res.output, res.output[-6000:]
+    # parse is an in-process run: job: the error names the rule, the sample and the reason
+    assert re.search(r"InputError.*\n.*sample 'junk': \S", res.output), res.output[-6000:]
+    assert "Error in rule parse" in res.output, res.output[-6000:]
     assert not (tmp_path / "results/qc/structures.tsv").exists()
