@@ -202,7 +202,7 @@ def train_model(train_graphs, model_cfg, training: dict, *, device=None, logger=
 
     from .graph import collate
     from .log import progress
-    from .model import TargetScaler, build_model, forward_batch
+    from .model import TargetScaler, build_model, forward_batch, shared_filter_tables
 
     logger = logger or log
     device = device or torch.device("cpu")
@@ -249,11 +249,12 @@ def train_model(train_graphs, model_cfg, training: dict, *, device=None, logger=
         for k in range(0, len(perm), bs):
             chunk = perm[k : k + bs]
             opt.zero_grad(set_to_none=True)
-            for i in chunk:
-                b = train_b[i]
-                loss = scaler.loss(forward_batch(model, b), b.y, b.num_nodes) / len(chunk)
-                loss.backward()
-                total += float(loss.detach()) * len(chunk)
+            with shared_filter_tables(model):
+                for i in chunk:
+                    b = train_b[i]
+                    loss = scaler.loss(forward_batch(model, b), b.y, b.num_nodes) / len(chunk)
+                    loss.backward()
+                    total += float(loss.detach()) * len(chunk)
             opt.step()
         train_loss = total / len(train_b)
         val_loss = math.nan
@@ -302,8 +303,10 @@ def _mean_loss(model, batches, scaler) -> float:
 
     from .model import forward_batch
 
+    from .model import shared_filter_tables
+
     model.eval()
-    with torch.no_grad():
+    with torch.no_grad(), shared_filter_tables(model):
         vals = [float(scaler.loss(forward_batch(model, b), b.y, b.num_nodes)) for b in batches]
     model.train()
     return float(np.mean(vals))

@@ -1,0 +1,194 @@
+import math
+
+import pytest
+import torch
+from torch_geometric.nn.models import SchNet
+
+from esm_schnet.graph import build_graph, collate, radius_graph
+from esm_schnet.model import (
+    FeatureProjection,
+    ModelConfig,
+    PrecomputedRadiusGraph,
+    TabulatedCFConv,
+    TargetScaler,
+    TrainedModel,
+    build_model,
+    forward_batch,
+    load_model,
+    save_model,
+    shared_filter_tables,
+)
+
+from traindata import make_records
+
+
+def tiny_graphs(cutoff=20.0, seed=0):
+    recs = make_records(2, seed=seed, sizes=(15, 30))
+    return [build_graph(r.id, r.embedding, r.ca, cutoff) for r in recs]
+
+
+def random_rotation(seed=0):
+    g = torch.Generator().manual_seed(seed)
+    q, _ = torch.linalg.qr(torch.randn(3, 3, generator=g, dtype=torch.float64))
+    if torch.det(q) < 0:
+        q[:, 0] = -q[:, 0]
+    return q.float()
+
+
+@pytest.fixture
+def model():
+    torch.manual_seed(0)
+    return build_model(ModelConfig(in_channels=21, hidden_channels=32, num_filters=32,
+                                   num_interactions=2)).eval()
+
+
+def test_is_pyg_schnet_with_swapped_modules(model):
+    assert type(model) is SchNet
+    assert isinstance(model.embedding, FeatureProjection)
+    assert isinstance(model.interaction_graph, PrecomputedRadiusGraph)
+    assert model.atomref is None and model.dipole is False and model.mean is None
+    for block in model.interactions:
+        assert isinstance(block.conv, TabulatedCFConv)
+        assert block.conv.nn is block.mlp  # the filter network is PyG's own, shared
+
+
+def test_forward_two_graphs_shape_and_batching(model):
+    g1, g2 = tiny_graphs()
+    b = collate([g1, g2])
+    out = forward_batch(model, b)
+    assert out.shape == (2,)
+    assert torch.isfinite(out).all()
+    # each graph alone gives the same value as inside the batch
+    alone = torch.cat([forward_batch(model, collate([g])) for g in (g1, g2)])
+    torch.testing.assert_close(out, alone, rtol=1e-5, atol=1e-5)
+
+
+def test_node_permutation_invariance(model):
+    g1, g2 = tiny_graphs()
+    b = collate([g1, g2])
+    ref = model(b.x, b.pos, b.batch)
+    # permute nodes within each graph (batch stays sorted); graphs are rebuilt from pos
+    perm = torch.cat([torch.randperm(g1.num_nodes), g1.num_nodes + torch.randperm(g2.num_nodes)])
+    out = model(b.x[perm], b.pos[perm], b.batch[perm])
+    torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-4)
+
+
+def test_rigid_motion_invariance(model):
+    g1, g2 = tiny_graphs()
+    b = collate([g1, g2])
+    ref = model(b.x, b.pos, b.batch)
+    moved = b.pos @ random_rotation(3).T + torch.tensor([12.0, -7.0, 30.0])
+    out = model(b.x, moved, b.batch)
+    torch.testing.assert_close(out, ref, rtol=1e-4, atol=1e-3)
+
+
+def test_every_edge_within_cutoff_and_precomputed_equals_rebuilt(model):
+    g1, g2 = tiny_graphs(cutoff=20.0)
+    for g in (g1, g2):
+        assert float(g.dist.max()) <= 20.0
+    b = collate([g1, g2])
+    graph = model.interaction_graph
+    before = graph.rebuilds
+    pre = forward_batch(model, b)
+    assert graph.rebuilds == before  # the precomputed graph was used
+    rebuilt = model(b.x, b.pos, b.batch)
+    assert graph.rebuilds == before + 1
+    torch.testing.assert_close(pre, rebuilt.view(-1), rtol=0, atol=0)
+
+
+def test_provided_graph_longer_than_cutoff_is_refused(model):
+    (g1, _) = tiny_graphs()
+    b = collate([g1])
+    ei, d = radius_graph(b.pos, 40.0)
+    assert float(d.max()) > 20.0
+    with pytest.raises(AssertionError, match="exceeds the cutoff"):
+        with model.interaction_graph.provide(b.pos, ei, d):
+            pass
+
+
+def test_tabulated_filter_agrees_with_pygs_per_edge_filter():
+    torch.manual_seed(1)
+    fast = build_model(ModelConfig(in_channels=21, filter="table", filter_spacing=0.01))
+    exact = build_model(ModelConfig(in_channels=21, filter="mlp"))
+    state = fast.state_dict()
+    exact.load_state_dict({k: state.get(k, v) for k, v in exact.state_dict().items()})
+    g1, g2 = tiny_graphs(seed=4)
+    b = collate([g1, g2])
+    # the filter itself, per edge: W(d) = mlp(gaussians(d)) * envelope(d)
+    conv_f, conv_e = fast.interactions[0].conv, exact.interactions[0].conv
+    d = b.dist
+    w_exact = conv_e.nn(exact.distance_expansion(d)) * (
+        0.5 * (torch.cos(d * math.pi / 20.0) + 1.0)
+    ).view(-1, 1)
+    t = d / 0.01
+    g0 = t.floor().long()
+    tab = conv_f.table()
+    w_fast = torch.lerp(tab[g0], tab[g0 + 1], (t - g0).unsqueeze(1))
+    assert float((w_fast - w_exact).abs().max().detach()) < 1e-4 * float(w_exact.abs().max()) + 1e-6
+    # the whole model, output and gradients
+    out_f, out_e = forward_batch(fast, b), forward_batch(exact, b)
+    torch.testing.assert_close(out_f, out_e, rtol=1e-4, atol=1e-4)
+    out_f.sum().backward()
+    out_e.sum().backward()
+    grads_e = dict(exact.named_parameters())
+    for name, p in fast.named_parameters():
+        ge = grads_e[name].grad
+        assert float((p.grad - ge).abs().max()) <= 1e-3 * float(ge.abs().max()) + 1e-6, name
+
+
+def test_shared_filter_tables_give_the_same_gradients(model):
+    g1, g2 = tiny_graphs()
+    bs = [collate([g]) for g in (g1, g2)]
+    for b in bs:
+        forward_batch(model, b).sum().backward()
+    ref = {n: p.grad.clone() for n, p in model.named_parameters()}
+    model.zero_grad()
+    with shared_filter_tables(model):
+        for b in bs:
+            forward_batch(model, b).sum().backward()
+    for n, p in model.named_parameters():
+        # same sums in another order: equal up to float32 rounding
+        torch.testing.assert_close(p.grad, ref[n], rtol=1e-4, atol=1e-6 * float(ref[n].abs().max()))
+
+
+def test_reset_parameters_reaches_the_projection(model):
+    w = model.embedding.lin.weight.detach().clone()
+    model.reset_parameters()
+    assert not torch.equal(w, model.embedding.lin.weight)
+
+
+def test_target_scaler_add_and_mean():
+    y = torch.tensor([10.0, 20.0, 33.0], dtype=torch.float64)
+    n = torch.tensor([10.0, 20.0, 30.0], dtype=torch.float64)
+    s = TargetScaler.fit("add", y, n)
+    assert s.mu == pytest.approx(63 / 60)
+    # the model output that reproduces y exactly has zero loss
+    out = (y - s.mu * n) / s.sigma
+    assert float(s.loss(out, y, n)) == pytest.approx(0.0, abs=1e-12)
+    torch.testing.assert_close(s.to_label(out, n), y)
+    m = TargetScaler.fit("mean", y, n)
+    assert m.mu == pytest.approx(21.0) and m.scale == 1.0
+
+
+def test_save_and_load_round_trip(tmp_path, model):
+    g1, g2 = tiny_graphs()
+    cfg = ModelConfig(in_channels=21, hidden_channels=32, num_filters=32, num_interactions=2)
+    scaler = TargetScaler(readout="add", mu=0.5, sigma=0.1, scale=20.0)
+    before = TrainedModel(model, cfg, scaler).predict([g1, g2])
+    save_model(tmp_path / "model.pt", model, cfg, scaler, {"embedding_model": "onehot"})
+    loaded = load_model(tmp_path / "model.pt")
+    assert loaded.meta["embedding_model"] == "onehot"
+    assert loaded.config == cfg
+    assert loaded.predict([g1, g2]) == before
+    # the same prediction from records, graphs built by the loader with the stored cutoff
+    recs = make_records(2, seed=0, sizes=(15, 30))
+    assert loaded.predict_records(recs) == pytest.approx(before, rel=1e-6)
+
+
+def test_load_model_refuses_garbage(tmp_path):
+    from esm_schnet.errors import CorruptFileError
+
+    bad = tmp_path / "model.pt"
+    bad.write_bytes(b"not a zip")
+    with pytest.raises(CorruptFileError):
+        load_model(bad)

@@ -1,0 +1,111 @@
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from esm_schnet.folds import write_folds
+from esm_schnet.graph import build_graph
+from esm_schnet.model import ModelConfig, TrainedModel, load_model
+from esm_schnet.train import cli_fold, train_model
+
+from traindata import make_records, radius_of_gyration, write_dataset
+
+SMALL_MODEL = {"hidden_channels": 16, "num_filters": 16, "num_interactions": 2,
+               "num_gaussians": 20}
+
+
+@pytest.fixture
+def dataset(tmp_path):
+    recs = make_records(8, seed=0, sizes=(15, 40))
+    labels = {r.id: 0.3 * r.n_residues + radius_of_gyration(r.ca) for r in recs}
+    shards, samples = write_dataset(tmp_path, recs, labels)
+    folds = tmp_path / "folds.tsv"
+    write_folds([{"id": r.id, "fold": k % 4, "cluster": f"c{k}"} for k, r in enumerate(recs)],
+                folds)
+    return tmp_path, shards, samples, folds, labels
+
+
+def run_fold(tmp_path, shards, samples, folds, fold, outdir, training=None):
+    training = {"epochs": 3, "batch_size": 3, "seed": 7, "device": "cpu", **(training or {})}
+    argv = ["--shards", *shards, "--samples", samples, "--folds", str(folds),
+            "--fold", str(fold), "--graph", json.dumps({"cutoff": 12.0}),
+            "--model", json.dumps(SMALL_MODEL), "--training", json.dumps(training),
+            "--outdir", str(outdir), "--threads", "1", "--log", str(tmp_path / "fold.log")]
+    assert cli_fold(argv) == 0
+    return pd.read_csv(outdir / "predictions.tsv", sep="\t")
+
+
+def test_fold_job_end_to_end(dataset):
+    tmp, shards, samples, folds, labels = dataset
+    out = tmp / "fold-1"
+    pred = run_fold(tmp, shards, samples, folds, 1, out, {"val_fraction": 0.2, "patience": 2})
+    assert list(pred.columns) == ["id", "y_true", "y_pred", "fold"]
+    assert list(pred["id"]) == ["p01", "p05"] and (pred["fold"] == 1).all()
+    assert np.allclose(pred["y_true"], [labels["p01"], labels["p05"]])
+    assert np.isfinite(pred["y_pred"]).all()
+    hist = pd.read_csv(out / "history.tsv", sep="\t")
+    assert list(hist.columns) == ["epoch", "train_loss", "val_loss", "lr", "seconds"]
+    assert len(hist) >= 1 and hist["val_loss"].notna().all()
+    prov = json.loads((out / "provenance.json").read_text())
+    assert sorted(prov["test_ids"]) == ["p01", "p05"]
+    assert not set(prov["train_ids"]) & set(prov["test_ids"])
+    assert not set(prov["val_ids"]) & set(prov["test_ids"])
+    assert len(prov["train_ids"]) + len(prov["val_ids"]) == 6
+    assert prov["seed"] == 7 and prov["versions"]["torch"] == torch.__version__
+    assert prov["graphs"]["train"]["edges"] > 0 and prov["config"]["graph"]["cutoff"] == 12.0
+    assert "fold.log" in str(tmp / "fold.log")
+    log_text = (tmp / "fold.log").read_text()
+    assert "epoch 1/3 train_loss" in log_text
+    # model.pt loads with weights_only=True and reproduces the fold's predictions
+    trained = load_model(out / "model.pt")
+    from esm_schnet.store import load_records
+
+    recs = load_records(shards, ids=["p01", "p05"])
+    again = trained.predict_records([recs["p01"], recs["p05"]])
+    assert np.allclose([again["p01"], again["p05"]], pred["y_pred"], rtol=1e-6)
+
+
+def test_same_config_same_predictions_bit_for_bit(dataset):
+    tmp, shards, samples, folds, _ = dataset
+    a = run_fold(tmp, shards, samples, folds, 2, tmp / "a")
+    b = run_fold(tmp, shards, samples, folds, 2, tmp / "b")
+    assert a["y_pred"].tolist() == b["y_pred"].tolist()  # exact float equality
+    sa = torch.load(tmp / "a" / "model.pt", weights_only=True)["state_dict"]
+    sb = torch.load(tmp / "b" / "model.pt", weights_only=True)["state_dict"]
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    c = run_fold(tmp, shards, samples, folds, 2, tmp / "c", {"seed": 8})
+    assert c["y_pred"].tolist() != a["y_pred"].tolist()  # the seed matters
+
+
+def test_unknown_fold_is_a_user_error(dataset):
+    from esm_schnet.errors import InputError
+
+    tmp, shards, samples, folds, _ = dataset
+    with pytest.raises(InputError, match="fold 9"):
+        run_fold(tmp, shards, samples, folds, 9, tmp / "x")
+
+
+@pytest.mark.slow
+def test_learns_radius_of_gyration_from_geometry_alone():
+    """Label = radius of gyration (geometry only; residue types are random): SchNet with onehot
+    features must get far below the mean predictor on held-out proteins."""
+    recs = make_records(48, seed=3, sizes=(20, 50))
+    cutoff = 10.0
+    graphs = [build_graph(r.id, r.embedding, r.ca, cutoff, y=radius_of_gyration(r.ca))
+              for r in recs]
+    train, test = graphs[:36], graphs[36:]
+    cfg = ModelConfig(in_channels=21, hidden_channels=32, num_filters=32, num_interactions=2,
+                      num_gaussians=25, cutoff=cutoff, readout="mean")
+    training = {"epochs": 60, "lr": 3e-3, "lr_schedule": "cosine", "batch_size": 4,
+                "weight_decay": 0.0, "val_fraction": 0.0, "patience": 10, "seed": 0}
+    model, scaler, hist, _ = train_model(train, cfg, training)
+    pred = TrainedModel(model, cfg, scaler).predict(test)
+    y = np.array([g.y for g in test])
+    p = np.array([pred[g.id] for g in test])
+    rmse = math.sqrt(np.mean((p - y) ** 2))
+    mean_rmse = math.sqrt(np.mean((np.mean([g.y for g in train]) - y) ** 2))
+    assert hist[-1]["train_loss"] < hist[0]["train_loss"]
+    assert rmse < 0.35 * mean_rmse, (rmse, mean_rmse)
