@@ -60,12 +60,16 @@ def unquoted_placeholders(command: str) -> list[str]:
         if field == "threads" or field.startswith("resources."):
             continue
         if spec != "q" or conversion:
-            bad.append("{" + field + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}")
+            conv = f"!{conversion}" if conversion else ""
+            bad.append("{" + field + conv + (f":{spec}" if spec else "") + "}")
     return bad
 
 
 def test_scanner_catches_an_unquoted_placeholder():
-    text = 'rule x:\n    shell:\n        "tool {input:q}"\n        " --out {output} {params.a!r} --n {threads}"\n'
+    text = (
+        'rule x:\n    shell:\n        "tool {input:q}"\n'
+        '        " --out {output} {params.a!r} --n {threads}"\n'
+    )
     ((line, cmd),) = shell_commands(text)
     assert line == 2 and cmd == "tool {input:q} --out {output} {params.a!r} --n {threads}"
     assert unquoted_placeholders(cmd) == ["{output}", "{params.a!r}"]
@@ -95,11 +99,14 @@ def test_no_shell_from_python_code():
             if not isinstance(node, ast.Call):
                 continue
             name = ast.unparse(node.func)
-            if name in {"os.system", "os.popen", "subprocess.getoutput", "subprocess.getstatusoutput"}:
-                bad.append(f"{path.relative_to(REPO)}:{node.lineno}: {name}")
+            where = f"{path.relative_to(REPO)}:{node.lineno}"
+            if name in {"os.system", "os.popen", "subprocess.getoutput",
+                        "subprocess.getstatusoutput"}:  # fmt: skip
+                bad.append(f"{where}: {name}")
             for kw in node.keywords:
-                if kw.arg == "shell" and not (isinstance(kw.value, ast.Constant) and kw.value.value is False):
-                    bad.append(f"{path.relative_to(REPO)}:{node.lineno}: shell={ast.unparse(kw.value)}")
+                value = kw.value
+                if kw.arg == "shell" and not (isinstance(value, ast.Constant) and not value.value):
+                    bad.append(f"{where}: shell={ast.unparse(value)}")
     for path in WORKFLOW_FILES:  # no shell() calls hidden in run: blocks
         for k, line in enumerate(path.read_text().splitlines(), 1):
             if re.search(r"(?<![\w.])shell\s*\(", line):
@@ -222,7 +229,8 @@ def test_no_trust_remote_code_true_anywhere():
             if isinstance(node, ast.Dict):
                 for k, v in zip(node.keys, node.values):
                     if isinstance(k, ast.Constant) and k.value == "trust_remote_code":
-                        assert isinstance(v, ast.Constant) and v.value is False, f"{path}:{k.lineno}"
+                        where = f"{path}:{k.lineno}"
+                        assert isinstance(v, ast.Constant) and v.value is False, where
     others = [*WORKFLOW_FILES, *sorted((REPO / "bench").glob("*.py")), REPO / "config.yaml",
               REPO / "workflow/schemas/config.schema.yaml"]  # fmt: skip
     for path in others:
