@@ -1,7 +1,8 @@
 # predict stage (only when config predict.samples is set): score new structures with the final
 # model. Their ids live in their own namespace (results/predict/...), so they may repeat training
-# ids. A structure that cannot be parsed is recorded (parse forced to on_error=skip) and reported
-# in the predictions table; the others are embedded (reusing the embedding cache) and predicted.
+# ids. A structure that cannot be parsed is recorded (parse forced to on_error=skip; in-process
+# like the parse rule) and reported in the predictions table; the others are embedded (reusing
+# the embedding cache) and predicted.
 PREDICT_TABLE = config["predict"]["samples"]
 # Job size of the embed and scoring jobs: config resources.predict (mem_mb, runtime, threads).
 PREDICT_RESOURCES = config["resources"].get("predict") or {}
@@ -27,11 +28,8 @@ if PREDICT_TABLE:
             mem_mb=PARSE_RESOURCES.get("mem_mb", 1000),
             runtime=PARSE_RESOURCES.get("runtime", 1),
             slurm_partition=config["resources"]["partition"],
-        conda:
-            "../../envs/parse.yaml"
-        shell:
-            "esm-schnet parse {input:q} --id {wildcards.id:q} --out {output.h5:q}"
-            " --qc {output.qc:q} --on-error skip --log {log:q}"
+        run:
+            parse_job(input[0], wildcards.id, output.h5, output.qc, "skip", log[0])
 
     # Same settings, cache and weights as the embed rule: a sequence already embedded for
     # training (or an earlier prediction) comes from the cache.
