@@ -423,6 +423,9 @@ def test_corrupt_hdf5_names_the_file(base, tmp_path, rel, damage):
     assert res.returncode != 0
     assert f"{rel} is truncated or corrupted" in res.output, res.output[-5000:]
     assert "delete it and rerun" in res.output
+    # ... and the failed job's own log says it too
+    logs = [p for p in (wd / "logs").rglob("*.log") if f"{rel} is truncated" in p.read_text()]
+    assert logs, "no job log names the damaged file"
     # the producing job was not rerun: the damaged file is still there, damaged
     assert path.read_bytes() != data
     assert "Traceback (most recent call last)" not in res.output
