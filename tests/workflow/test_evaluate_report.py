@@ -1,15 +1,13 @@
-"""Workflow: evaluate, plots, report and predict on a tiny config (onehot, 2 epochs, 3 folds).
+"""Workflow: evaluate, plots, report and predict on a tiny config (onehot, 2 epochs, 2 folds).
 
 Runs Snakemake end to end in a temporary directory, then checks
 - results/predictions.tsv (one row per protein per model) and results/metrics.tsv (4 models);
 - every plot (PNG + SVG) and `snakemake --report results/report.html`;
-- a plotting setting (plots.dpi) plans the plots job only;
 - predict: the example proteins are scored by the final model, a broken structure is reported.
 """
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -28,9 +26,7 @@ pytestmark = pytest.mark.slow
 N = 6
 
 
-def _smk(
-    workdir: Path, *args: str, check: bool = True, configfile: str = "config.yaml"
-) -> subprocess.CompletedProcess:
+def _smk(workdir: Path, *args: str, check: bool = True, configfile: str = "config.yaml"):
     cmd = [
         str(BIN / "snakemake"), "--snakefile", str(REPO / "Snakefile"),
         "--directory", str(workdir), "--configfile", str(workdir / configfile), *args,
@@ -98,25 +94,6 @@ def test_plots_and_report(workdir):
     text = html.read_text(errors="replace")
     for name in ("parity.png", "residuals.png", "lengths.png", "learning_curves.png", "metrics.tsv"):
         assert name in text, name
-
-
-def _planned(res) -> dict[str, int]:
-    """Job counts from `snakemake -n --quiet rules` (the 'Job stats' table)."""
-    jobs = {}
-    for line in (res.stdout + res.stderr).splitlines():
-        parts = line.split()
-        if len(parts) == 2 and parts[1].isdigit() and parts[0] != "total":
-            jobs[parts[0]] = int(parts[1])
-    return jobs
-
-
-def test_plot_setting_reruns_only_plots(workdir):
-    assert _planned(_smk(workdir, "-n", "--quiet", "rules")) == {}
-    cfg = yaml.safe_load((workdir / "config.yaml").read_text())
-    cfg["plots"]["dpi"] = 61
-    (workdir / "config-dpi.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
-    jobs = _planned(_smk(workdir, "-n", "--quiet", "rules", configfile="config-dpi.yaml"))
-    assert set(jobs) - {"all"} == {"plots"}, jobs
 
 
 def test_predict_scores_and_reports_broken(workdir):
