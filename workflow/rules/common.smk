@@ -29,12 +29,13 @@ wildcard_constraints:
     fold=r"\d+",
 
 
-def structure_of(wildcards):
+def structure_of(wildcards, table=None):
+    # The structure file of a protein of `table` (default: the training sample table).
     # Relative to the working directory when the file lies inside it: Snakemake records each
     # job's input paths, and an absolute one would rerun every parse (and all downstream) after
     # the project folder is moved or copied. (Absolute when outside, or when the relative path
     # would start with "-" and read as an option on the command line.)
-    path = SAMPLES.loc[wildcards.id, "structure"]
+    path = (SAMPLES if table is None else table).loc[wildcards.id, "structure"]
     rel = os.path.relpath(path)
     outside = rel == ".." or rel.startswith(".." + os.sep)
     return path if outside or rel.startswith("-") else rel

@@ -15,7 +15,7 @@ if PREDICT_TABLE:
 
     rule predict_parse:
         input:
-            lambda w: PREDICT.loc[w.id, "structure"],
+            lambda w: structure_of(w, PREDICT),
         output:
             h5="results/predict/structures/{id}.h5",
             qc="results/predict/qc/{id}.tsv",
