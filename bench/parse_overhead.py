@@ -10,7 +10,7 @@ each calling the same package code (esm_schnet.structure.parse_job):
 - run:    a `run:` block, Snakemake's default (Snakemake 9 spawns a whole new `snakemake`
           process for every `run:` job of the local executor);
 - run+threads: the same `run:` with `--force-use-threads` (runs in a thread of the main
-          Snakemake process: no new interpreter).
+          Snakemake process: no new interpreter); also without its `benchmark:` directive.
 
 Also times parse_job in a plain loop (no Snakemake) as the floor. Every variant runs with
 `--scheduler greedy`. Prints JSON: wall seconds and ms per job for each.
@@ -47,12 +47,24 @@ rule parse_shell:
     input: structure_of
     output: h5="shell/{{id}}.h5", qc="shell/{{id}}.tsv"
     log: "logs/shell/{{id}}.log"
+    benchmark: "benchmarks/shell/{{id}}.tsv"
     shell: "esm-schnet parse {{input:q}} --id {{wildcards.id:q}} --out {{output.h5:q}} --qc {{output.qc:q}} --log {{log:q}}"
 
 rule parse_run:
     input: structure_of
     output: h5="run/{{id}}.h5", qc="run/{{id}}.tsv"
     log: "logs/run/{{id}}.log"
+    benchmark: "benchmarks/run/{{id}}.tsv"
+    run:
+        parse_job(input[0], wildcards.id, output.h5, output.qc, "fail", log[0])
+
+rule bench_all:
+    input: expand("nobench/{{id}}.h5", id=IDS)
+
+rule parse_run_nobench:
+    input: structure_of
+    output: h5="nobench/{{id}}.h5", qc="nobench/{{id}}.tsv"
+    log: "logs/nobench/{{id}}.log"
     run:
         parse_job(input[0], wildcards.id, output.h5, output.qc, "fail", log[0])
 """
@@ -97,9 +109,10 @@ def main(argv=None) -> int:
             "shell_cli": ("shell_all", []),
             "run_spawned": ("run_all", []),
             "run_threads": ("run_all", ["--force-use-threads"]),
+            "run_threads_no_benchmark": ("bench_all", ["--force-use-threads"]),
         }
         for name, (target, extra) in variants.items():
-            for d in ("shell", "run"):
+            for d in ("shell", "run", "nobench", "benchmarks", ".snakemake/metadata"):
                 shutil.rmtree(work / d, ignore_errors=True)
             n = args.n
             if name == "run_spawned":
