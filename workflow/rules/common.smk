@@ -1,5 +1,6 @@
 # Sample-table loading, path helpers and wildcard constraints. Nothing else lives here.
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -9,7 +10,7 @@ from esm_schnet.samples import read_sample_table, shard_of
 
 # Shell rules call the `esm-schnet` console script installed beside the running Snakemake
 # (e.g. .venv/bin), also when that environment is not activated.
-os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+shell.prefix(f'set -euo pipefail; export PATH={shlex.quote(str(Path(sys.executable).parent))}:"$PATH"; ')
 
 try:
     SAMPLES = read_sample_table(config["samples"], require_labels=True)
