@@ -3,12 +3,15 @@
 # logic in the esm_schnet package (src/esm_schnet).
 from snakemake.utils import min_version, validate
 
+from esm_schnet.config import coerce_overrides
+
 min_version("9.0")
 
 
 configfile: "config.yaml"
 
 
+coerce_overrides(config, f"{workflow.basedir}/workflow/schemas/config.schema.yaml")
 validate(config, "workflow/schemas/config.schema.yaml")
 
 
