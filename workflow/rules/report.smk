@@ -40,6 +40,8 @@ rule plots:
         "logs/plots/plots.log",
     benchmark:
         "benchmarks/plots/plots.tsv"
+    # a few seconds of matplotlib: on a cluster it runs on the submit host, not as a cluster job
+    localrule: True
     run:
         i = input
         plots_job(i.predictions, i.metrics, i.lengths, i.history, Path(output.parity).parent,
