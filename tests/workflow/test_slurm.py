@@ -127,13 +127,13 @@ def _config(samples: Path, **over) -> dict:
     return cfg
 
 
-def _dataset(root: Path, broken: bool = False) -> Path:
+def _dataset(root: Path, broken: bool = False, n: int = 4) -> Path:
     from esm_schnet.example import make_protein, write_structure_file
 
     data = root / "data"
     data.mkdir(parents=True, exist_ok=True)
     rows = ["id\tstructure\tlabel"]
-    for i, sizes in enumerate([(24,), (31,), (18, 15), (40,)]):
+    for i, sizes in enumerate([(24,), (31,), (18, 15), (40,)][:n]):
         p = make_protein(f"p{i}", sizes=sizes, seed=i)
         write_structure_file(p, data / f"p{i}.pdb")
         rows.append(f"p{i}\t{data / f'p{i}.pdb'}\t{p.label:.4f}")
@@ -287,7 +287,8 @@ def test_workflow_on_slurm_equals_local_run(cluster, tmp_path):
 
 
 def test_failing_job_fails_the_run_with_the_rules_name(cluster, tmp_path):
-    samples = _dataset(tmp_path, broken=True)
+    # one good protein and a broken one (a group job runs its members one after the other)
+    samples = _dataset(tmp_path, broken=True, n=1)
     work = tmp_path / "fail"
     _write_config(work, _config(samples))
     res = _run(work, *SLURM_FLAGS, "results/qc/structures.tsv", env=_env(cluster, tmp_path))
