@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 log = logging.getLogger("esm_schnet.plots")
 
@@ -142,6 +143,22 @@ def parity(
     return fig
 
 
+def _merge_close(points: pd.DataFrame, everything: pd.DataFrame) -> dict:
+    """Group points whose labels would overlap (x within 3% of its range, y within about one text
+    line of the symmetric y axis): one label per group."""
+    xr = float(np.ptp(everything["size"])) or 1.0
+    yr = 2.3 * float(np.nanmax(np.abs(everything["residual"]))) or 1.0
+    groups: dict[tuple[float, float], list[str]] = {}
+    for _, r in points.iterrows():
+        for (x, y), names in groups.items():
+            if abs(r["size"] - x) < 0.03 * xr and abs(r["residual"] - y) < 0.06 * yr:
+                names.append(str(r["id"]))
+                break
+        else:
+            groups[(float(r["size"]), float(r["residual"]))] = [str(r["id"])]
+    return groups
+
+
 def residuals(
     predictions: pd.DataFrame,
     sizes: pd.Series,
@@ -163,10 +180,10 @@ def residuals(
     )
     if annotate > 0 and len(sub):
         worst = sub.reindex(sub["residual"].abs().sort_values(ascending=False).index[:annotate])
-        for _, r in worst.iterrows():
+        for (x, y), names in _merge_close(worst, sub).items():
             ax.annotate(
-                str(r["id"]), (r["size"], r["residual"]), xytext=(5, 4),
-                textcoords="offset points", fontsize=BASE_FONT - 2, color="#333333",
+                "\n".join(names), (x, y), xytext=(6, 0), textcoords="offset points",
+                va="center", fontsize=BASE_FONT - 2, color="#333333",
             )
     lim = float(np.nanmax(np.abs(sub["residual"]))) if len(sub) else 1.0
     lim = (lim or 1.0) * 1.15
@@ -246,8 +263,10 @@ def learning_curves(
         med = history.groupby("epoch")[col].median()
         ax.plot(med.index, med.to_numpy(), color=color, lw=2.4, label=f"{name}, median of {len(folds)} folds")
         positive &= bool((history[col].dropna() > 0).all())
-    if positive and len(history):
+    values = pd.concat([history[c] for c in ("train_loss", "val_loss") if c in history]).dropna()
+    if positive and len(values) and values.max() / values.min() > 20:
         ax.set_yscale("log")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch", fontsize=BASE_FONT + 1)
     ax.set_ylabel(loss_label, fontsize=BASE_FONT + 1)
     _style_axis(ax)
