@@ -5,8 +5,8 @@
 
 For each size N it writes N tiny synthetic proteins (one chain of 30-60 residues, C-alpha only,
 random sequence, a 3.8 A random walk: every sequence is distinct, so the embedding cache never
-short-cuts) and a sample table into a temporary folder, then times, with `snakemake --cores C
---scheduler greedy` on the repository's Snakefile (targets: the QC table and the manifest of the
+short-cuts) and a sample table into a temporary folder, then times, with `snakemake --cores C` on the
+repository's Snakefile (with profiles/default: greedy scheduler, run: jobs in threads) (targets: the QC table and the manifest of the
 onehot embeddings, i.e. parse + embed):
 
 - dry_run_s / jobs: `snakemake -n` (builds the whole job graph: N parse jobs, the shard jobs, ...);
@@ -157,8 +157,8 @@ def bench_size(n: int, cores: int, shards: int, run: bool, keep: Path | None) ->
         write_synthetic(n, tmp)
         write_s = time.perf_counter() - t
         write_config(tmp, shards)
-        common = ["--cores", str(cores), "--scheduler", "greedy", "--workflow-profile", "none",
-                  ]
+        # profiles/default applies (greedy scheduler, run: jobs in threads), as for users
+        common = ["--cores", str(cores)]
         dry_s, proc = snakemake(tmp, "-n", *common, *targets())
         counts = job_counts(proc.stdout + proc.stderr)
         res = {
