@@ -100,6 +100,7 @@ class LocalSlurmCluster:
 
     def __init__(self, root: str | Path | None = None):
         # munged (user munge) must traverse the directory: not under pytest's 0700 tmp dirs.
+        self._own_root = root is None  # a private temp dir: removed by stop()
         self.root = Path(root) if root else Path(tempfile.mkdtemp(prefix="esm-schnet-slurm-"))
         self.root.mkdir(parents=True, exist_ok=True)
         os.chmod(self.root, 0o755)
@@ -295,7 +296,8 @@ class LocalSlurmCluster:
                 except subprocess.TimeoutExpired:
                     os.kill(proc.pid, signal.SIGKILL)
                     proc.wait(timeout=timeout)
-        self.procs_stopped = dict(self.pids)
+        if self._own_root and not any(self.alive().values()):
+            shutil.rmtree(self.root, ignore_errors=True)
 
     def alive(self) -> dict[str, bool]:
         return {name: p.poll() is None for name, p in self.procs.items()}
