@@ -12,7 +12,7 @@ neighbour; a cap keeps the NEAREST k neighbours of each target residue (ties bro
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
@@ -147,6 +147,8 @@ class Batch:
     dist: Tensor
     y: Tensor  # [B]
     num_nodes: Tensor  # [B]
+    # derived per-edge data that depend only on the fixed graph (see model.edge_operators)
+    cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     def to(self, device) -> "Batch":
         return Batch(

@@ -49,13 +49,13 @@ class ModelConfig:
     num_filters: int = 64
     num_interactions: int = 3
     num_gaussians: int = 50
-    cutoff: float = 20.0
+    cutoff: float = 10.0
     max_neighbors: int | None = None
     readout: str = "add"
     layer_norm: bool = False
     dropout: float = 0.0
     filter: str = "table"
-    filter_spacing: float = 0.01
+    filter_spacing: float = 0.005
 
     @classmethod
     def from_config(cls, in_channels: int, graph_cfg: dict, model_cfg: dict) -> "ModelConfig":
@@ -63,7 +63,7 @@ class ModelConfig:
         kw = {k: v for k, v in model_cfg.items() if k in known}
         return cls(
             in_channels=int(in_channels),
-            cutoff=float(graph_cfg.get("cutoff", 20.0)),
+            cutoff=float(graph_cfg.get("cutoff", 10.0)),
             max_neighbors=graph_cfg.get("max_neighbors"),
             **kw,
         )
@@ -103,14 +103,20 @@ class PrecomputedRadiusGraph(nn.Module):
         self.rebuilds = 0  # how many graphs were built on the fly (benchmarks, tests)
 
     @contextlib.contextmanager
-    def provide(self, pos: Tensor, edge_index: Tensor, dist: Tensor):
+    def provide(self, pos: Tensor, edge_index: Tensor, dist: Tensor, operators=None):
         check_edges(edge_index, dist, self.cutoff)
         previous = self._provided
-        self._provided = (pos, edge_index, dist)
+        self._provided = (pos, edge_index, dist, operators)
         try:
             yield self
         finally:
             self._provided = previous
+
+    def operators(self, edge_index: Tensor):
+        """Precomputed EdgeOperators of the provided graph (None for any other edge_index)."""
+        if self._provided is not None and self._provided[1] is edge_index:
+            return self._provided[3]
+        return None
 
     def forward(self, pos: Tensor, batch: Tensor) -> tuple[Tensor, Tensor]:
         if self._provided is not None and self._provided[0] is pos:
@@ -123,16 +129,62 @@ class PrecomputedRadiusGraph(nn.Module):
         return f"cutoff={self.cutoff}, max_neighbors={self.max_neighbors}"
 
 
+@dataclass
+class EdgeOperators:
+    """What the tabulated message needs per graph, computed once from the fixed distances.
+
+    g0, w: grid cell and interpolation weight of every edge; `table_grad`: sparse CSR [G, E] whose
+    row g holds the interpolation weights of the edges that use grid point g (so the filter
+    table's gradient is one sparse-dense product); `scatter_src`: sparse CSR [N, E] of ones that
+    sums per-edge rows into their source node (the input gradient).
+    """
+
+    g0: Tensor
+    w: Tensor
+    table_grad: Tensor
+    scatter_src: Tensor
+
+
+def _csr(crow, col, values, size):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "sparse CSR support is in beta"
+        return torch.sparse_csr_tensor(crow, col, values, size, check_invariants=False)
+
+
+def edge_operators(edge_index: Tensor, dist: Tensor, num_nodes: int, spacing: float,
+                   grid_size: int) -> EdgeOperators:
+    t = dist.to(torch.float32) / spacing
+    g0 = t.floor().clamp_(0, grid_size - 2)
+    w = (t - g0).unsqueeze(1)
+    g0 = g0.long()
+    E = g0.numel()
+    edges = torch.arange(E, device=g0.device)
+    rows = torch.cat([g0, g0 + 1])
+    order = torch.argsort(rows, stable=True)
+    crow = torch.zeros(grid_size + 1, dtype=torch.long, device=g0.device)
+    crow[1:] = torch.cumsum(torch.bincount(rows, minlength=grid_size), 0)
+    table_grad = _csr(crow, torch.cat([edges, edges])[order],
+                      torch.cat([1.0 - w[:, 0], w[:, 0]])[order], (grid_size, E))
+    src = edge_index[0]
+    order = torch.argsort(src, stable=True)
+    crow = torch.zeros(num_nodes + 1, dtype=torch.long, device=g0.device)
+    crow[1:] = torch.cumsum(torch.bincount(src, minlength=num_nodes), 0)
+    scatter_src = _csr(crow, order, torch.ones(E, device=g0.device), (num_nodes, E))
+    return EdgeOperators(g0=g0, w=w, table_grad=table_grad, scatter_src=scatter_src)
+
+
 class _TabulatedMessage(torch.autograd.Function):
     """out[i] = sum_{e: dst_e = i} x[src_e] * lerp(table[g_e], table[g_e + 1], w_e).
 
     A fused message + sum aggregation for the tabulated filter: forward and backward each touch
-    the per-edge [E, F] data a handful of times and nothing of size [E, F] is kept for backward
-    beyond the gathered inputs and the interpolated filter.
+    the per-edge [E, F] data a handful of times. With precomputed EdgeOperators the two
+    scatter-sums of the backward pass are sparse-dense products (faster than index_add on CPU).
     """
 
     @staticmethod
-    def forward(ctx, x, table, src, dst, g0, w):
+    def forward(ctx, x, table, src, dst, g0, w, ops):
         filt = table.index_select(0, g0)
         filt.lerp_(table.index_select(0, g0 + 1), w)
         x_src = x.index_select(0, src)
@@ -141,6 +193,7 @@ class _TabulatedMessage(torch.autograd.Function):
         del msg
         ctx.save_for_backward(x_src, filt, src, dst, g0, w)
         ctx.shapes = (x.shape, table.shape)
+        ctx.ops = ops
         return out
 
     @staticmethod
@@ -151,18 +204,27 @@ class _TabulatedMessage(torch.autograd.Function):
         ctx.consumed = True
         x_src, filt, src, dst, g0, w = ctx.saved_tensors
         x_shape, table_shape = ctx.shapes
+        ops = ctx.ops
         grad_x = grad_table = None
         g_dst = grad_out.index_select(0, dst)  # [E, F]
         if ctx.needs_input_grad[1]:
             g_filt = x_src.mul_(g_dst)  # d loss / d filter, per edge (in place: x_src is done)
-            hi = g_filt * w
-            g_filt.sub_(hi)  # (1 - w) * g_filt
-            grad_table = grad_out.new_zeros(table_shape)
-            grad_table.index_add_(0, g0, g_filt).index_add_(0, g0 + 1, hi)
-            del g_filt, hi
+            if ops is not None:
+                grad_table = ops.table_grad @ g_filt
+            else:
+                hi = g_filt * w
+                g_filt.sub_(hi)  # (1 - w) * g_filt
+                grad_table = grad_out.new_zeros(table_shape)
+                grad_table.index_add_(0, g0, g_filt).index_add_(0, g0 + 1, hi)
+                del hi
+            del g_filt
         if ctx.needs_input_grad[0]:
-            grad_x = grad_out.new_zeros(x_shape).index_add_(0, src, filt.mul_(g_dst))
-        return grad_x, grad_table, None, None, None, None
+            filt.mul_(g_dst)
+            if ops is not None:
+                grad_x = ops.scatter_src @ filt
+            else:
+                grad_x = grad_out.new_zeros(x_shape).index_add_(0, src, filt)
+        return grad_x, grad_table, None, None, None, None, None
 
 
 class GridCoordinate(nn.Module):
@@ -207,6 +269,9 @@ class TabulatedCFConv(CFConv):
         self.register_buffer("grid_envelope", env.view(-1, 1), persistent=False)
 
         self._shared: Tensor | None = None  # set inside `shared_filter_tables`
+        # [interaction graph] (a list, so that it is not registered as a submodule): source of
+        # the graph's precomputed EdgeOperators
+        self._graph: list | None = None
 
     def table(self) -> Tensor:
         """The filter (envelope included) on the distance grid, [G, num_filters]."""
@@ -216,12 +281,20 @@ class TabulatedCFConv(CFConv):
 
     def forward(self, x: Tensor, edge_index: Tensor, edge_weight: Tensor,
                 edge_attr: Tensor) -> Tensor:
-        t = edge_attr.view(-1)
-        g0 = t.floor().clamp_(0, self.grid.numel() - 2)
-        w = (t - g0).unsqueeze(1).to(x.dtype)
+        ops = None
+        if self._graph is not None and x.device.type == "cpu":
+            ops = self._graph[0].operators(edge_index)
+        if ops is not None and ops.g0.numel() == edge_index.size(1):
+            g0, w = ops.g0, ops.w.to(x.dtype)
+        else:
+            ops = None
+            t = edge_attr.view(-1)
+            g0 = t.floor().clamp_(0, self.grid.numel() - 2)
+            w = (t - g0).unsqueeze(1).to(x.dtype)
+            g0 = g0.long()
         x = self.lin1(x)
         x = _TabulatedMessage.apply(x, self.table().to(x.dtype), edge_index[0], edge_index[1],
-                                    g0.long(), w)
+                                    g0, w, ops)
         return self.lin2(x)
 
     def extra_repr(self) -> str:
@@ -282,13 +355,26 @@ def build_model(cfg: ModelConfig) -> SchNet:
         model.distance_expansion = GridCoordinate(cfg.filter_spacing)
         for block in model.interactions:
             block.conv = TabulatedCFConv(block.conv, cfg.num_gaussians, cfg.filter_spacing)
+            block.conv._graph = [model.interaction_graph]
     model.reset_parameters()
     return model
 
 
 def forward_batch(model: SchNet, batch: Batch) -> Tensor:
-    """Run SchNet.forward on a batch with its precomputed graph; returns [B]."""
-    with model.interaction_graph.provide(batch.pos, batch.edge_index, batch.dist):
+    """Run SchNet.forward on a batch with its precomputed graph; returns [B].
+
+    On CPU with the tabulated filter, the graph's EdgeOperators are computed on first use and
+    kept in `batch.cache` (a batch reused every epoch pays for them once)."""
+    ops = None
+    conv = model.interactions[0].conv if len(model.interactions) else None
+    if isinstance(conv, TabulatedCFConv) and batch.pos.device.type == "cpu" and model.training:
+        key = ("edge_operators", conv.spacing, conv.grid.numel())
+        ops = batch.cache.get(key)
+        if ops is None:
+            ops = edge_operators(batch.edge_index, batch.dist, batch.x.size(0), conv.spacing,
+                                 conv.grid.numel())
+            batch.cache[key] = ops
+    with model.interaction_graph.provide(batch.pos, batch.edge_index, batch.dist, ops):
         out = model(batch.x, batch.pos, batch.batch)
     return out.view(-1)
 

@@ -37,7 +37,7 @@ import numpy as np
 
 log = logging.getLogger("esm_schnet.train")
 
-GRAPH_DEFAULTS = {"cutoff": 20.0, "max_neighbors": None}
+GRAPH_DEFAULTS = {"cutoff": 10.0, "max_neighbors": None}
 MODEL_DEFAULTS = {
     "hidden_channels": 64,
     "num_filters": 64,
@@ -47,13 +47,13 @@ MODEL_DEFAULTS = {
     "layer_norm": False,
     "dropout": 0.0,
     "filter": "table",
-    "filter_spacing": 0.01,
+    "filter_spacing": 0.005,
 }
 TRAINING_DEFAULTS = {
-    "epochs": 100,
-    "lr": 1e-3,
+    "epochs": 60,
+    "lr": 2e-3,
     "lr_schedule": "cosine",
-    "batch_size": 8,
+    "batch_size": 2,
     "weight_decay": 0.0,
     "val_fraction": 0.0,
     "patience": 20,

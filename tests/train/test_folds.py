@@ -1,4 +1,5 @@
 from collections import defaultdict
+from pathlib import Path
 
 import pytest
 
@@ -94,3 +95,26 @@ def test_group_scheme_with_one_cluster_is_an_error():
     seqs = {"p1": [BASE], "p2": [BASE]}
     with pytest.raises(ConfigError, match="one cluster"):
         assign_folds(list(seqs), "group", sequences=seqs)
+
+
+JCLINIC = Path(__file__).resolve().parents[3] / "shared" / "data" / "jclinic"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (JCLINIC / "labels.tsv").is_file(), reason="jclinic data absent")
+def test_group_scheme_on_jclinic_holds_out_whole_clusters():
+    from esm_schnet.structure import parse_structure
+
+    ids = [ln.split("\t")[0] for ln in (JCLINIC / "labels.tsv").read_text().splitlines()[1:]]
+    seqs = {i: parse_structure(JCLINIC / "pdb" / f"{i}.pdb", i).sequences for i in ids}
+    rows = assign_folds(ids, "group", sequences=seqs, identity=0.9)
+    assert len(rows) == 42  # none dropped
+    n_folds = len({r["fold"] for r in rows})
+    assert 2 <= n_folds < 42  # fewer, larger folds than loocv
+    assert no_cluster_split(rows)
+    fold = {r["id"]: r["fold"] for r in rows}
+    # the README's example of repeated crystallisations: identical sequences share a fold
+    by_seq = defaultdict(set)
+    for i in ids:
+        by_seq[tuple(sorted(seqs[i]))].add(fold[i])
+    assert all(len(f) == 1 for f in by_seq.values())
