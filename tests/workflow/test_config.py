@@ -41,14 +41,20 @@ def test_defaults_fill_in_a_config_with_only_samples(
     sample_table(tmp_path)
     config = tiny_config()
     assert list(config) == ["samples"]
-    res = run_snakemake(tmp_path, "-n", "-p", "results/qc/structures.tsv", config=config)
+    # the default target resolves (every stage's defaults are complete)
+    res = run_snakemake(tmp_path, "-n", config=config)
     assert res.returncode == 0, res.output[-3000:]
-    # the parse jobs get the schema's default parse.on_error
-    assert res.output.count("--on-error fail") == 3
-    # and the default target resolves too (every stage's defaults are complete)
-    res = run_snakemake(tmp_path, "-n")
-    assert res.returncode == 0, res.output[-3000:]
+    assert "parse" in res.output and "embed" in res.output
     assert not (tmp_path / "results").exists()
+    # and the parse jobs get the schema's default parse.on_error (fail): a broken sample stops
+    # the run with its name, the good samples are still parsed, nothing is marked skipped
+    sample_table(tmp_path, broken=("junk",))
+    res = run_snakemake(tmp_path, "results/qc/structures.tsv", config=config)
+    assert res.returncode != 0
+    assert "sample 'junk'" in res.output, res.output[-3000:]
+    for sid in ("ex20", "ex12", "ex11"):
+        assert (tmp_path / "results" / "structures" / f"{sid}.h5").exists()
+    assert not (tmp_path / "results" / "qc" / "skipped.tsv").exists()
 
 
 def test_command_line_override_is_validated_too(

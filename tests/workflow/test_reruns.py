@@ -232,7 +232,7 @@ def test_rerun_nothing_changed_even_after_moving_the_project(base, copied):
 @pytest.mark.parametrize(
     ("section", "values", "expected"),
     [
-        ("training", {"lr": 0.002}, TRAIN_AND_AFTER),
+        ("training", {"lr": 0.00123}, TRAIN_AND_AFTER),
         ("embedding", {"layer": 1}, EMBED_ALL | TRAIN_AND_AFTER),
         ("embedding", {"model": "onehot"}, EMBED_ALL | TRAIN_AND_AFTER),
         ("plots", {"dpi": 51}, {"plots", "all"}),
