@@ -63,7 +63,7 @@ class ModelConfig:
         kw = {k: v for k, v in model_cfg.items() if k in known}
         return cls(
             in_channels=int(in_channels),
-            cutoff=float(graph_cfg.get("cutoff", 10.0)),
+            cutoff=float(graph_cfg.get("cutoff", cls.cutoff)),
             max_neighbors=graph_cfg.get("max_neighbors"),
             **kw,
         )
@@ -153,12 +153,16 @@ def _csr(crow, col, values, size):
         return torch.sparse_csr_tensor(crow, col, values, size, check_invariants=False)
 
 
+def grid_cell(t: Tensor, grid_size: int) -> tuple[Tensor, Tensor]:
+    """Grid coordinates t = d / spacing -> (cell index g0 [E] long, weight of g0 + 1 [E, 1])."""
+    t = t.reshape(-1)
+    g0 = t.floor().clamp_(0, grid_size - 2)
+    return g0.long(), (t - g0).unsqueeze(1)
+
+
 def edge_operators(edge_index: Tensor, dist: Tensor, num_nodes: int, spacing: float,
                    grid_size: int) -> EdgeOperators:
-    t = dist.to(torch.float32) / spacing
-    g0 = t.floor().clamp_(0, grid_size - 2)
-    w = (t - g0).unsqueeze(1)
-    g0 = g0.long()
+    g0, w = grid_cell(dist.to(torch.float32) / spacing, grid_size)
     E = g0.numel()
     edges = torch.arange(E, device=g0.device)
     rows = torch.cat([g0, g0 + 1])
@@ -288,10 +292,8 @@ class TabulatedCFConv(CFConv):
             g0, w = ops.g0, ops.w.to(x.dtype)
         else:
             ops = None
-            t = edge_attr.view(-1)
-            g0 = t.floor().clamp_(0, self.grid.numel() - 2)
-            w = (t - g0).unsqueeze(1).to(x.dtype)
-            g0 = g0.long()
+            g0, w = grid_cell(edge_attr, self.grid.numel())
+            w = w.to(x.dtype)
         x = self.lin1(x)
         x = _TabulatedMessage.apply(x, self.table().to(x.dtype), edge_index[0], edge_index[1],
                                     g0, w, ops)

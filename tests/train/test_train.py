@@ -110,3 +110,30 @@ def test_learns_radius_of_gyration_from_geometry_alone():
     mean_rmse = math.sqrt(np.mean((np.mean([g.y for g in train]) - y) ** 2))
     assert hist[-1]["train_loss"] < 0.2 * hist[0]["train_loss"]
     assert rmse < 0.5 * mean_rmse, (rmse, mean_rmse)
+
+
+def test_package_defaults_match_the_config_schema():
+    """esm-schnet train-fold run outside Snakemake falls back on train.py's defaults; they must be
+    the schema's (the workflow's) defaults, and ModelConfig's field defaults must agree."""
+    from dataclasses import fields
+    from pathlib import Path
+
+    import yaml
+
+    from esm_schnet import train
+
+    schema = yaml.safe_load(
+        (Path(__file__).resolve().parents[2] / "workflow/schemas/config.schema.yaml").read_text()
+    )
+    for section, defaults in (
+        ("graph", train.GRAPH_DEFAULTS),
+        ("model", train.MODEL_DEFAULTS),
+        ("training", train.TRAINING_DEFAULTS),
+    ):
+        props = schema["properties"][section]["properties"]
+        for key, value in defaults.items():
+            assert props[key].get("default") == value, (section, key)
+    dataclass_defaults = {f.name: f.default for f in fields(ModelConfig)}
+    for key, value in {**train.GRAPH_DEFAULTS, **train.MODEL_DEFAULTS}.items():
+        if key in dataclass_defaults:
+            assert dataclass_defaults[key] == value, key
