@@ -49,8 +49,10 @@ _FOLD_DIR = re.compile(r"fold-(\d+)$")
 
 
 def embedding_kind(model_id: str) -> str:
-    """`onehot` (the ablation without a language model) or `language model`."""
-    return "onehot" if model_id.rstrip("/") == "onehot" else "language model"
+    """The featurizer's kind (`language model`, `onehot`, ...), from the featurizer registry."""
+    from .embed.featurizers import featurizer_kind
+
+    return featurizer_kind(model_id)
 
 
 # ----------------------------------------------------------------------------------- reading
@@ -211,10 +213,9 @@ def summary_table(metrics: pd.DataFrame, model_id: str = "", scheme: str = "") -
     )
     lines = []
     if model_id or scheme:
-        kind = (
-            "onehot ablation, no language model" if embedding_kind(model_id) == "onehot"
-            else "protein language model"
-        )
+        from .embed.featurizers import describe
+
+        kind = describe(model_id)
         lines.append(f"embedding: {model_id} ({kind}); CV scheme: {scheme}")
     lines += [head, "-" * len(head)]
     for _, r in metrics.iterrows():

@@ -8,12 +8,10 @@ import re
 def model_tag(model: str) -> str:
     """File-name safe directory name for an embedding model id or local path.
 
-    `facebook/esm2_t6_8M_UR50D` -> `facebook--esm2_t6_8M_UR50D`; `onehot` -> `onehot`;
-    a local directory `/x/y/ckpt` -> `local--ckpt`.
+    `facebook/esm2_t6_8M_UR50D` -> `facebook--esm2_t6_8M_UR50D`; a plain name such as a
+    registered featurizer's (`onehot`) -> itself; a local directory `/x/y/ckpt` -> `local--ckpt`.
     """
     m = model.rstrip("/")
-    if m == "onehot":
-        return "onehot"
     if m.startswith(("/", ".", "~")):
         tail = m.rsplit("/", 1)[-1] or "model"
         return "local--" + re.sub(r"[^A-Za-z0-9._-]", "_", tail)

@@ -24,6 +24,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from .embed.featurizers.base import LANGUAGE_MODEL
+
 log = logging.getLogger("esm_schnet.plots")
 
 PLOTS = ("parity", "residuals", "lengths", "learning_curves")
@@ -308,7 +310,7 @@ def make_plots(
     kind = doc.get("embedding_kind", "")
     scheme = doc.get("cv_scheme", "?")
     where = f"{SCHEME_NAMES.get(scheme, scheme)}, {doc.get('embedding_model', '?')}"
-    if kind == "onehot":
+    if kind and kind != LANGUAGE_MODEL:  # onehot and other featurizers without a language model
         where += " ablation"
     sizes = lens.groupby("id")["length"].sum()
     figs = {

@@ -1,8 +1,9 @@
 """Embedding shards (HDF5) and their manifest: the contract between the embed and train stages.
 
 Shard file `results/embeddings/<tag>/shard-NNN.h5`:
-- file attrs: `kind`="embeddings", `schema_version`, `model_id`, `model_revision` (hub commit,
-  `sha256:<weights hash>` for a local directory, `builtin` for onehot), `layer` (hidden-state
+- file attrs: `kind`="embeddings", `schema_version`, `featurizer` (registered name: esm2, onehot,
+  a plugin's) and `featurizer_kind` (language model, onehot, ...), `model_id`, `model_revision`
+  (hub commit, `sha256:<weights hash>` for a local directory, `builtin` for onehot), `layer` (hidden-state
   index actually exported), `dtype` (compute dtype), `storage_dtype`, `embedding_dim`, `window`,
   `overlap`, `package_version`, `n_proteins`;
 - one group per protein id (ids are file-name safe, so valid group names) with datasets
@@ -316,7 +317,8 @@ def format_shard_summary(summary: dict) -> str:
     lines = [
         f"{summary['file']}: embedding shard (schema {a.get('schema_version')}), "
         f"{len(summary['proteins'])} protein(s)",
-        f"  model {a.get('model_id')} @ {a.get('model_revision')}, layer {a.get('layer')}, "
+        f"  featurizer {a.get('featurizer', '?')} ({a.get('featurizer_kind', '?')}), "
+        f"model {a.get('model_id')} @ {a.get('model_revision')}, layer {a.get('layer')}, "
         f"dim {a.get('embedding_dim')}, compute {a.get('dtype')}, stored {a.get('storage_dtype')}, "
         f"window {a.get('window')}/{a.get('overlap')}, esm-schnet {a.get('package_version')}",
     ]

@@ -94,8 +94,8 @@ def test_cache_rerun_embeds_only_new_protein(tiny, tmp_path, rng):
     for pid in r1:
         np.testing.assert_array_equal(r1[pid].embedding, r2[pid].embedding)
     # a cache with another layer is another key: nothing is shared by mistake
-    other = EmbeddingCache(tmp_path / "cache", model_id=tiny.model_id, revision=tiny.revision, layer=1, dtype="float32")
-    assert other.key != EmbeddingCache(tmp_path / "cache", model_id=tiny.model_id, revision=tiny.revision, layer=2, dtype="float32").key
+    other = EmbeddingCache(tmp_path / "cache", model_id=tiny.id, revision=tiny.revision, layer=1, dtype="float32")
+    assert other.key != EmbeddingCache(tmp_path / "cache", model_id=tiny.id, revision=tiny.revision, layer=2, dtype="float32").key
 
 
 def test_unreadable_cache_file_is_recomputed(tiny, tmp_path, rng):

@@ -1,4 +1,5 @@
-# embed stage: per-residue ESM2 (or onehot) embeddings, one job per shard, into HDF5 shards
+# embed stage: per-residue features from the featurizer that embedding.model names (ESM2, onehot,
+# a plugin), one job per shard, into HDF5 shards
 # (results/embeddings/<tag>/shard-NNN.h5) plus a manifest id -> shard. All logic lives in
 # esm_schnet.embed and esm_schnet.store.
 import json
@@ -21,7 +22,8 @@ EMBED_SETTINGS = json.dumps(
 )
 
 
-# The downloaded weights (hub ids only; onehot and local directories need no download).
+# The downloaded weights, when the featurizer registry says the model needs them (ESM2 hub ids;
+# onehot and local directories need none).
 MODEL_INPUT = [MODEL_MARKER] if needs_download(EMB["model"]) else []
 
 

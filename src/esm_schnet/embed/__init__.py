@@ -1,13 +1,16 @@
-"""ESM2 embedding stage: model loading, one-hot featurizer, batching, windows, cache, shard job.
+"""Embedding stage: featurizers behind one registry, batching, windows, cache, shard job.
 
 Modules (this package file imports nothing heavy, so the Snakefile can use `source`):
-- `source`   what `embedding.model` names (hub id, local directory, onehot) and where hub weights
-             are downloaded to; no torch import.
-- `model`    loading ESM2 through transformers (`EsmModel`, SDPA), the one-hot featurizer, the
-             `download-model` CLI.
+- `featurizers` the registry (`get_featurizer(embedding_cfg)`, `featurizer_kind(model_id)`,
+             `needs_download(model_id)`, plugins via the `esm_schnet.featurizers` entry points),
+             the `Featurizer` protocol (`base`), and one module per featurizer: `esm2` (ESM2
+             through transformers, `EsmModel`, SDPA), `onehot` (no weights).
+- `source`   where downloaded weights live; what the Snakefile asks about `embedding.model`.
+- `download` the `download-model` CLI (dispatched through the registry).
+- `model`    compatibility names (load_featurizer, ...) from before the registry.
 - `batching` length-sorted token-budget batches (BOS/EOS and padding counted exactly), CUDA OOM
              back-off.
-- `windows`  overlapping windows for chains longer than the model window, and stitching.
+- `windows`  overlapping windows for chains longer than the featurizer's window, and stitching.
 - `cache`    content-addressed per-sequence cache (one .npy per sequence).
 - `shard`    the shard job (`esm-schnet embed`): structures -> HDF5 shard (esm_schnet.store).
 """

@@ -21,11 +21,11 @@ import hashlib
 import json
 import logging
 import os
-import uuid
 from pathlib import Path
 
 import numpy as np
 
+from ..files import atomic_path, write_json
 from ..paths import model_tag
 
 log = logging.getLogger("esm_schnet.embed.cache")
@@ -105,21 +105,12 @@ class EmbeddingCache:
         if self.half and np.all(np.abs(data) <= F16_MAX):
             # bfloat16 -> float16 keeps every bit of the mantissa for normal-range values.
             data = data.astype(np.float16)
-        tmp = p.parent / f".{p.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
-        try:
-            with open(tmp, "wb") as fh:
-                np.save(fh, data, allow_pickle=False)
-            os.replace(tmp, p)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
+        with atomic_path(p) as tmp, open(tmp, "wb") as fh:
+            np.save(fh, data, allow_pickle=False)
 
     def _write_ident(self) -> None:
         assert self.dir is not None
         ident = self.dir / "model.json"
         if ident.exists():
             return
-        self.dir.mkdir(parents=True, exist_ok=True)
-        tmp = self.dir / f".model.json.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
-        tmp.write_text(json.dumps(self._ident, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        os.replace(tmp, ident)
+        write_json(ident, self._ident)

@@ -26,7 +26,7 @@ from ..errors import EsmSchnetError
 from ..log import job_log, progress
 from .batching import SPECIAL_TOKENS, plan_batches, padding_fraction, run_batches
 from .cache import EmbeddingCache, sequence_key
-from .model import load_featurizer
+from .featurizers import Featurizer, featurizer_kind, featurizer_name, get_featurizer
 from .windows import stitch, window_spans
 
 log = logging.getLogger("esm_schnet.embed.shard")
@@ -64,22 +64,16 @@ class EmbedConfig:
             raise EsmSchnetError("embedding.max_tokens must be positive")
 
 
-def load(cfg: EmbedConfig):
-    return load_featurizer(
-        cfg.model,
-        revision=cfg.revision,
-        layer=cfg.layer,
-        dtype=cfg.dtype,
-        device=cfg.device,
-        models_dir=cfg.models_dir,
-    )
+def load(cfg: EmbedConfig) -> Featurizer:
+    """The featurizer the registry picks for `embedding.model` (esm_schnet.embed.featurizers)."""
+    return get_featurizer(cfg)
 
 
-def make_cache(featurizer, cfg: EmbedConfig) -> EmbeddingCache:
+def make_cache(featurizer: Featurizer, cfg: EmbedConfig) -> EmbeddingCache:
     root = cfg.cache if (cfg.cache and featurizer.cacheable) else None
     return EmbeddingCache(
         root,
-        model_id=featurizer.model_id,
+        model_id=featurizer.id,
         revision=featurizer.revision,
         layer=featurizer.layer,
         dtype=featurizer.dtype,
@@ -87,7 +81,7 @@ def make_cache(featurizer, cfg: EmbedConfig) -> EmbeddingCache:
 
 
 def embed_sequences(
-    featurizer,
+    featurizer: Featurizer,
     sequences: Iterable[str],
     *,
     window: int | None,
@@ -99,7 +93,7 @@ def embed_sequences(
 ) -> dict[str, tuple[np.ndarray, bool]]:
     """Embed each distinct sequence once: sequence -> (float32 [len, D], windowed).
 
-    `window=None` means no windowing (one-hot). Cache hits are not recomputed; misses are split
+    `window=None` means no windowing (featurizers without a window limit). Cache hits are not recomputed; misses are split
     into windows where needed, deduplicated again (identical windows run once), batched, run,
     stitched and stored in the cache. `dedupe=False` runs every occurrence (benchmarks only).
     """
@@ -165,7 +159,7 @@ def embed_sequences(
 
 def embed_proteins(
     proteins: Sequence,
-    featurizer,
+    featurizer: Featurizer,
     cfg: EmbedConfig,
     cache: EmbeddingCache | None = None,
     stats: dict | None = None,
@@ -175,7 +169,7 @@ def embed_proteins(
     Every chain is embedded on its own; the protein's embedding is the chains' embeddings
     concatenated in chain order, i.e. the protein's residue order (row i <-> protein.ca[i]).
     """
-    window = cfg.window if featurizer.window_limit is not None else None
+    window = cfg.window if featurizer.window is not None else None
     seqs = [c.sequence for p in proteins for c in p.chains]
     emb = embed_sequences(
         featurizer,
@@ -216,9 +210,13 @@ def embed_proteins(
     return records
 
 
-def shard_file_attrs(featurizer, cfg: EmbedConfig) -> dict:
+def shard_file_attrs(featurizer: Featurizer | None, cfg: EmbedConfig) -> dict:
+    """File attrs of a shard; `featurizer` (registered name) and `featurizer_kind` record which
+    featurizer computed it (from the registry alone when the shard is empty)."""
     if featurizer is None:  # empty shard: no model loaded
         return {
+            "featurizer": featurizer_name(cfg.model),
+            "featurizer_kind": featurizer_kind(cfg.model),
             "model_id": cfg.model,
             "model_revision": cfg.revision,
             "layer": cfg.layer,
@@ -228,13 +226,15 @@ def shard_file_attrs(featurizer, cfg: EmbedConfig) -> dict:
             "overlap": cfg.overlap,
         }
     return {
-        "model_id": featurizer.model_id,
+        "featurizer": featurizer_name(featurizer.id),
+        "featurizer_kind": featurizer.kind,
+        "model_id": featurizer.id,
         "model_revision": featurizer.revision,
         "layer": featurizer.layer,
         "dtype": featurizer.dtype,
         "embedding_dim": featurizer.dim,
-        "window": cfg.window if featurizer.window_limit is not None else 0,
-        "overlap": cfg.overlap if featurizer.window_limit is not None else 0,
+        "window": cfg.window if featurizer.window is not None else 0,
+        "overlap": cfg.overlap if featurizer.window is not None else 0,
     }
 
 
@@ -270,8 +270,10 @@ def embed_shard(
         if featurizer is None:
             featurizer = load(cfg)
         log.info(
-            "model %s @ %s, layer %d, dim %d, %s on %s",
-            featurizer.model_id,
+            "%s featurizer (%s): model %s @ %s, layer %d, dim %d, %s on %s",
+            featurizer_name(featurizer.id),
+            featurizer.kind,
+            featurizer.id,
             featurizer.revision,
             featurizer.layer,
             featurizer.dim,

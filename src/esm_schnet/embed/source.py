@@ -1,11 +1,9 @@
-"""What `embedding.model` names, and where downloaded hub weights live. Imports nothing heavy.
+"""Where downloaded weights live, and what the Snakefile asks about `embedding.model`.
 
-`embedding.model` is one of
-- `onehot`: the built-in featurizer (20 residues + X), no weights;
-- a local checkpoint directory (an absolute or relative path, or `~/...`; anything that exists
-  as a directory, or starts with '/', '.', '~');
-- a Hugging Face hub id (`facebook/esm2_t6_8M_UR50D`), downloaded once by `esm-schnet
-  download-model` into `<models_dir>/<tag>/` with a marker file `download.json`.
+Which featurizer handles a model id is the registry's business (esm_schnet.embed.featurizers:
+exact names such as the built-in one-hot, plugins, and ESM2 for hub ids and local directories).
+A hub id is downloaded once by `esm-schnet download-model` into `<models_dir>/<tag>/` with a
+marker file `download.json`. Imports nothing heavy (no torch).
 """
 
 from __future__ import annotations
@@ -16,21 +14,23 @@ from pathlib import Path
 
 from ..paths import model_tag
 
-ONEHOT = "onehot"
 MARKER = "download.json"
 
 
 def model_kind(model: str) -> str:
-    """'onehot', 'local' or 'hub'."""
-    if model == ONEHOT:
-        return "onehot"
-    if model.startswith(("/", ".", "~")) or os.path.isdir(os.path.expanduser(model)):
-        return "local"
-    return "hub"
+    """'hub' or 'local' for an ESM2 model id, else the name of the featurizer that handles it."""
+    from .featurizers import featurizer_name
+    from .featurizers.esm2 import NAME, source_kind
+
+    name = featurizer_name(model)
+    return source_kind(model) if name == NAME else name
 
 
 def needs_download(model: str) -> bool:
-    return model_kind(model) == "hub"
+    """Whether the `download_model` rule must fetch weights for this model (the registry says)."""
+    from .featurizers import needs_download as registry_needs_download
+
+    return registry_needs_download(model)
 
 
 def download_dir(model: str, models_dir: str | os.PathLike) -> Path:
@@ -52,7 +52,7 @@ def read_marker(path: str | os.PathLike) -> dict | None:
 
 def models_dir_of(marker, default: str) -> str:
     """<models_dir> of a `<models_dir>/<tag>/download.json` input (a str or a one-element list),
-    or `default` when there is no marker (onehot, local directory)."""
+    or `default` when there is no marker (no download needed)."""
     if marker and not isinstance(marker, str):
         marker = marker[0] if len(marker) else None
     if not marker:

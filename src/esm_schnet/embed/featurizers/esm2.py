@@ -1,13 +1,15 @@
-"""Featurizers behind one interface: ESM2 through transformers, and the built-in one-hot.
+"""`esm2`: ESM2 through transformers (`EsmModel`, SDPA), from a hub id or a local directory.
 
-`load_featurizer(model, ...)` returns an object with
-- `model_id` (as configured), `revision` (what identifies the weights: the hub commit, or
-  `sha256:<hash of the weight files>` for a local directory, or `builtin`), `layer` (resolved
-  hidden-state index, 0 = token embeddings, n_layers = last), `dtype` (compute dtype name),
-  `device`, `dim`, `window_limit` (residues one pass may take; None = no limit),
-  `cacheable` (False for one-hot: recomputing is cheaper than reading a file);
-- `forward(sequences) -> list[np.ndarray]`: one float32 [len, dim] array per sequence, computed
-  in ONE batch (the caller batches); `n_sequences_run` counts the sequences passed to the model.
+The catch-all of the registry: any `embedding.model` that no other featurizer claims is a
+Hugging Face hub id (`facebook/esm2_t6_8M_UR50D`) or a local checkpoint directory (anything that
+exists as a directory, or starts with '/', '.', '~').
+
+The featurizer (`EsmEmbedder`) has `id` (as configured), `revision` (the hub commit, or
+`sha256:<hash of the weight files>` for a local directory), `layer` (resolved hidden-state
+index, 0 = token embeddings, n_layers = last), `dtype` (compute dtype name), `device`, `dim`,
+`window` (1022: ESM2's training crops), `cacheable` (True), `kind` (`language model`), and
+`forward(sequences)` over ONE batch (the caller batches); `n_sequences_run` counts the sequences
+passed to the model.
 
 Weights are never downloaded here: inside compute jobs everything is `local_files_only`. A hub id
 is looked up in `<models_dir>/<tag>/` (written by `esm-schnet download-model`, i.e. the
@@ -17,9 +19,7 @@ fix it. There is no fallback to other features.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
-import json
 import logging
 import os
 import shutil
@@ -27,21 +27,16 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import EsmSchnetError
-from ..log import job_log
-from .source import (
-    MARKER,
-    ONEHOT,
-    download_dir,
-    marker_path,
-    model_kind,
-    read_marker,
-)
+from ...device import resolve_device
+from ...errors import EsmSchnetError
+from ...files import write_json
+from ..source import MARKER, download_dir, read_marker
+from . import register
+from .base import LANGUAGE_MODEL, Featurizer
 
-log = logging.getLogger("esm_schnet.embed.model")
+log = logging.getLogger("esm_schnet.embed.featurizers.esm2")
 
-# The 20 standard residues, then X for anything else (B, Z, U, O, X, ...).
-ONEHOT_ALPHABET = "ACDEFGHIKLMNPQRSTVWY"
+NAME = "esm2"
 # ESM2 was trained on crops of 1024 tokens: 1022 residues + BOS + EOS.
 ESM_WINDOW = 1022
 WEIGHT_PATTERNS = ("*.safetensors", "pytorch_model.bin")
@@ -56,24 +51,6 @@ DOWNLOAD_PATTERNS = [
 
 class ModelNotAvailableError(EsmSchnetError):
     """The configured model's weights cannot be found (and we never download inside a job)."""
-
-
-def resolve_device(device: str = "auto"):
-    import torch
-
-    if device == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise EsmSchnetError("embedding.device is 'cuda' but no CUDA device is available")
-    if device == "mps" and not (
-        getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
-    ):
-        raise EsmSchnetError("embedding.device is 'mps' but MPS is not available")
-    return torch.device(device)
 
 
 def resolve_dtype(dtype: str, device) -> "torch.dtype":  # noqa: F821
@@ -116,37 +93,18 @@ def weights_hash(directory: str | os.PathLike) -> str:
     return "sha256:" + h.hexdigest()
 
 
-class OneHotFeaturizer:
-    """One-hot over the 20 standard residues + X (21 dims); needs no weights."""
-
-    def __init__(self):
-        self.model_id = ONEHOT
-        self.revision = "builtin"
-        self.layer = 0
-        self.n_layers = 0
-        self.dtype = "float32"
-        self.device = "cpu"
-        self.dim = len(ONEHOT_ALPHABET) + 1
-        self.window_limit = None
-        self.cacheable = False
-        self.n_sequences_run = 0
-        table = np.full(256, len(ONEHOT_ALPHABET), dtype=np.int64)
-        for i, aa in enumerate(ONEHOT_ALPHABET):
-            table[ord(aa)] = i
-            table[ord(aa.lower())] = i
-        self._table = table
-        self._eye = np.eye(self.dim, dtype=np.float32)
-
-    def encode(self, seq: str) -> np.ndarray:
-        raw = np.frombuffer(seq.encode("ascii", errors="replace"), dtype=np.uint8)
-        return self._table[raw]
-
-    def forward(self, sequences: list[str]) -> list[np.ndarray]:
-        self.n_sequences_run += len(sequences)
-        return [self._eye[self.encode(s)] for s in sequences]
+def source_kind(model: str) -> str:
+    """'local' (a checkpoint directory) or 'hub' (a Hugging Face hub id)."""
+    if model.startswith(("/", ".", "~")) or os.path.isdir(os.path.expanduser(model)):
+        return "local"
+    return "hub"
 
 
-class EsmEmbedder:
+def needs_download(model: str) -> bool:
+    return source_kind(model) == "hub"
+
+
+class EsmEmbedder(Featurizer):
     """ESM2 (`transformers.EsmModel`, SDPA attention) returning one hidden layer per residue.
 
     The model is cut after the requested layer (later layers and the final LayerNorm are not run
@@ -155,6 +113,8 @@ class EsmEmbedder:
     block k, -1 (or n_layers) = last block after the final LayerNorm (as fair-esm's
     `repr_layers=[n]` and `last_hidden_state`).
     """
+
+    kind = LANGUAGE_MODEL
 
     def __init__(
         self,
@@ -171,8 +131,8 @@ class EsmEmbedder:
         import torch
         from transformers import AutoTokenizer, EsmModel
 
-        self.model_id = model_id
-        self.device = str(resolve_device(device))
+        self.id = model_id
+        self.device = str(resolve_device(device, setting="embedding.device"))
         tdtype = resolve_dtype(dtype, self.device)
         self.dtype = str(tdtype).replace("torch.", "")
         kwargs = dict(
@@ -206,7 +166,7 @@ class EsmEmbedder:
         self.dim = model.config.hidden_size
         self.revision = revision_id or getattr(model.config, "_commit_hash", None) or revision
         # Rotary positions have no hard limit, but ESM2 was trained on 1022-residue crops.
-        self.window_limit = ESM_WINDOW
+        self.window = ESM_WINDOW
         self.cacheable = True
         self.n_sequences_run = 0
         self.model = model.to(self.device).eval()
@@ -250,7 +210,7 @@ class EsmEmbedder:
         return [np.ascontiguousarray(hidden[i, 1 : 1 + n]) for i, n in enumerate(lengths)]
 
 
-def load_featurizer(
+def load(
     model: str,
     *,
     revision: str = "main",
@@ -258,12 +218,9 @@ def load_featurizer(
     dtype: str = "auto",
     device: str = "auto",
     models_dir: str | os.PathLike = "resources/models",
-):
-    """The featurizer for `embedding.model` (hub id, local directory or `onehot`); never downloads."""
-    kind = model_kind(model)
-    if kind == "onehot":
-        return OneHotFeaturizer()
-    if kind == "local":
+) -> EsmEmbedder:
+    """ESM2 from a hub id or a local directory; never downloads."""
+    if source_kind(model) == "local":
         path = Path(os.path.expanduser(model))
         if not path.is_dir():
             raise ModelNotAvailableError(
@@ -308,10 +265,10 @@ def _load(path, **kwargs) -> EsmEmbedder:
     return EsmEmbedder(path, **kwargs)
 
 
-def _write_json_atomic(path: Path, data: dict) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+def create(cfg) -> EsmEmbedder:
+    """Registry factory: the featurizer for the embedding settings (an EmbedConfig)."""
+    return load(cfg.model, revision=cfg.revision, layer=cfg.layer, dtype=cfg.dtype,
+                device=cfg.device, models_dir=cfg.models_dir)
 
 
 def download_model(model: str, revision: str = "main", models_dir: str | os.PathLike = "resources/models") -> Path:
@@ -321,7 +278,7 @@ def download_model(model: str, revision: str = "main", models_dir: str | os.Path
     Offline: copies the files from the Hugging Face cache if they are there. Else a clear error.
     Returns the marker path.
     """
-    if model_kind(model) != "hub":
+    if source_kind(model) != "hub":
         raise EsmSchnetError(f"embedding.model {model!r} is not a hub id: nothing to download")
     dest = download_dir(model, models_dir)
     dest.mkdir(parents=True, exist_ok=True)
@@ -364,39 +321,16 @@ def download_model(model: str, revision: str = "main", models_dir: str | os.Path
     if not (dest / "config.json").is_file():
         raise ModelNotAvailableError(f"{model!r}: the download has no config.json (not a transformers model?)")
     marker = dest / MARKER
-    _write_json_atomic(
-        marker, {"model": model, "revision": revision, "commit": commit, "source": source}
-    )
+    write_json(marker, {"model": model, "revision": revision, "commit": commit, "source": source})
     log.info("wrote %s", marker)
     return marker
 
 
-def cli(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(
-        prog="esm-schnet download-model",
-        description="Fetch ESM2 weights from the Hugging Face hub into <models-dir>/<tag>/ "
-        "(needs internet once; compute jobs then read them from disk).",
-    )
-    p.add_argument("--model", required=True, help="hub id, e.g. facebook/esm2_t6_8M_UR50D")
-    p.add_argument("--revision", default="main", help="branch, tag or commit (default: main)")
-    p.add_argument("--models-dir", default="resources/models")
-    p.add_argument("--log", default=None, help="log file (default: stderr)")
-    args = p.parse_args(argv)
-    with job_log(args.log, echo=args.log is None):
-        marker = download_model(args.model, args.revision, args.models_dir)
-    print(marker)
-    return 0
-
-
-__all__ = [
-    "ESM_WINDOW",
-    "EsmEmbedder",
-    "ModelNotAvailableError",
-    "OneHotFeaturizer",
-    "download_model",
-    "load_featurizer",
-    "marker_path",
-    "resolve_device",
-    "resolve_dtype",
-    "weights_hash",
-]
+register(
+    lambda model: True,  # the catch-all: hub ids and local directories
+    create,
+    name=NAME,
+    kind=LANGUAGE_MODEL,
+    needs_download=needs_download,
+    download=download_model,
+)

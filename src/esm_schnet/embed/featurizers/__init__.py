@@ -1,0 +1,221 @@
+"""Featurizer registry: `embedding.model` -> what computes the per-residue features.
+
+One module per featurizer (`esm2`: ESM2 through transformers from a hub id or a local
+checkpoint directory; `onehot`: the built-in one-hot residues, no weights); each registers
+itself here with `register(name_or_predicate, factory, ...)`, exactly as a plugin does. The
+shared embed code (batching, windows, cache, shard) only sees the `Featurizer` protocol
+(`base.py`); every other module asks this registry about a model id instead of testing names.
+
+Lookup of a model id: exact names first (`onehot`, a plugin's `toy`), then predicates, newest
+registration first, so a later module can claim ids the ESM2 catch-all would take (e.g. a
+ProtT5 module registering `lambda m: m.startswith("Rostlab/prot_t5")`). ESM2 is registered as
+the catch-all: any other id is a hub id or a local directory.
+
+Plugins: a package of yours adds featurizers through the entry-point group
+`esm_schnet.featurizers` (pyproject.toml: `[project.entry-points."esm_schnet.featurizers"]`,
+`mine = "my_package.featurizer"`). Each entry point is loaded once, at the first lookup: a
+module is imported (its import calls `register`), a function (`"my_package.featurizer:setup"`)
+is called with no arguments. A plugin that fails to load is an error naming it.
+
+Nothing here imports torch or loads weights: `featurizer_kind`, `needs_download` and the others
+answer from the registration alone (the Snakefile uses them while building the DAG).
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from ...errors import EsmSchnetError
+from .base import LANGUAGE_MODEL, Featurizer
+
+log = logging.getLogger("esm_schnet.embed.featurizers")
+
+ENTRY_POINT_GROUP = "esm_schnet.featurizers"
+# what every featurizer object must have (the protocol's members without defaults)
+REQUIRED = ("id", "revision", "kind", "dim", "window", "cacheable", "forward")
+
+
+@dataclass(frozen=True)
+class Registration:
+    """One registered featurizer: `factory(embedding_cfg) -> Featurizer` plus what can be said
+    about a model id without building it."""
+
+    name: str
+    factory: Callable[..., Featurizer]
+    kind: str
+    predicate: Callable[[str], bool] | None = None  # None: matches `name` exactly
+    needs_download: Callable[[str], bool] | bool = False
+    download: Callable[..., object] | None = None  # (model, revision, models_dir) -> marker path
+
+    def matches(self, model_id: str) -> bool:
+        return model_id == self.name if self.predicate is None else bool(self.predicate(model_id))
+
+    def download_needed(self, model_id: str) -> bool:
+        nd = self.needs_download
+        return bool(nd(model_id) if callable(nd) else nd)
+
+
+_EXACT: dict[str, Registration] = {}
+_MATCHERS: list[Registration] = []
+_plugins_loaded = False
+
+
+def register(
+    name_or_predicate: str | Callable[[str], bool],
+    factory: Callable[..., Featurizer],
+    *,
+    kind: str | None = None,
+    name: str | None = None,
+    needs_download: Callable[[str], bool] | bool = False,
+    download: Callable[..., object] | None = None,
+) -> Registration:
+    """Register a featurizer for one exact `embedding.model` name or for every id a predicate
+    accepts. `factory(cfg)` receives the embedding settings (esm_schnet.embed.shard.EmbedConfig:
+    model, revision, layer, dtype, device, models_dir, ...) and returns a `Featurizer`.
+
+    kind: reported in metrics and plots (default: the factory's `kind` attribute, else the name);
+    name: recorded in shards (default: the exact name, else the factory's `name` or __name__);
+    needs_download / download: for featurizers whose weights the `download_model` rule fetches.
+    A name registered again replaces the earlier registration.
+    """
+    if isinstance(name_or_predicate, str):
+        reg_name, predicate = name_or_predicate, None
+    elif callable(name_or_predicate):
+        reg_name = name or getattr(factory, "name", None) or factory.__name__
+        predicate = name_or_predicate
+    else:
+        raise TypeError("register() needs a model name or a predicate over model ids")
+    reg_name = name or reg_name
+    reg = Registration(
+        name=reg_name,
+        factory=factory,
+        kind=kind or getattr(factory, "kind", None) or reg_name,
+        predicate=predicate,
+        needs_download=needs_download,
+        download=download,
+    )
+    if predicate is None:
+        _EXACT[reg_name] = reg
+    else:
+        _MATCHERS[:] = [r for r in _MATCHERS if r.name != reg_name]
+        _MATCHERS.append(reg)
+    return reg
+
+
+def load_plugins() -> None:
+    """Load the `esm_schnet.featurizers` entry points (once per process)."""
+    global _plugins_loaded
+    if _plugins_loaded:
+        return
+    _plugins_loaded = True
+    from importlib.metadata import entry_points
+
+    seen = set()
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if (ep.name, ep.value) in seen:  # the same distribution found twice on sys.path
+            continue
+        seen.add((ep.name, ep.value))
+        try:
+            obj = ep.load()
+            if callable(obj) and not inspect.ismodule(obj):
+                obj()
+        except Exception as exc:  # noqa: BLE001 - any failure of third-party code
+            raise EsmSchnetError(
+                f"featurizer plugin {ep.name!r} ({ep.value}, entry point group "
+                f"{ENTRY_POINT_GROUP}) failed to load: {type(exc).__name__}: {exc}"
+            ) from exc
+        log.debug("loaded featurizer plugin %s (%s)", ep.name, ep.value)
+
+
+def registrations() -> list[Registration]:
+    """Every registration, in lookup order (exact names, then predicates newest first)."""
+    load_plugins()
+    return [*_EXACT.values(), *reversed(_MATCHERS)]
+
+
+def lookup(model_id: str) -> Registration:
+    """The registration that handles `embedding.model` = model_id."""
+    model_id = str(model_id)
+    for reg in registrations():
+        if reg.matches(model_id):
+            return reg
+    names = ", ".join(r.name for r in registrations()) or "none"
+    raise EsmSchnetError(f"no featurizer handles embedding.model {model_id!r} (registered: {names})")
+
+
+def get_featurizer(embedding_cfg) -> Featurizer:
+    """Build the featurizer for the embedding settings (an EmbedConfig or the config's
+    `embedding` mapping); loads weights from disk, never downloads."""
+    if isinstance(embedding_cfg, Mapping):
+        from ..shard import EmbedConfig
+
+        embedding_cfg = EmbedConfig.from_dict(embedding_cfg)
+    reg = lookup(embedding_cfg.model)
+    featurizer = reg.factory(embedding_cfg)
+    missing = [a for a in REQUIRED if not hasattr(featurizer, a)]
+    if missing:
+        raise EsmSchnetError(
+            f"featurizer {reg.name!r} for {embedding_cfg.model!r} returned an object without "
+            f"{', '.join(missing)} (see esm_schnet.embed.featurizers.base.Featurizer)"
+        )
+    return featurizer
+
+
+def featurizer_name(model_id: str) -> str:
+    """Registered name of the featurizer for a model id (`esm2`, `onehot`, a plugin's name)."""
+    return lookup(model_id).name
+
+
+def featurizer_kind(model_id: str) -> str:
+    """Kind of the featurizer for a model id (`language model`, `onehot`, ...), without loading it."""
+    return lookup(model_id).kind
+
+
+def describe(model_id: str) -> str:
+    """One phrase for summaries: `protein language model`, or `<kind> ablation, no language model`."""
+    kind = featurizer_kind(model_id)
+    return "protein language model" if kind == LANGUAGE_MODEL else f"{kind} ablation, no language model"
+
+
+def is_language_model(model_id: str) -> bool:
+    return featurizer_kind(model_id) == LANGUAGE_MODEL
+
+
+def needs_download(model_id: str) -> bool:
+    """Whether the `download_model` rule has to fetch weights for this model id first."""
+    return lookup(model_id).download_needed(model_id)
+
+
+def download(model_id: str, revision: str = "main", models_dir="resources/models"):
+    """Fetch the weights of a model id (the `download-model` command); returns the marker path."""
+    reg = lookup(model_id)
+    if reg.download is None or not reg.download_needed(model_id):
+        raise EsmSchnetError(
+            f"embedding.model {model_id!r} ({reg.name} featurizer) needs no download: nothing to do"
+        )
+    return reg.download(model_id, revision, models_dir)
+
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "LANGUAGE_MODEL",
+    "Featurizer",
+    "Registration",
+    "describe",
+    "download",
+    "featurizer_kind",
+    "featurizer_name",
+    "get_featurizer",
+    "is_language_model",
+    "load_plugins",
+    "lookup",
+    "needs_download",
+    "register",
+    "registrations",
+]
+
+# The built-in featurizers register themselves on import (ESM2 first: it is the catch-all).
+from . import esm2, onehot  # noqa: E402, F401
