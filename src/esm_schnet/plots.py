@@ -29,6 +29,7 @@ log = logging.getLogger("esm_schnet.plots")
 PLOTS = ("parity", "residuals", "lengths", "learning_curves")
 STYLE = {
     "schnet": dict(color="#1f4e9c", label="SchNet"),
+    "ridge_seq": dict(color="#9467bd", label="ridge, size + sequence"),
     "ridge_pooled": dict(color="#2ca02c", label="ridge, pooled embedding"),
     "size_linear": dict(color="#d98c1a", label="size-only linear"),
     "mean": dict(color="#8c8c8c", label="training mean"),

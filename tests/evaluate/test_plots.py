@@ -40,10 +40,10 @@ def test_make_plots_writes_png_and_svg(cv_data, tmp_path):
         assert (out / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     n = len(cv_data["ids"])
     assert _points(figs["parity"], "points-schnet") == n
-    for m in ("mean", "size_linear", "ridge_pooled"):
+    for m in ("mean", "size_linear", "ridge_pooled", "ridge_seq"):
         assert _points(figs["parity"], f"points-{m}") == n
     assert _points(figs["residuals"], "points-schnet") == n
-    assert len(preds) == 4 * n
+    assert len(preds) == 5 * n
     # every fold has a thin learning curve
     lines = [l for l in figs["learning_curves"].axes[0].lines if l.get_gid() == "fold-train_loss"]
     assert len(lines) == n
