@@ -6,7 +6,9 @@ configured dpi) and SVG. `make_plots` reads the evaluate outputs and writes all 
 - parity.{png,svg}           held-out prediction vs label, identity line, metrics in the corner
 - residuals.{png,svg}        SchNet residual vs protein size (residues)
 - lengths.{png,svg}          residues per protein and per chain, the model window marked
-- learning_curves.{png,svg}  train/validation loss per epoch of every fold, with the median
+- learning_curves.{png,svg}  train/validation loss per epoch: median over folds, a shaded
+  10-90% band across folds, thin per-fold lines; folds that did not fit (their convergence in
+  results/evaluate/convergence.tsv) drawn in red with a legend entry "fold k (did not fit)"
 """
 
 from __future__ import annotations
@@ -14,8 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -25,18 +26,23 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from .embed.featurizers.base import LANGUAGE_MODEL
+from .files import atomic_path
 
 log = logging.getLogger("esm_schnet.plots")
 
 PLOTS = ("parity", "residuals", "lengths", "learning_curves")
 STYLE = {
     "schnet": dict(color="#1f4e9c", label="SchNet"),
+    "ridge_seq": dict(color="#9467bd", label="ridge, size + sequence"),
     "ridge_pooled": dict(color="#2ca02c", label="ridge, pooled embedding"),
     "size_linear": dict(color="#d98c1a", label="size-only linear"),
     "mean": dict(color="#8c8c8c", label="training mean"),
 }
 BASE_FONT = 10
 SCHEME_NAMES = {"loocv": "leave-one-out CV", "kfold": "k-fold CV", "group": "grouped CV"}
+UNCONVERGED_COLOR = "#c0392b"
+BAND = (0.1, 0.9)  # quantiles of the shaded band across folds
+MAX_UNCONVERGED_LABELS = 6  # more unconverged folds than this share one legend entry
 
 
 def _figure(width: float, height: float, ncols: int = 1):
@@ -246,12 +252,26 @@ def lengths(lengths_table: pd.DataFrame, window: int | None = 1022, *, title: st
     return fig
 
 
+def unconverged_folds(convergence: pd.DataFrame | None) -> list[int]:
+    """Folds whose status is `unconverged` in a convergence table (evaluate's convergence.tsv)."""
+    if convergence is None or not len(convergence) or "status" not in convergence:
+        return []
+    return sorted(int(f) for f in convergence.loc[convergence["status"] == "unconverged", "fold"])
+
+
 def learning_curves(
-    history: pd.DataFrame, *, title: str = "", loss_label: str = "loss (MSE of standardised target)"
+    history: pd.DataFrame,
+    *,
+    unconverged: Collection[int] = (),
+    title: str = "",
+    loss_label: str = "loss (MSE of standardised target)",
 ) -> Figure:
-    """Train (and validation) loss per epoch of every fold: thin lines plus the median."""
+    """Train (and validation) loss per epoch: the median over folds, a shaded 10-90% band
+    across folds and thin per-fold lines; folds in `unconverged` drawn in red and named in
+    the legend ("fold k (did not fit)")."""
     fig, ax = _figure(7.0, 4.6)
     folds = sorted(history["fold"].unique()) if len(history) else []
+    bad = sorted(int(k) for k in unconverged if k in set(int(f) for f in folds))
     thin = 0.8 if len(folds) <= 10 else 0.5
     alpha = 0.45 if len(folds) <= 10 else 0.2
     series = [("train_loss", "train", "#1f4e9c"), ("val_loss", "validation", "#d95f02")]
@@ -259,11 +279,32 @@ def learning_curves(
     for col, name, color in series:
         if col not in history.columns or history[col].isna().all():
             continue
+        bad_labelled = False
         for k in folds:
             h = history[history["fold"] == k]
-            ax.plot(h["epoch"], h[col], color=color, lw=thin, alpha=alpha, gid=f"fold-{col}")
-        med = history.groupby("epoch")[col].median()
-        ax.plot(med.index, med.to_numpy(), color=color, lw=2.4, label=f"{name}, median of {len(folds)} folds")
+            if int(k) in bad:
+                if len(bad) <= MAX_UNCONVERGED_LABELS:
+                    label = f"fold {int(k)} (did not fit)" if col == "train_loss" else None
+                elif col == "train_loss" and not bad_labelled:
+                    label = f"{len(bad)} folds (did not fit)"
+                    bad_labelled = True
+                else:
+                    label = None
+                ax.plot(h["epoch"], h[col], color=UNCONVERGED_COLOR, lw=1.4, alpha=0.9,
+                        ls="-" if col == "train_loss" else ":", gid=f"fold-{col}", label=label)
+            else:
+                ax.plot(h["epoch"], h[col], color=color, lw=thin, alpha=alpha, gid=f"fold-{col}")
+        by_epoch = history.groupby("epoch")[col]
+        q = by_epoch.quantile(list(BAND)).unstack()
+        if len(folds) > 2:
+            ax.fill_between(
+                q.index, q[BAND[0]].to_numpy(), q[BAND[1]].to_numpy(), color=color, alpha=0.18,
+                lw=0, label=f"{name}, {int(BAND[0] * 100)}-{int(BAND[1] * 100)}% of folds",
+                gid=f"band-{col}",
+            )
+        med = by_epoch.median()
+        ax.plot(med.index, med.to_numpy(), color=color, lw=2.4,
+                label=f"{name}, median of {len(folds)} folds", gid=f"median-{col}")
         positive &= bool((history[col].dropna() > 0).all())
     values = pd.concat([history[c] for c in ("train_loss", "val_loss") if c in history]).dropna()
     if positive and len(values) and values.max() / values.min() > 20:
@@ -272,8 +313,10 @@ def learning_curves(
     ax.set_xlabel("epoch", fontsize=BASE_FONT + 1)
     ax.set_ylabel(loss_label, fontsize=BASE_FONT + 1)
     _style_axis(ax)
-    ax.legend(fontsize=BASE_FONT - 1, loc="upper right")
-    ax.set_title(title or f"Learning curves ({len(folds)} folds)", fontsize=BASE_FONT + 2)
+    ax.legend(fontsize=BASE_FONT - 1.5, loc="upper right")
+    default = f"Learning curves ({len(folds)} folds"
+    default += f"; {len(bad)} did not fit)" if bad else ")"
+    ax.set_title(title or default, fontsize=BASE_FONT + 2)
     return fig
 
 
@@ -284,9 +327,8 @@ def save(fig: Figure, base, dpi: int = 150) -> list[Path]:
     out = []
     for ext in ("png", "svg"):
         path = base.with_suffix(f".{ext}")
-        tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}.{ext}")
-        fig.savefig(tmp, dpi=dpi, format=ext, bbox_inches="tight", facecolor="white")
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=dpi, format=ext, bbox_inches="tight", facecolor="white")
         out.append(path)
     return out
 
@@ -300,8 +342,12 @@ def make_plots(
     dpi: int = 150,
     window: int | None = 1022,
     baselines: bool = True,
+    convergence_tsv=None,
 ) -> dict[str, Figure]:
-    """Read the evaluate outputs and write every plot into `outdir`; returns the figures."""
+    """Read the evaluate outputs and write every plot into `outdir`; returns the figures.
+
+    `convergence_tsv` (evaluate's results/evaluate/convergence.tsv) marks the folds that did not
+    fit in the learning curves; without it they are read from metrics.json `convergence`."""
     preds = pd.read_csv(predictions_tsv, sep="\t")
     doc = json.loads(Path(metrics_json).read_text(encoding="utf-8"))
     lens = pd.read_csv(lengths_tsv, sep="\t")
@@ -313,11 +359,15 @@ def make_plots(
     if kind and kind != LANGUAGE_MODEL:  # onehot and other featurizers without a language model
         where += " ablation"
     sizes = lens.groupby("id")["length"].sum()
+    if convergence_tsv is not None:
+        bad = unconverged_folds(pd.read_csv(convergence_tsv, sep="\t"))
+    else:
+        bad = [int(u["fold"]) for u in (doc.get("convergence") or {}).get("unconverged", [])]
     figs = {
         "parity": parity(preds, models, baselines=baselines, title=f"Held-out predictions ({where})"),
         "residuals": residuals(preds, sizes, title=f"SchNet residuals vs protein size ({where})"),
         "lengths": lengths(lens, window),
-        "learning_curves": learning_curves(hist),
+        "learning_curves": learning_curves(hist, unconverged=bad),
     }
     outdir = Path(outdir)
     for name, fig in figs.items():
@@ -327,10 +377,12 @@ def make_plots(
 
 
 def plots_job(
-    predictions_tsv, metrics_json, lengths_tsv, history_tsv, outdir, dpi, window, log_path=None
+    predictions_tsv, metrics_json, lengths_tsv, history_tsv, outdir, dpi, window, log_path=None,
+    convergence_tsv=None,
 ) -> None:
     """The `plots` rule: make_plots with its log written to `log_path`."""
     from .log import job_log
 
     with job_log(log_path):
-        make_plots(predictions_tsv, metrics_json, lengths_tsv, history_tsv, outdir, dpi, window)
+        make_plots(predictions_tsv, metrics_json, lengths_tsv, history_tsv, outdir, dpi, window,
+                   convergence_tsv=convergence_tsv)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,8 +20,20 @@ class FakeRecord:
     n_residues: int
 
 
-def synthetic_cv(tmp_path, n=24, n_folds=None, epochs=30, seed=0):
-    """Write fold outputs for n proteins; returns a dict of paths and the records."""
+def convergence_entry(ratio, threshold=0.5):
+    """A provenance.json `convergence` entry as the train stage writes it."""
+    return {
+        "converged": bool(ratio <= threshold), "final_train_loss": ratio,
+        "mean_predictor_loss": 1.0, "ratio": ratio, "threshold": threshold,
+        "hint": "" if ratio <= threshold else "raise training.lr or training.epochs",
+    }
+
+
+def synthetic_cv(tmp_path, n=24, n_folds=None, epochs=30, seed=0, convergence=None):
+    """Write fold outputs for n proteins; returns a dict of paths and the records.
+
+    convergence: {fold: entry} written into that fold's provenance.json (`convergence` key);
+    folds not in it get a provenance.json without the key (as older runs wrote)."""
     rng = np.random.default_rng(seed)
     n_folds = n_folds or n
     ids = [f"p{i:02d}" for i in range(n)]
@@ -35,7 +48,8 @@ def synthetic_cv(tmp_path, n=24, n_folds=None, epochs=30, seed=0):
         emb = rng.normal(size=(len(ci), 8)).astype(np.float32) + 0.01 * y[i]
         records[pid] = FakeRecord(pid, emb, ci, len(ci))
     cv = tmp_path / "results" / "cv" / "loocv"
-    pred_paths, hist_paths = [], []
+    pred_paths, hist_paths, prov_paths = [], [], []
+    convergence = convergence or {}
     for k in range(n_folds):
         d = cv / f"fold-{k}"
         d.mkdir(parents=True)
@@ -49,8 +63,13 @@ def synthetic_cv(tmp_path, n=24, n_folds=None, epochs=30, seed=0):
             {"epoch": ep, "train_loss": 1.0 / ep + 0.02 * rng.random(epochs),
              "val_loss": np.nan, "seconds": 0.1}
         ).to_csv(d / "history.tsv", sep="\t", index=False)
+        prov = {"fold": k}
+        if k in convergence:
+            prov["convergence"] = convergence[k]
+        (d / "provenance.json").write_text(json.dumps(prov))
         pred_paths.append(d / "predictions.tsv")
         hist_paths.append(d / "history.tsv")
+        prov_paths.append(d / "provenance.json")
     folds = cv / "folds.tsv"
     pd.DataFrame({"id": ids, "fold": fold, "cluster": np.arange(n)}).to_csv(folds, sep="\t", index=False)
     samples = tmp_path / "samples.tsv"
@@ -60,7 +79,7 @@ def synthetic_cv(tmp_path, n=24, n_folds=None, epochs=30, seed=0):
         samples, sep="\t", index=False
     )
     return dict(ids=ids, y=y, fold=fold, records=records, pred_paths=pred_paths,
-                hist_paths=hist_paths, folds=folds, samples=samples, size=size)
+                hist_paths=hist_paths, prov_paths=prov_paths, folds=folds, samples=samples, size=size)
 
 
 AA3 = ["ALA", "GLY", "LEU", "SER", "LYS", "GLU", "VAL", "ASP", "PHE", "THR"]

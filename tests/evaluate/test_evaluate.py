@@ -2,6 +2,7 @@
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -23,11 +24,11 @@ def test_evaluate_tables_one_row_per_protein_per_model(cv_data):
     preds, metrics, info = evaluate.evaluate_tables(fp, folds, labels, cv_data["records"], n_boot=200)
     n = len(cv_data["ids"])
     assert list(preds.columns) == ["id", "label", "prediction", "fold", "model"]
-    assert len(preds) == 4 * n
+    assert len(preds) == 5 * n
     assert preds.groupby("model")["id"].nunique().to_dict() == {
-        "schnet": n, "mean": n, "size_linear": n, "ridge_pooled": n
+        "schnet": n, "mean": n, "size_linear": n, "ridge_pooled": n, "ridge_seq": n
     }
-    assert list(metrics["model"]) == ["schnet", "ridge_pooled", "size_linear", "mean"]
+    assert list(metrics["model"]) == ["schnet", "ridge_seq", "ridge_pooled", "size_linear", "mean"]
     assert (metrics["n"] == n).all()
     # SchNet row equals the metrics of the fold predictions themselves
     s = metrics.set_index("model").loc["schnet"]
@@ -40,6 +41,9 @@ def test_evaluate_tables_one_row_per_protein_per_model(cv_data):
     # size tracks the label in the synthetic data: size-only beats the mean
     m = metrics.set_index("model")
     assert m.loc["size_linear", "rmse"] < m.loc["mean", "rmse"]
+    # ridge_seq sees the size too (residue count, sum-pooled features): it beats the mean
+    assert m.loc["ridge_seq", "rmse"] < m.loc["mean", "rmse"]
+    assert set(info["ridge_seq_per_fold"]) == set(range(n))
     assert info["n_folds"] == n
 
 
@@ -69,16 +73,32 @@ def test_histories_and_chain_lengths(cv_data):
 
 def test_summary_table_and_json(cv_data, tmp_path):
     fp, folds, labels = _tables(cv_data)
-    _, metrics, info = evaluate.evaluate_tables(fp, folds, labels, cv_data["records"], n_boot=100)
+    preds, metrics, info = evaluate.evaluate_tables(
+        fp, folds, labels, cv_data["records"], n_boot=100
+    )
+    comp = evaluate.compare_to_baselines(preds, folds, "loocv", n_boot=100)
     text = evaluate.summary_table(metrics, "onehot", "loocv")
     assert "onehot ablation" in text
-    assert len(text.splitlines()) == 3 + 4 + 1
-    assert "best baseline" in text.splitlines()[-1]
-    doc = evaluate.metrics_document(metrics, info, "facebook/esm2_t6_8M_UR50D", "group", 100, 0)
+    assert len(text.splitlines()) == 3 + 5 + 1
+    assert "no comparison" in text.splitlines()[-1]
+    text = evaluate.summary_table(metrics, "onehot", "loocv", comp)
+    last = text.splitlines()[-1]
+    best = evaluate.best_baseline(metrics)
+    assert last.startswith(f"SchNet vs the best baseline ({best}")
+    assert "95% paired CI" in last and "proteins resampled" in last
+    r = comp[(comp.baseline == best) & (comp.metric == "rmse")].iloc[0]
+    assert last.endswith(r["verdict"])
+    doc = evaluate.metrics_document(
+        metrics, info, "facebook/esm2_t6_8M_UR50D", "group", 100, 0, comparisons=comp
+    )
     assert doc["embedding_kind"] == "language model"
     assert doc["cv_scheme"] == "group"
     s = json.dumps(doc, allow_nan=False)  # no NaN leaks into JSON
-    assert set(json.loads(s)["models"]) == {"schnet", "ridge_pooled", "size_linear", "mean"}
+    assert set(json.loads(s)["models"]) == {
+        "schnet", "ridge_seq", "ridge_pooled", "size_linear", "mean"
+    }
+    assert len(doc["comparisons"]) == 2 * 4
+    assert doc["best_baseline"] == best
 
 
 def test_fold_of_path():
@@ -88,3 +108,106 @@ def test_fold_of_path():
     assert evaluate.embedding_kind("onehot") == "onehot"
     assert evaluate.embedding_kind("/x/esm2") == "language model"
     assert math.isnan(float("nan"))
+
+
+# --------------------------------------------------------------- comparisons and convergence
+from evaldata import convergence_entry, synthetic_cv  # noqa: E402
+
+
+def test_comparisons_table_columns_units_and_verdicts(cv_data):
+    fp, folds, labels = _tables(cv_data)
+    preds, metrics, _ = evaluate.evaluate_tables(fp, folds, labels, cv_data["records"], n_boot=0)
+    comp = evaluate.compare_to_baselines(preds, folds, "loocv", n_boot=300)
+    assert list(comp.columns) == evaluate.COMPARISON_COLUMNS
+    assert list(comp["baseline"]) == [
+        b for b in ("ridge_seq", "ridge_pooled", "size_linear", "mean") for _ in (0, 1)
+    ]
+    assert set(comp["metric"]) == {"rmse", "mae"}
+    assert (comp["resampling_unit"] == "protein").all()
+    assert (comp["n_units"] == len(cv_data["ids"])).all()
+    m = metrics.set_index("model")
+    for _, r in comp.iterrows():
+        assert r["difference"] == pytest.approx(m.loc["schnet", r["metric"]] - m.loc[r["baseline"], r["metric"]])
+        assert r["lo"] <= r["difference"] <= r["hi"]
+        expect = "better" if r["hi"] < 0 else "worse" if r["lo"] > 0 else "not distinguishable"
+        assert r["verdict"] == expect
+    # SchNet's synthetic errors (sd 5) are far below the mean predictor's: better
+    assert comp.set_index(["baseline", "metric"]).loc[("mean", "rmse"), "verdict"] == "better"
+
+
+def test_group_scheme_resamples_clusters(cv_data):
+    fp, folds, labels = _tables(cv_data)
+    folds = folds.copy()
+    folds["cluster"] = [f"c{i // 3}" for i in range(len(folds))]
+    preds, _, _ = evaluate.evaluate_tables(
+        fp, folds, labels, cv_data["records"], n_boot=0, scheme="group"
+    )
+    comp = evaluate.compare_to_baselines(preds, folds, "group", n_boot=100)
+    assert (comp["resampling_unit"] == "cluster").all()
+    assert (comp["n_units"] == len(cv_data["ids"]) // 3).all()
+
+
+def test_read_convergence_flags_unconverged_and_tolerates_missing_key(tmp_path):
+    d = synthetic_cv(tmp_path, n=6, convergence={0: convergence_entry(0.1), 2: convergence_entry(0.9)})
+    conv = evaluate.read_convergence(d["prov_paths"])
+    assert list(conv.columns) == evaluate.CONVERGENCE_COLUMNS
+    st = conv.set_index("fold")["status"].to_dict()
+    assert st == {0: "converged", 1: "unknown", 2: "unconverged", 3: "unknown", 4: "unknown",
+                  5: "unknown"}
+    doc = evaluate.convergence_document(conv)
+    assert doc["n_folds"] == 6 and doc["threshold"] == 0.5
+    assert [u["fold"] for u in doc["unconverged"]] == [2]
+    assert doc["unconverged"][0]["ratio"] == pytest.approx(0.9)
+    assert doc["unconverged"][0]["hint"]
+    assert doc["unknown"] == [1, 3, 4, 5]
+    lines = evaluate.convergence_lines(conv)
+    assert lines[0].startswith("WARNING: fold 2 did not fit") and "0.9" in lines[0]
+    assert "unknown for 4 of 6 folds" in lines[1]
+
+
+def test_run_writes_every_output(tmp_path, monkeypatch):
+    from esm_schnet import store
+
+    d = synthetic_cv(tmp_path, n=8, n_folds=4, convergence={
+        0: convergence_entry(0.1), 1: convergence_entry(0.95), 2: convergence_entry(0.2)
+    })
+    monkeypatch.setattr(store, "load_records", lambda paths: d["records"])
+    inputs = evaluate.EvaluateInputs(
+        fold_predictions=d["pred_paths"], histories=d["hist_paths"], provenances=d["prov_paths"],
+        folds=d["folds"], samples=d["samples"], shards=[tmp_path / "unused.h5"],
+        embedding_model="onehot", scheme="kfold", n_boot=50, seed=0,
+    )
+    out = evaluate.EvaluateOutputs.under(tmp_path / "out")
+    metrics = evaluate.run(inputs, out)
+    assert list(metrics["model"]) == evaluate.MODEL_ORDER
+    for f in ("predictions", "metrics", "json", "comparisons", "lengths", "history",
+              "convergence", "html"):
+        assert getattr(out, f).is_file(), f
+    doc = json.loads(out.json.read_text())
+    assert [u["fold"] for u in doc["convergence"]["unconverged"]] == [1]
+    assert doc["convergence"]["unknown"] == [3]
+    assert len(doc["comparisons"]) == 8
+    comp = pd.read_csv(out.comparisons, sep="\t")
+    assert list(comp.columns) == evaluate.COMPARISON_COLUMNS
+    conv = pd.read_csv(out.convergence, sep="\t")
+    assert conv.set_index("fold").loc[1, "status"] == "unconverged"
+    html = out.html.read_text()
+    assert html.count("<table") == 4 and "ridge_seq" in html
+    assert "SchNet minus each baseline" in html and "unconverged" in html
+
+
+def test_cli_builds_the_typed_inputs(tmp_path, monkeypatch):
+    seen = {}
+    monkeypatch.setattr(evaluate, "run", lambda i, o: seen.update(i=i, o=o))
+    rc = evaluate.cli([
+        "--fold-predictions", "a.tsv", "b.tsv", "--provenance", "p.json", "--folds", "f.tsv",
+        "--samples", "s.tsv", "--shards", "x.h5", "--embedding-model", "onehot",
+        "--scheme", "group", "--bootstrap", "7", "--out-comparisons", str(tmp_path / "c.tsv"),
+        "--log", str(tmp_path / "log"),
+    ])
+    assert rc == 0
+    i, o = seen["i"], seen["o"]
+    assert isinstance(i, evaluate.EvaluateInputs) and isinstance(o, evaluate.EvaluateOutputs)
+    assert i.fold_predictions == [Path("a.tsv"), Path("b.tsv")]
+    assert i.provenances == [Path("p.json")] and i.n_boot == 7 and i.scheme == "group"
+    assert o.comparisons == tmp_path / "c.tsv" and o.metrics == Path("results/metrics.tsv")

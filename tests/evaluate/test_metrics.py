@@ -85,3 +85,59 @@ def test_constant_labels_and_no_bootstrap():
 def test_mismatched_lengths_raise():
     with pytest.raises(ValueError):
         compute_metrics([1, 2, 3], [1, 2])
+
+
+# ----------------------------------------------------------------------- paired comparisons
+from esm_schnet.metrics import paired_difference, unit_weights, verdict  # noqa: E402
+
+
+def test_paired_difference_finds_a_known_difference():
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=80)
+    good = y + rng.normal(scale=0.1, size=80)
+    bad = y + rng.normal(scale=1.0, size=80)
+    res = paired_difference(y, good, bad, n_boot=500, seed=1)
+    for m in ("rmse", "mae"):
+        r = res[m]
+        assert r["difference"] < 0 and r["hi"] < 0, r
+        assert r["lo"] <= r["difference"] <= r["hi"]
+        assert r["verdict"] == "better"
+    assert paired_difference(y, bad, good, n_boot=500, seed=1)["rmse"]["verdict"] == "worse"
+
+
+def test_identical_predictions_are_not_distinguishable():
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=30)
+    p = y + rng.normal(scale=0.5, size=30)
+    res = paired_difference(y, p, p.copy(), n_boot=300)
+    for r in res.values():
+        assert r["difference"] == 0.0
+        assert r["lo"] <= 0.0 <= r["hi"]
+        assert r["verdict"] == "not distinguishable"
+    assert verdict(float("nan"), float("nan")) == "not distinguishable"
+
+
+def test_unit_weights_keep_clusters_whole():
+    units = np.repeat(["c0", "c1", "c2", "c3"], [1, 2, 3, 4])
+    w = unit_weights(units, 200, seed=0)
+    assert w.shape == (200, 10)
+    for u in set(units):
+        cols = w[:, units == u]
+        assert np.all(cols == cols[:, :1])  # every member of a cluster has the same weight
+    # as many clusters drawn as there are: sum over clusters of counts == 4
+    per_cluster = np.stack([w[:, units == u][:, 0] for u in ["c0", "c1", "c2", "c3"]], axis=1)
+    assert np.all(per_cluster.sum(axis=1) == 4)
+
+
+def test_group_resampling_by_construction():
+    # In every cluster model a wins by d on one protein and loses by d on the other: resampled
+    # by clusters the MAE difference is exactly 0 in every resample; by proteins it is not.
+    n_clusters = 20
+    y = np.zeros(2 * n_clusters)
+    a = np.tile([0.0, 2.0], n_clusters)
+    b = np.tile([1.0, 1.0], n_clusters)
+    units = np.repeat(np.arange(n_clusters), 2)
+    by_cluster = paired_difference(y, a, b, units=units, n_boot=300)["mae"]
+    assert by_cluster["lo"] == pytest.approx(0.0) and by_cluster["hi"] == pytest.approx(0.0)
+    by_protein = paired_difference(y, a, b, n_boot=300)["mae"]
+    assert by_protein["hi"] - by_protein["lo"] > 0.1

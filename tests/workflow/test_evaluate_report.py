@@ -1,13 +1,17 @@
 """Workflow: evaluate, plots, report and predict on a tiny config (onehot, 2 epochs, 2 folds).
 
 Runs Snakemake end to end in a temporary directory, then checks
-- results/predictions.tsv (one row per protein per model) and results/metrics.tsv (4 models);
+- results/predictions.tsv (one row per protein per model) and results/metrics.tsv (5 models);
+- results/comparisons.tsv (SchNet minus each baseline, paired intervals) and the convergence of
+  every fold read from its provenance.json (status `unknown` when the key is absent);
 - every plot (PNG + SVG) and `snakemake --report results/report.html`;
 - predict: the example proteins are scored by the final model, a broken structure is reported.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -32,6 +36,8 @@ def _smk(workdir: Path, *args: str, check: bool = True, configfile: str = "confi
         "--directory", str(workdir), "--configfile", str(workdir / configfile), *args,
     ]
     env = {"PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(workdir), "MPLBACKEND": "Agg"}
+    if os.environ.get("PYTHONPATH"):  # a worktree's sources ahead of the venv's install
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     res = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=workdir)
     if check and res.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed:\n{res.stdout[-4000:]}\n{res.stderr[-6000:]}")
@@ -71,16 +77,29 @@ def workdir(tmp_path_factory) -> Path:
 def test_evaluate_outputs(workdir):
     preds = pd.read_csv(workdir / "results/predictions.tsv", sep="\t")
     assert list(preds.columns) == ["id", "label", "prediction", "fold", "model"]
-    assert len(preds) == 4 * N
+    assert len(preds) == 5 * N
     assert preds.groupby("model")["id"].nunique().to_dict() == {
-        "schnet": N, "mean": N, "size_linear": N, "ridge_pooled": N
+        "schnet": N, "mean": N, "size_linear": N, "ridge_pooled": N, "ridge_seq": N
     }
     metrics = pd.read_csv(workdir / "results/metrics.tsv", sep="\t")
-    assert list(metrics["model"]) == ["schnet", "ridge_pooled", "size_linear", "mean"]
+    assert list(metrics["model"]) == ["schnet", "ridge_seq", "ridge_pooled", "size_linear", "mean"]
     assert (metrics["embedding_kind"] == "onehot").all()
     assert (metrics["cv_scheme"] == "kfold").all()
     log = (workdir / "logs/evaluate/evaluate.log").read_text()
-    assert "schnet" in log.splitlines()[-4] or "RMSE [95% CI]" in log
+    assert "RMSE [95% CI]" in log
+    assert "SchNet vs the best baseline" in log.strip().splitlines()[-1]
+    comp = pd.read_csv(workdir / "results/comparisons.tsv", sep="\t")
+    assert list(comp.columns[:8]) == [
+        "baseline", "metric", "difference", "lo", "hi", "verdict", "resampling_unit", "n_units"
+    ]
+    assert len(comp) == 2 * 4 and (comp["n_units"] == N).all()
+    assert set(comp["verdict"]) <= {"better", "worse", "not distinguishable"}
+    conv = pd.read_csv(workdir / "results/evaluate/convergence.tsv", sep="\t")
+    assert sorted(conv["fold"]) == [0, 1]
+    assert set(conv["status"]) <= {"converged", "unconverged", "unknown"}
+    doc = json.loads((workdir / "results/metrics.json").read_text())
+    assert doc["convergence"]["n_folds"] == 2
+    assert len(doc["comparisons"]) == 8
 
 
 def test_plots_and_report(workdir):
@@ -92,7 +111,8 @@ def test_plots_and_report(workdir):
     html = workdir / "results/report.html"
     assert html.is_file() and html.stat().st_size > 10_000
     text = html.read_text(errors="replace")
-    for name in ("parity.png", "residuals.png", "lengths.png", "learning_curves.png", "metrics.tsv"):
+    for name in ("parity.png", "residuals.png", "lengths.png", "learning_curves.png", "metrics.tsv",
+                 "comparisons.tsv", "metrics.html"):
         assert name in text, name
 
 

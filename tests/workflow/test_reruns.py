@@ -145,7 +145,7 @@ def test_skip_mix_predicts_every_good_protein_and_lists_every_bad_one(base):
     by_model = {}
     for r in preds:
         by_model.setdefault(r["model"], []).append(r["id"])
-    assert set(by_model) == {"schnet", "mean", "size_linear", "ridge_pooled"}
+    assert set(by_model) == {"schnet", "mean", "size_linear", "ridge_pooled", "ridge_seq"}
     for model, ids in by_model.items():
         assert sorted(ids) == sorted(GOOD), model
     assert {r["id"] for r in read_tsv(base / f"results/cv/{SCHEME}/folds.tsv")} == set(GOOD)

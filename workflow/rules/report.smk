@@ -12,6 +12,7 @@ rule plots:
         metrics="results/metrics.json",
         lengths="results/evaluate/lengths.tsv",
         history="results/evaluate/history.tsv",
+        convergence="results/evaluate/convergence.tsv",
     output:
         parity=report(
             "results/plots/parity.png", caption="../report/parity.rst", category="1. Plots"
@@ -45,4 +46,4 @@ rule plots:
     run:
         i = input
         plots_job(i.predictions, i.metrics, i.lengths, i.history, Path(output.parity).parent,
-                  params.dpi, params.window, log[0])
+                  params.dpi, params.window, log[0], convergence_tsv=i.convergence)
