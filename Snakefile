@@ -19,7 +19,7 @@ configfile: "config.yaml"
 try:
     check_workflow_config(config)
 except ConfigError as exc:
-    sys.exit(f"esm-schnet: {exc}")
+    sys.exit(f"Error validating config file: {exc}")
 validate(config, str(schema_path()))
 
 

@@ -25,7 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("esm_schnet.evaluate:cli", "gather folds: metrics, baselines, plots"),
     "predict": ("esm_schnet.predict:cli", "score new structures with the final model"),
     "inspect": ("esm_schnet.inspect:cli", "summarise any HDF5 file the workflow writes"),
-    "make-example": ("esm_schnet.example:cli", "write the bundled synthetic example dataset"),
+    "make-example": ("esm_schnet.example.cli:cli", "write the bundled synthetic example dataset"),
 }
 
 def _usage() -> str:

@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import logging
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 log = logging.getLogger("esm_schnet.folds")
 

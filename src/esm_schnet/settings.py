@@ -84,14 +84,8 @@ def _message(error, prefix: tuple[str, ...]) -> str:
         name, _, rest = error.instance.partition(":")
         return (f"setting {where} is the string {error.instance!r}: write "
                 f"'{where}={{{name.strip()}: {rest.strip()}}}' with a space after the colon")
-    value = repr(error.instance)
-    if len(value) > 60:
-        value = value[:57] + "..."
-    reason = error.message if len(error.message) <= 120 else error.validator
-    if error.validator in ("type", "enum", "minimum", "maximum", "exclusiveMinimum",
-                           "exclusiveMaximum"):
-        reason = f"must satisfy {error.validator} {error.validator_value!r}"
-    return f"setting {where or '(config)'} = {value}: {reason}"
+    message = error.message if len(error.message) <= 160 else error.message[:157] + "..."
+    return f"setting {where or '(config)'}: {message}"
 
 
 def validate(value: Any, path: tuple[str, ...] = ()) -> Any:
