@@ -205,9 +205,12 @@ def test_precomputed_operators_give_the_same_gradients(model):
         torch.testing.assert_close(p.grad, ref[n], rtol=1e-4, atol=1e-6 * float(ref[n].abs().max()))
 
 
-def test_encoder_registry_builds_by_name_and_refuses_unknown():
+def test_encoder_registry_builds_by_name_and_refuses_unknown(monkeypatch):
+    from esm_schnet import encoders
     from esm_schnet.encoders import build_encoder, encoder_names, register_encoder
     from esm_schnet.errors import ConfigError
+
+    monkeypatch.setattr(encoders, "_ENCODERS", dict(encoders._ENCODERS))  # registry restored after
 
     assert "schnet" in encoder_names()
     cfg = model_config(hidden_channels=8, num_filters=8, num_interactions=1)
