@@ -124,28 +124,20 @@ class TargetScaler:
         return torch.mean(((out - target) / self.scale) ** 2)
 
 
-_MOVED = {
-    "FeatureProjection": "encoders.schnet",
-    "PrecomputedRadiusGraph": "encoders.schnet",
-    "SchNetEncoder": "encoders.schnet",
-    "EdgeOperators": "encoders.tabulated",
-    "GridCoordinate": "encoders.tabulated",
-    "TabulatedCFConv": "encoders.tabulated",
-    "edge_operators": "encoders.tabulated",
-    "grid_cell": "encoders.tabulated",
-    "shared_filter_tables": "encoders.tabulated",
-    "MODEL_FORMAT": "checkpoint",
-    "MODEL_FORMAT_VERSION": "checkpoint",
-    "TrainedModel": "checkpoint",
-    "load_model": "checkpoint",
-    "save_model": "checkpoint",
-}
+_SCHNET = ("FeatureProjection", "PrecomputedRadiusGraph", "SchNetEncoder")
+_TABULATED = ("EdgeOperators", "GridCoordinate", "TabulatedCFConv", "edge_operators", "grid_cell",
+              "shared_filter_tables")
+_CHECKPOINT = ("MODEL_FORMAT", "MODEL_FORMAT_VERSION", "TrainedModel", "load_model", "save_model")
 
 
 def __getattr__(name: str):
     """Names that moved to esm_schnet.encoders / esm_schnet.checkpoint (lazy: no import cycle)."""
-    if name in _MOVED:
-        import importlib
-
-        return getattr(importlib.import_module(f"esm_schnet.{_MOVED[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if name in _SCHNET:
+        from .encoders import schnet as module
+    elif name in _TABULATED:
+        from .encoders import tabulated as module
+    elif name in _CHECKPOINT:
+        from . import checkpoint as module
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(module, name)
