@@ -1,9 +1,12 @@
 # esm-schnet: protein property prediction from structure (ESM2 embeddings + SchNet).
 # This file is the table of contents; every stage lives in workflow/rules/<stage>.smk and all
 # logic in the esm_schnet package (src/esm_schnet).
+import sys
+
 from snakemake.utils import min_version, validate
 
-from esm_schnet.config import coerce_overrides
+from esm_schnet.errors import ConfigError
+from esm_schnet.settings import check_workflow_config, schema_path
 
 min_version("9.0")
 
@@ -11,8 +14,13 @@ min_version("9.0")
 configfile: "config.yaml"
 
 
-coerce_overrides(config, f"{workflow.basedir}/workflow/schemas/config.schema.yaml")
-validate(config, "workflow/schemas/config.schema.yaml")
+# The schema (with every default) ships inside the package. An unknown or mistyped setting stops
+# here with one short line (e.g. "unknown setting training.epoch (did you mean training.epochs?)").
+try:
+    check_workflow_config(config)
+except ConfigError as exc:
+    sys.exit(f"Error validating config file: {exc}")
+validate(config, str(schema_path()))
 
 
 report: "workflow/report/workflow.rst"

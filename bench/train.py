@@ -54,7 +54,7 @@ def epoch(model, batches, scaler, opt, bs, device, rebuild: bool):
     """One training epoch over per-protein batches (gradient accumulation, as train.py)."""
     import torch
 
-    from esm_schnet.model import forward_batch, shared_filter_tables
+    from esm_schnet.encoders.tabulated import shared_filter_tables
 
     model.train()
     if device.type == "cuda":
@@ -65,9 +65,9 @@ def epoch(model, batches, scaler, opt, bs, device, rebuild: bool):
         with shared_filter_tables(model):
             for b in batches[k : k + bs]:
                 if rebuild:  # what PyG's SchNet does by default: radius graph every forward
-                    out = model(b.x, b.pos, b.batch).view(-1)
+                    out = model.forward_pyg(b.x, b.pos, b.batch).view(-1)
                 else:
-                    out = forward_batch(model, b)
+                    out = model(b)
                 (scaler.loss(out, b.y, b.num_nodes) / bs).backward()
         opt.step()
     if device.type == "cuda":
@@ -96,19 +96,20 @@ def main() -> int:
 
     from esm_schnet.graph import build_graph, collate
     from esm_schnet.model import ModelConfig, TargetScaler, build_model
-    from esm_schnet.train import (
-        GRAPH_DEFAULTS, MODEL_DEFAULTS, TRAINING_DEFAULTS, resolve, resolve_device, tune_malloc,
-    )
+    from esm_schnet.device import resolve_device
+    from esm_schnet.settings import section
+    from esm_schnet.train.runtime import tune_malloc
 
     malloc = tune_malloc()
     torch.set_num_threads(a.threads)
-    cfg_all = yaml.safe_load(Path(a.config).read_text())
-    graph_cfg = resolve(cfg_all.get("graph"), GRAPH_DEFAULTS, "graph")
-    model_cfg = resolve(cfg_all.get("model"), MODEL_DEFAULTS, "model")
-    training = resolve(cfg_all.get("training"), TRAINING_DEFAULTS, "training")
+    # the config file's sections, completed from the packaged schema (the workflow's defaults)
+    cfg_all = yaml.safe_load(Path(a.config).read_text()) or {}
+    graph_cfg = section("graph", cfg_all.get("graph"))
+    model_cfg = section("model", cfg_all.get("model"))
+    training = section("training", cfg_all.get("training"))
     if a.cutoff:
         graph_cfg["cutoff"] = a.cutoff
-    device = resolve_device(a.device)
+    device = resolve_device(a.device, setting="--device")
 
     proteins = load_jclinic(data, 10 if a.quick else None)
     t0 = time.perf_counter()

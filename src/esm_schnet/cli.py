@@ -20,12 +20,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "download-model": ("esm_schnet.embed.download:cli", "fetch model weights (ESM2) into a local directory"),
     "embed": ("esm_schnet.embed.shard:cli", "embed the proteins of one shard into an HDF5 shard"),
     "folds": ("esm_schnet.folds:cli", "write the cross-validation folds table"),
-    "train-fold": ("esm_schnet.train:cli_fold", "train SchNet on one fold and predict its test set"),
-    "train-final": ("esm_schnet.train:cli_final", "train the final model on every labelled protein"),
+    "train-fold": ("esm_schnet.train.cli:cli_fold", "train SchNet on one fold and predict its test set"),
+    "train-final": ("esm_schnet.train.cli:cli_final", "train the final model on every labelled protein"),
     "evaluate": ("esm_schnet.evaluate:cli", "gather folds: metrics, baselines, plots"),
     "predict": ("esm_schnet.predict:cli", "score new structures with the final model"),
     "inspect": ("esm_schnet.inspect:cli", "summarise any HDF5 file the workflow writes"),
-    "make-example": ("esm_schnet.example:cli", "write the bundled synthetic example dataset"),
+    "make-example": ("esm_schnet.example.cli:cli", "write the bundled synthetic example dataset"),
 }
 
 def _usage() -> str:

@@ -27,9 +27,7 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 log = logging.getLogger("esm_schnet.folds")
 
@@ -214,14 +212,26 @@ def assign_folds(
 
 
 def write_folds(rows: list[dict], path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write("id\tfold\tcluster\n")
-        for r in rows:
-            fh.write(f"{r['id']}\t{r['fold']}\t{r['cluster']}\n")
-    os.replace(tmp, path)
+    """folds.tsv (id, fold, cluster), written atomically."""
+    from .files import write_tsv
+
+    write_tsv(path, ["id", "fold", "cluster"], rows)
+
+
+def read_folds(path) -> "dict[str, tuple[int, str]]":
+    """folds.tsv -> {id: (fold, cluster)} in file order."""
+    import pandas as pd
+
+    from .errors import CorruptFileError
+
+    try:
+        df = pd.read_csv(path, sep="\t", dtype={"id": str, "cluster": str}, keep_default_na=False)
+    except Exception as exc:  # noqa: BLE001 - any parse failure is a corrupt file
+        raise CorruptFileError(path, type(exc).__name__) from exc
+    if not {"id", "fold"} <= set(df.columns):
+        raise CorruptFileError(path, "missing id/fold columns")
+    cluster = df["cluster"] if "cluster" in df.columns else [""] * len(df)
+    return {i: (int(f), str(c)) for i, f, c in zip(df["id"], df["fold"], cluster)}
 
 
 def usable_proteins(samples, structures: Sequence):

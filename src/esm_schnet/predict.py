@@ -85,7 +85,7 @@ def run(
 ) -> pd.DataFrame:
     """Everything `esm-schnet predict` does; returns the predictions table."""
     from .evaluate import write_tsv
-    from .model import load_model
+    from .checkpoint import load_model
     from .samples import read_sample_table
     from .store import load_records
     from .structure import read_structure_h5

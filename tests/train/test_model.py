@@ -1,25 +1,22 @@
+import dataclasses
 import math
 
 import pytest
 import torch
 from torch_geometric.nn.models import SchNet
 
+from esm_schnet.checkpoint import TrainedModel, load_model, save_model
+from esm_schnet.encoders.schnet import FeatureProjection, PrecomputedRadiusGraph, SchNetEncoder
+from esm_schnet.encoders.tabulated import TabulatedCFConv, shared_filter_tables
 from esm_schnet.graph import build_graph, collate, radius_graph
-from esm_schnet.model import (
-    FeatureProjection,
-    ModelConfig,
-    PrecomputedRadiusGraph,
-    TabulatedCFConv,
-    TargetScaler,
-    TrainedModel,
-    build_model,
-    forward_batch,
-    load_model,
-    save_model,
-    shared_filter_tables,
-)
+from esm_schnet.model import ModelConfig, TargetScaler, build_model
 
 from traindata import make_records
+
+
+def model_config(cutoff=10.0, in_channels=21, **model):
+    """A ModelConfig from config sections (the schema fills the rest, as in the workflow)."""
+    return ModelConfig.from_config(in_channels, {"cutoff": cutoff}, model)
 
 
 def tiny_graphs(cutoff=20.0, seed=0):
@@ -38,12 +35,12 @@ def random_rotation(seed=0):
 @pytest.fixture
 def model():
     torch.manual_seed(0)
-    return build_model(ModelConfig(in_channels=21, hidden_channels=32, num_filters=32,
-                                   num_interactions=2, cutoff=20.0)).eval()
+    return build_model(model_config(hidden_channels=32, num_filters=32, num_interactions=2,
+                                    cutoff=20.0)).eval()
 
 
 def test_is_pyg_schnet_with_swapped_modules(model):
-    assert type(model) is SchNet
+    assert type(model) is SchNetEncoder and isinstance(model, SchNet)
     assert isinstance(model.embedding, FeatureProjection)
     assert isinstance(model.interaction_graph, PrecomputedRadiusGraph)
     assert model.atomref is None and model.dipole is False and model.mean is None
@@ -55,30 +52,30 @@ def test_is_pyg_schnet_with_swapped_modules(model):
 def test_forward_two_graphs_shape_and_batching(model):
     g1, g2 = tiny_graphs()
     b = collate([g1, g2])
-    out = forward_batch(model, b)
+    out = model(b)
     assert out.shape == (2,)
     assert torch.isfinite(out).all()
     # each graph alone gives the same value as inside the batch
-    alone = torch.cat([forward_batch(model, collate([g])) for g in (g1, g2)])
+    alone = torch.cat([model(collate([g])) for g in (g1, g2)])
     torch.testing.assert_close(out, alone, rtol=1e-5, atol=1e-5)
 
 
 def test_node_permutation_invariance(model):
     g1, g2 = tiny_graphs()
     b = collate([g1, g2])
-    ref = model(b.x, b.pos, b.batch)
+    ref = model.forward_pyg(b.x, b.pos, b.batch)
     # permute nodes within each graph (batch stays sorted); graphs are rebuilt from pos
     perm = torch.cat([torch.randperm(g1.num_nodes), g1.num_nodes + torch.randperm(g2.num_nodes)])
-    out = model(b.x[perm], b.pos[perm], b.batch[perm])
+    out = model.forward_pyg(b.x[perm], b.pos[perm], b.batch[perm])
     torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-4)
 
 
 def test_rigid_motion_invariance(model):
     g1, g2 = tiny_graphs()
     b = collate([g1, g2])
-    ref = model(b.x, b.pos, b.batch)
+    ref = model.forward_pyg(b.x, b.pos, b.batch)
     moved = b.pos @ random_rotation(3).T + torch.tensor([12.0, -7.0, 30.0])
-    out = model(b.x, moved, b.batch)
+    out = model.forward_pyg(b.x, moved, b.batch)
     torch.testing.assert_close(out, ref, rtol=1e-4, atol=1e-3)
 
 
@@ -89,9 +86,9 @@ def test_every_edge_within_cutoff_and_precomputed_equals_rebuilt(model):
     b = collate([g1, g2])
     graph = model.interaction_graph
     before = graph.rebuilds
-    pre = forward_batch(model, b)
+    pre = model(b)
     assert graph.rebuilds == before  # the precomputed graph was used
-    rebuilt = model(b.x, b.pos, b.batch)
+    rebuilt = model.forward_pyg(b.x, b.pos, b.batch)
     assert graph.rebuilds == before + 1
     torch.testing.assert_close(pre, rebuilt.view(-1), rtol=0, atol=0)
 
@@ -102,16 +99,14 @@ def test_provided_graph_longer_than_cutoff_is_refused(model):
     ei, d = radius_graph(b.pos, 40.0)
     assert float(d.max()) > 20.0
     with pytest.raises(AssertionError, match="exceeds the cutoff"):
-        with model.interaction_graph.provide(b.pos, ei, d):
-            pass
+        model(dataclasses.replace(b, edge_index=ei, dist=d))
 
 
 @pytest.mark.parametrize("cutoff,spacing", [(20.0, 0.01), (10.0, 0.005)])
 def test_tabulated_filter_agrees_with_pygs_per_edge_filter(cutoff, spacing):
     torch.manual_seed(1)
-    fast = build_model(ModelConfig(in_channels=21, cutoff=cutoff, filter="table",
-                                   filter_spacing=spacing))
-    exact = build_model(ModelConfig(in_channels=21, cutoff=cutoff, filter="mlp"))
+    fast = build_model(model_config(cutoff=cutoff, filter="table", filter_spacing=spacing))
+    exact = build_model(model_config(cutoff=cutoff, filter="mlp"))
     state = fast.state_dict()
     exact.load_state_dict({k: state.get(k, v) for k, v in exact.state_dict().items()})
     g1, g2 = tiny_graphs(cutoff=cutoff, seed=4)
@@ -128,7 +123,7 @@ def test_tabulated_filter_agrees_with_pygs_per_edge_filter(cutoff, spacing):
     w_fast = torch.lerp(tab[g0], tab[g0 + 1], (t - g0).unsqueeze(1))
     assert float((w_fast - w_exact).abs().max().detach()) < 1e-4 * float(w_exact.abs().max()) + 1e-6
     # the whole model, output and gradients
-    out_f, out_e = forward_batch(fast, b), forward_batch(exact, b)
+    out_f, out_e = fast(b), exact(b)
     torch.testing.assert_close(out_f, out_e, rtol=1e-4, atol=1e-4)
     out_f.sum().backward()
     out_e.sum().backward()
@@ -142,12 +137,12 @@ def test_shared_filter_tables_give_the_same_gradients(model):
     g1, g2 = tiny_graphs()
     bs = [collate([g]) for g in (g1, g2)]
     for b in bs:
-        forward_batch(model, b).sum().backward()
+        model(b).sum().backward()
     ref = {n: p.grad.clone() for n, p in model.named_parameters()}
     model.zero_grad()
     with shared_filter_tables(model):
         for b in bs:
-            forward_batch(model, b).sum().backward()
+            model(b).sum().backward()
     for n, p in model.named_parameters():
         # same sums in another order: equal up to float32 rounding
         torch.testing.assert_close(p.grad, ref[n], rtol=1e-4, atol=1e-6 * float(ref[n].abs().max()))
@@ -174,8 +169,7 @@ def test_target_scaler_add_and_mean():
 
 def test_save_and_load_round_trip(tmp_path, model):
     g1, g2 = tiny_graphs()
-    cfg = ModelConfig(in_channels=21, hidden_channels=32, num_filters=32, num_interactions=2,
-                      cutoff=20.0)
+    cfg = model_config(hidden_channels=32, num_filters=32, num_interactions=2, cutoff=20.0)
     scaler = TargetScaler(readout="add", mu=0.5, sigma=0.1, scale=20.0)
     before = TrainedModel(model, cfg, scaler).predict([g1, g2])
     save_model(tmp_path / "model.pt", model, cfg, scaler, {"embedding_model": "onehot"})
@@ -202,10 +196,76 @@ def test_precomputed_operators_give_the_same_gradients(model):
     g1, g2 = tiny_graphs()
     b = collate([g1, g2])
     model.train()
-    forward_batch(model, b).sum().backward()  # with EdgeOperators (cached in b.cache)
+    model(b).sum().backward()  # with EdgeOperators (cached in b.cache)
     assert b.cache, "operators were not built"
     ref = {n: p.grad.clone() for n, p in model.named_parameters()}
     model.zero_grad()
-    model(b.x, b.pos, b.batch).sum().backward()  # graph rebuilt, no operators
+    model.forward_pyg(b.x, b.pos, b.batch).sum().backward()  # graph rebuilt, no operators
     for n, p in model.named_parameters():
         torch.testing.assert_close(p.grad, ref[n], rtol=1e-4, atol=1e-6 * float(ref[n].abs().max()))
+
+
+def test_encoder_registry_builds_by_name_and_refuses_unknown(monkeypatch):
+    from esm_schnet import encoders
+    from esm_schnet.encoders import build_encoder, encoder_names, register_encoder
+    from esm_schnet.errors import ConfigError
+
+    monkeypatch.setattr(encoders, "_ENCODERS", dict(encoders._ENCODERS))  # registry restored after
+
+    assert "schnet" in encoder_names()
+    cfg = model_config(hidden_channels=8, num_filters=8, num_interactions=1)
+    assert cfg.encoder == "schnet" and isinstance(build_encoder(cfg), SchNetEncoder)
+    with pytest.raises(ConfigError, match="unknown model.encoder 'nope'"):
+        build_encoder(dataclasses.replace(cfg, encoder="nope"))
+
+    class Sizes(torch.nn.Module):  # any module with the contract: Batch in, [B] out
+        def forward(self, batch):
+            return batch.num_nodes
+
+    register_encoder("test-sizes", lambda c: Sizes())
+    g1, g2 = tiny_graphs()
+    out = build_encoder(dataclasses.replace(cfg, encoder="test-sizes"))(collate([g1, g2]))
+    assert out.tolist() == [g1.num_nodes, g2.num_nodes]
+
+
+def test_forward_context_is_empty_outside_a_call(model):
+    """The precomputed graph, operators and shared tables reach the submodules only for the
+    duration of one encoder call / one shared_filter_tables block."""
+    g1, _ = tiny_graphs()
+    b = collate([g1])
+    model.train()
+    with shared_filter_tables(model):
+        assert len(model.context.tables) == len(model.interactions)
+        model(b).sum().backward()
+    ctx = model.context
+    assert ctx.edges is None and ctx.operators is None and ctx.tables == {}
+    for block in model.interactions:
+        assert block.conv.context is ctx and model.interaction_graph.context is ctx
+
+
+def test_version_1_model_file_still_loads(tmp_path, model):
+    """model.pt written before the encoder registry (format_version 1, no model_config.encoder)."""
+    from dataclasses import asdict
+
+    g1, g2 = tiny_graphs()
+    cfg = model_config(hidden_channels=32, num_filters=32, num_interactions=2, cutoff=20.0)
+    scaler = TargetScaler(readout="add", mu=0.5, sigma=0.1, scale=20.0)
+    config_v1 = {k: v for k, v in asdict(cfg).items() if k != "encoder"}
+    torch.save({"format": "esm-schnet-model", "format_version": 1, "model_config": config_v1,
+                "target_scaler": asdict(scaler), "meta": {},
+                "state_dict": model.state_dict()}, tmp_path / "v1.pt")
+    loaded = load_model(tmp_path / "v1.pt")
+    assert loaded.config == cfg
+    assert loaded.predict([g1, g2]) == TrainedModel(model, cfg, scaler).predict([g1, g2])
+
+
+def test_model_config_refuses_unknown_keys():
+    from esm_schnet.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"unknown setting model.hiden_channels \(did you mean "
+                                          r"model.hidden_channels\?\)"):
+        model_config(hiden_channels=8)
+    with pytest.raises(ConfigError, match="unknown setting graph.cutof"):
+        ModelConfig.from_config(21, {"cutof": 8.0}, {})
+    with pytest.raises(ConfigError, match="unknown"):
+        ModelConfig.from_dict({**dataclasses.asdict(model_config()), "extra": 1})

@@ -8,7 +8,8 @@ import torch
 
 from esm_schnet.folds import write_folds
 from esm_schnet.graph import build_graph
-from esm_schnet.model import ModelConfig, TrainedModel, load_model
+from esm_schnet.checkpoint import TrainedModel, load_model
+from esm_schnet.model import ModelConfig
 from esm_schnet.train import cli_fold, train_model
 
 from traindata import make_records, radius_of_gyration, write_dataset
@@ -98,8 +99,9 @@ def test_learns_radius_of_gyration_from_geometry_alone():
     graphs = [build_graph(r.id, r.embedding, r.ca, cutoff, y=radius_of_gyration(r.ca))
               for r in recs]
     train, test = graphs[:100], graphs[100:]
-    cfg = ModelConfig(in_channels=21, hidden_channels=32, num_filters=32, num_interactions=2,
-                      num_gaussians=25, cutoff=cutoff, readout="mean")
+    cfg = ModelConfig.from_config(21, {"cutoff": cutoff},
+                                  {"hidden_channels": 32, "num_filters": 32,
+                                   "num_interactions": 2, "num_gaussians": 25, "readout": "mean"})
     training = {"epochs": 30, "lr": 3e-3, "lr_schedule": "cosine", "batch_size": 2,
                 "weight_decay": 0.0, "val_fraction": 0.0, "patience": 10, "seed": 0}
     model, scaler, hist, _ = train_model(train, cfg, training)
@@ -112,28 +114,32 @@ def test_learns_radius_of_gyration_from_geometry_alone():
     assert rmse < 0.5 * mean_rmse, (rmse, mean_rmse)
 
 
-def test_package_defaults_match_the_config_schema():
-    """esm-schnet train-fold run outside Snakemake falls back on train.py's defaults; they must be
-    the schema's (the workflow's) defaults, and ModelConfig's field defaults must agree."""
-    from dataclasses import fields
-    from pathlib import Path
+@pytest.mark.parametrize("option,value,message", [
+    ("--training", {"epoch": 3}, r"unknown setting training.epoch \(did you mean training.epochs\?\)"),
+    ("--model", {"hiden_channels": 8}, r"unknown setting model.hiden_channels \(did you mean"),
+    ("--graph", {"cutof": 8.0}, r"unknown setting graph.cutof \(did you mean graph.cutoff\?\)"),
+])
+def test_cli_unknown_setting_is_a_short_error(dataset, capsys, option, value, message):
+    """`esm-schnet train-fold --training '{"epoch": 3}'` fails before any work, in one line."""
+    import re
 
-    import yaml
+    from esm_schnet.cli import main
 
-    from esm_schnet import train
+    tmp, shards, samples, folds, _ = dataset
+    argv = ["train-fold", "--shards", *shards, "--samples", samples, "--folds", str(folds),
+            "--fold", "0", option, json.dumps(value), "--outdir", str(tmp / "x"),
+            "--log", str(tmp / "x.log")]
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip()
+    assert re.search(message, err) and len(err.splitlines()) == 1, err
+    assert not (tmp / "x" / "model.pt").exists()
 
-    schema = yaml.safe_load(
-        (Path(__file__).resolve().parents[2] / "workflow/schemas/config.schema.yaml").read_text()
-    )
-    for section, defaults in (
-        ("graph", train.GRAPH_DEFAULTS),
-        ("model", train.MODEL_DEFAULTS),
-        ("training", train.TRAINING_DEFAULTS),
-    ):
-        props = schema["properties"][section]["properties"]
-        for key, value in defaults.items():
-            assert props[key].get("default") == value, (section, key)
-    dataclass_defaults = {f.name: f.default for f in fields(ModelConfig)}
-    for key, value in {**train.GRAPH_DEFAULTS, **train.MODEL_DEFAULTS}.items():
-        if key in dataclass_defaults:
-            assert dataclass_defaults[key] == value, key
+
+def test_train_model_refuses_unknown_training_keys():
+    from esm_schnet.errors import ConfigError
+
+    recs = make_records(3, seed=0, sizes=(15, 20))
+    graphs = [build_graph(r.id, r.embedding, r.ca, 10.0, y=1.0) for r in recs]
+    cfg = ModelConfig.from_config(21, {}, SMALL_MODEL)
+    with pytest.raises(ConfigError, match="unknown setting training.lr_shedule"):
+        train_model(graphs, cfg, {"epochs": 1, "lr_shedule": "cosine"})

@@ -13,9 +13,9 @@ import pytest
     ("overrides", "expected"),
     [
         # unknown top-level key (a typo of `samples`)
-        ({"sample": "x.tsv"}, ["'sample' was unexpected"]),
+        ({"sample": "x.tsv"}, ["unknown setting sample (did you mean samples?)"]),
         # unknown nested key: training.epoch instead of training.epochs
-        ({"training": {"epoch": 3}}, ["'epoch' was unexpected", "training"]),
+        ({"training": {"epoch": 3}}, ["unknown setting training.epoch (did you mean training.epochs?)"]),
         # a value outside the enum, named together with the allowed values
         ({"cv": {"scheme": "loo"}}, ["'loo' is not one of", "loocv", "cv"]),
         # a wrong type

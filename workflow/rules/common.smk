@@ -42,6 +42,25 @@ def structure_of(wildcards, table=None):
     return path if outside or rel.startswith("-") else rel
 
 
+# Job sizes of a stage from config resources.<stage> (the schema fills every default):
+# {"threads": n, "resources": {mem_mb, runtime, slurm_partition[, gpu]}}; a rule uses
+# `threads: JOB["threads"]` and `resources: **JOB["resources"]`.
+GPU_STAGES = ("embed", "train", "predict")
+
+
+def job_resources(stage):
+    res = config["resources"]
+    own = res[stage]
+    resources = {"mem_mb": own["mem_mb"], "runtime": own["runtime"]}
+    partition = res["partition"]
+    if stage in GPU_STAGES:
+        resources["gpu"] = 1 if res["gpu"] else 0
+        if res["gpu"]:
+            partition = res["gpu_partition"] or res["partition"]
+    resources["slurm_partition"] = partition
+    return {"threads": own["threads"], "resources": resources}
+
+
 def ids_in_shard(shard):
     return [i for i in IDS if shard_of(i, N_SHARDS) == int(shard)]
 
@@ -49,7 +68,7 @@ def ids_in_shard(shard):
 # Fold outputs of the train stage: the folds come from the `folds` checkpoint (train.smk).
 def fold_numbers(scheme):
     """Fold numbers of a scheme, read from its folds.tsv once the checkpoint has run."""
-    from esm_schnet.train import read_folds
+    from esm_schnet.folds import read_folds
 
     path = checkpoints.folds.get(scheme=scheme).output[0]
     return sorted({fold for fold, _ in read_folds(path).values()})

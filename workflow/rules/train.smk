@@ -1,6 +1,6 @@
 # train stage: cross-validation folds (a checkpoint: they depend on the parsed sequences), one
 # SchNet training job per fold, and the final model on every labelled protein. All logic lives in
-# esm_schnet.folds and esm_schnet.train.
+# esm_schnet.folds and esm_schnet.train (job sizes: job_resources in common.smk).
 import json
 import os
 
@@ -12,8 +12,8 @@ GRAPH_JSON = json.dumps(config["graph"], sort_keys=True)
 MODEL_JSON = json.dumps(config["model"], sort_keys=True)
 TRAINING_JSON = json.dumps(config["training"], sort_keys=True)
 # Job sizes: config resources.train / resources.folds (mem_mb, runtime in minutes, threads).
-TRAIN_RESOURCES = config["resources"].get("train") or {}
-FOLDS_RESOURCES = config["resources"].get("folds") or {}
+TRAIN_JOB = job_resources("train")
+FOLDS_JOB = job_resources("folds")
 
 
 wildcard_constraints:
@@ -34,11 +34,9 @@ checkpoint folds:
         "logs/folds/{scheme}.log",
     benchmark:
         "benchmarks/folds/{scheme}.tsv"
-    threads: 1
+    threads: FOLDS_JOB["threads"]
     resources:
-        mem_mb=FOLDS_RESOURCES.get("mem_mb", 4000),
-        runtime=FOLDS_RESOURCES.get("runtime", 30),
-        slurm_partition=config["resources"]["partition"],
+        **FOLDS_JOB["resources"],
     conda:
         "../../envs/train.yaml"
     shell:
@@ -68,13 +66,9 @@ rule train_fold:
         "benchmarks/train_fold/{scheme}/fold-{fold}.tsv"
     # torch threads of one fold (default 1: `--cores N` runs N folds side by side, which is
     # faster than N threads on one fold for these sparse, memory-bound kernels).
-    threads: TRAIN_RESOURCES.get("threads", 1)
+    threads: TRAIN_JOB["threads"]
     resources:
-        mem_mb=TRAIN_RESOURCES.get("mem_mb", 8000),
-        runtime=TRAIN_RESOURCES.get("runtime", 240),
-        gpu=1 if config["resources"]["gpu"] else 0,
-        slurm_partition=config["resources"]["gpu_partition" if config["resources"]["gpu"] else "partition"]
-        or config["resources"]["partition"],
+        **TRAIN_JOB["resources"],
     conda:
         "../../envs/train.yaml"
     shell:
@@ -102,13 +96,9 @@ rule train_final:
         "logs/train_final/train_final.log",
     benchmark:
         "benchmarks/train_final/train_final.tsv"
-    threads: TRAIN_RESOURCES.get("threads", 1)
+    threads: TRAIN_JOB["threads"]
     resources:
-        mem_mb=TRAIN_RESOURCES.get("mem_mb", 8000),
-        runtime=TRAIN_RESOURCES.get("runtime", 240),
-        gpu=1 if config["resources"]["gpu"] else 0,
-        slurm_partition=config["resources"]["gpu_partition" if config["resources"]["gpu"] else "partition"]
-        or config["resources"]["partition"],
+        **TRAIN_JOB["resources"],
     conda:
         "../../envs/train.yaml"
     shell:

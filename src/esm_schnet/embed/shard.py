@@ -17,7 +17,7 @@ import logging
 import os
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
@@ -32,26 +32,37 @@ from .windows import stitch, window_spans
 log = logging.getLogger("esm_schnet.embed.shard")
 
 
+def _default(key: str):
+    """Field default taken from the config schema (the one place defaults live)."""
+    from ..settings import default
+
+    return field(default_factory=lambda: default(f"embedding.{key}"))
+
+
 @dataclass
 class EmbedConfig:
-    """The `embedding:` config section (keys that are not embedding settings are ignored)."""
+    """The `embedding:` config section. Defaults come from the config schema; `from_dict` refuses
+    keys the schema does not know (keys of the section that are not embedding-job settings, such
+    as `shards`, are accepted and not kept)."""
 
-    model: str = "facebook/esm2_t6_8M_UR50D"
-    revision: str = "main"
-    layer: int = -1
-    dtype: str = "auto"
-    device: str = "auto"
-    window: int = 1022
-    overlap: int = 256
-    max_tokens: int = 8192
-    storage_dtype: str = "float32"
-    cache: str | None = "resources/cache/embeddings"
-    models_dir: str = "resources/models"
+    model: str = _default("model")
+    revision: str = _default("revision")
+    layer: int = _default("layer")
+    dtype: str = _default("dtype")
+    device: str = _default("device")
+    window: int = _default("window")
+    overlap: int = _default("overlap")
+    max_tokens: int = _default("max_tokens")
+    storage_dtype: str = _default("storage_dtype")
+    cache: str | None = _default("cache")
+    models_dir: str = _default("models_dir")
 
     @classmethod
     def from_dict(cls, d: dict | None) -> "EmbedConfig":
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in (d or {}).items() if k in names})
+        from ..settings import section
+
+        values = section("embedding", d)  # defaults filled, unknown keys a ConfigError
+        return cls(**{f.name: values[f.name] for f in fields(cls)})
 
     def check(self) -> None:
         if not 0 <= self.overlap < self.window:

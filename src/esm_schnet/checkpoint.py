@@ -1,0 +1,109 @@
+"""Model checkpoints (model.pt): save, load, and the loaded `TrainedModel` that predicts.
+
+Payload (a dict, loadable with `torch.load(weights_only=True)`): `format` ("esm-schnet-model"),
+`format_version`, `model_config` (asdict of ModelConfig), `target_scaler`, `meta`, `state_dict`.
+Version 2 added `model_config.encoder`; version 1 files (every model SchNet) still load.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import nn
+
+from .errors import ConfigError, CorruptFileError
+from .files import write_torch
+from .model import ModelConfig, TargetScaler, build_model
+
+MODEL_FORMAT = "esm-schnet-model"
+MODEL_FORMAT_VERSION = 2
+
+
+@dataclass
+class TrainedModel:
+    """A loaded model.pt: the network (eval mode), its config and the target scaler."""
+
+    model: nn.Module
+    config: ModelConfig
+    scaler: TargetScaler
+    meta: dict = field(default_factory=dict)
+
+    @torch.no_grad()
+    def predict(self, graphs, batch_size: int = 8) -> dict[str, float]:
+        """Predict labels of ProteinGraphs (built with this model's cutoff)."""
+        from .graph import collate
+        from .encoders.tabulated import shared_filter_tables
+
+        self.model.eval()
+        out: dict[str, float] = {}
+        graphs = list(graphs)
+        device = next(self.model.parameters()).device
+        with shared_filter_tables(self.model):
+            for k in range(0, len(graphs), batch_size):
+                b = collate(graphs[k : k + batch_size]).to(device)
+                pred = self.scaler.to_label(self.model(b).double(), b.num_nodes.double())
+                out.update({i: float(p) for i, p in zip(b.ids, pred.cpu())})
+        return out
+
+    def predict_records(self, records, batch_size: int = 8) -> dict[str, float]:
+        """Predict from esm_schnet.store ProteinRecords (dict id -> record, or an iterable)."""
+        from .graph import build_graph
+
+        recs = records.values() if isinstance(records, dict) else records
+        graphs = [
+            build_graph(r.id, r.embedding, r.ca, self.config.cutoff, self.config.max_neighbors)
+            for r in recs
+        ]
+        return self.predict(graphs, batch_size)
+
+
+def save_model(path, model: nn.Module, cfg: ModelConfig, scaler: TargetScaler, meta: dict) -> None:
+    """Write model.pt atomically: state dict + hyperparameters, loadable with weights_only=True."""
+    payload = {
+        "format": MODEL_FORMAT,
+        "format_version": MODEL_FORMAT_VERSION,
+        "model_config": asdict(cfg),
+        "target_scaler": asdict(scaler),
+        "meta": meta,
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+    }
+    write_torch(path, payload)
+
+
+def _model_config(payload: dict, path) -> ModelConfig:
+    version = payload.get("format_version")
+    data = dict(payload["model_config"])
+    if version == 1:  # before the encoder registry: every model was SchNet
+        data.setdefault("encoder", "schnet")
+    elif version != MODEL_FORMAT_VERSION:
+        raise CorruptFileError(
+            path, f"model format version {version!r}; this esm-schnet reads versions 1 to "
+            f"{MODEL_FORMAT_VERSION} (a newer esm-schnet wrote it?)"
+        )
+    try:
+        return ModelConfig.from_dict(data)
+    except ConfigError as exc:
+        raise CorruptFileError(path, str(exc)) from None
+
+
+def load_model(path, device: str | torch.device = "cpu") -> TrainedModel:
+    """Load a model.pt written by `save_model` (torch.load with weights_only=True)."""
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # truncated zip, pickle error, ...
+        raise CorruptFileError(path, type(exc).__name__) from exc
+    if not isinstance(payload, dict) or payload.get("format") != MODEL_FORMAT:
+        raise CorruptFileError(path, "not an esm-schnet model file")
+    cfg = _model_config(payload, path)
+    model = build_model(cfg)
+    model.load_state_dict(payload["state_dict"])
+    model.to(device).eval()
+    return TrainedModel(
+        model=model,
+        config=cfg,
+        scaler=TargetScaler(**payload["target_scaler"]),
+        meta=dict(payload.get("meta", {})),
+    )

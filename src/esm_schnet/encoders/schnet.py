@@ -1,0 +1,114 @@
+"""The `schnet` encoder: `torch_geometric.nn.models.SchNet` itself, built with keyword arguments
+and run by its own `forward`; only small modules are swapped in:
+
+- `embedding` -> `FeatureProjection`: Linear(embedding width -> hidden) (+ optional LayerNorm and
+  dropout), so the float [N, D] feature matrix goes where SchNet expects atomic numbers `z`.
+- `interaction_graph` -> `PrecomputedRadiusGraph`: during an encoder call it returns the batch's
+  precomputed graph (from the encoder's ForwardContext; every edge checked against the cutoff),
+  otherwise it builds the same pure-torch radius graph from `pos`. No silent neighbour cap (an
+  optional cap keeps the nearest k).
+- `filter="table"` (the default): the tabulated filter of esm_schnet.encoders.tabulated;
+  `filter="mlp"` keeps PyG's original per-edge modules.
+
+`atomref` is None, `dipole` False, `mean`/`std` None: targets are standardised outside the model
+(see esm_schnet.model.TargetScaler).
+
+Forward contract: `encoder(batch: esm_schnet.graph.Batch) -> Tensor [B]`. PyG's own signature
+stays reachable as `encoder.forward_pyg(z, pos, batch)` (it builds the graph from `pos`).
+"""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+from torch_geometric.nn.models import SchNet
+
+from ..graph import Batch, check_edges, radius_graph
+from .context import ForwardContext
+from .tabulated import operators_for, tabulate
+
+
+class FeatureProjection(nn.Module):
+    """Linear(D -> hidden), optionally followed by LayerNorm and dropout; SchNet's `embedding`."""
+
+    def __init__(self, in_channels: int, hidden_channels: int, layer_norm=False, dropout=0.0):
+        super().__init__()
+        self.lin = nn.Linear(in_channels, hidden_channels)
+        self.norm = nn.LayerNorm(hidden_channels) if layer_norm else nn.Identity()
+        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+
+    def reset_parameters(self) -> None:  # called by SchNet.reset_parameters
+        self.lin.reset_parameters()
+        if isinstance(self.norm, nn.LayerNorm):
+            self.norm.reset_parameters()
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.dropout(self.norm(self.lin(x)))
+
+
+class PrecomputedRadiusGraph(nn.Module):
+    """SchNet `interaction_graph`: (pos, batch) -> (edge_index, edge_weight).
+
+    Inside the encoder's `context.graph(edge_index, dist)` it returns those edges; any other call
+    builds the radius graph from `pos` (pure torch, same function as the precomputation).
+    """
+
+    def __init__(self, cutoff: float, max_neighbors: int | None = None,
+                 context: ForwardContext | None = None):
+        super().__init__()
+        self.cutoff = float(cutoff)
+        self.max_neighbors = max_neighbors
+        self.context = context
+        self.rebuilds = 0  # how many graphs were built on the fly (benchmarks, tests)
+
+    def forward(self, pos: Tensor, batch: Tensor) -> tuple[Tensor, Tensor]:
+        if self.context is not None and self.context.edges is not None:
+            return self.context.edges
+        self.rebuilds += 1
+        edge_index, dist = radius_graph(pos, self.cutoff, batch, self.max_neighbors)
+        return edge_index, dist
+
+    def extra_repr(self) -> str:
+        return f"cutoff={self.cutoff}, max_neighbors={self.max_neighbors}"
+
+
+class SchNetEncoder(SchNet):
+    """PyG SchNet with our embedding projection, interaction graph and (optional) fast filter."""
+
+    def __init__(self, cfg):
+        if cfg.readout not in ("add", "mean"):
+            raise ValueError(f"readout must be 'add' or 'mean', got {cfg.readout!r}")
+        if cfg.filter not in ("table", "mlp"):
+            raise ValueError(f"filter must be 'table' or 'mlp', got {cfg.filter!r}")
+        context = ForwardContext()
+        super().__init__(
+            hidden_channels=cfg.hidden_channels,
+            num_filters=cfg.num_filters,
+            num_interactions=cfg.num_interactions,
+            num_gaussians=cfg.num_gaussians,
+            cutoff=cfg.cutoff,
+            interaction_graph=PrecomputedRadiusGraph(cfg.cutoff, cfg.max_neighbors, context),
+            readout=cfg.readout,
+            dipole=False,
+            mean=None,
+            std=None,
+            atomref=None,
+        )
+        self.context = context
+        self.embedding = FeatureProjection(
+            cfg.in_channels, cfg.hidden_channels, cfg.layer_norm, cfg.dropout
+        )
+        if cfg.filter == "table":
+            tabulate(self, cfg.num_gaussians, cfg.filter_spacing, context)
+        self.reset_parameters()
+
+    def forward(self, batch: Batch) -> Tensor:  # type: ignore[override]
+        """One value per protein of `batch` ([B]), on its precomputed graph."""
+        check_edges(batch.edge_index, batch.dist, self.cutoff)
+        ops = operators_for(self, batch)
+        with self.context.graph(batch.edge_index, batch.dist, ops):
+            out = SchNet.forward(self, batch.x, batch.pos, batch.batch)
+        return out.view(-1)
+
+    def forward_pyg(self, z: Tensor, pos: Tensor, batch: Tensor | None = None) -> Tensor:
+        """PyG's SchNet.forward (graph built from `pos`, as PyG does by default)."""
+        return SchNet.forward(self, z, pos, batch)

@@ -1,0 +1,165 @@
+"""Settings: one source of truth, the config schema shipped inside the package.
+
+`schemas/config.schema.yaml` holds every default. This module fills those defaults in, validates
+with jsonschema and turns what fails into one short line (an unknown key names the closest valid
+one: "unknown setting training.epoch (did you mean training.epochs?)"). The typed settings objects
+(`GraphSettings`, `TrainingSettings`; `ModelConfig` in esm_schnet.model) have no defaults of their
+own: they are built from a validated section. The Snakefile, the CLI outside Snakemake and the
+benchmarks all go through here, so they agree on every default.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import functools
+from dataclasses import asdict, dataclass, fields
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ConfigError
+
+
+def schema_path() -> Path:
+    """Path of the config schema inside the installed package."""
+    return Path(str(resources.files("esm_schnet") / "schemas" / "config.schema.yaml"))
+
+
+@functools.lru_cache(maxsize=1)
+def _schema() -> dict:
+    with open(schema_path(), encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def load_schema() -> dict:
+    """The config schema (a fresh copy: callers may mutate it)."""
+    return copy.deepcopy(_schema())
+
+
+def _subschema(path: tuple[str, ...]) -> dict:
+    schema = _schema()
+    for key in path:
+        schema = schema["properties"][key]
+    return schema
+
+
+def fill_defaults(value: Any, schema: dict) -> Any:
+    """Fill the schema's defaults into `value` (mutated and returned), recursively."""
+    if not isinstance(value, dict):
+        return value
+    for key, sub in schema.get("properties", {}).items():
+        if key not in value and "default" in sub:
+            value[key] = copy.deepcopy(sub["default"])
+        if key in value:
+            fill_defaults(value[key], sub)
+    return value
+
+
+def _unknown_key_message(where: str, key: str, known: list[str]) -> str:
+    full = f"{where}.{key}" if where else str(key)
+    if isinstance(key, str) and ":" in key:
+        name, _, rest = key.partition(":")
+        if name.strip() in known:
+            value = f"{name.strip()}: {rest.strip()}"
+            text = f"{where}={{{value}}}" if where else value
+            return (f"unknown setting {full}: write '{text}' with a space after the colon "
+                    f"(YAML reads '{key}' as one key)")
+    close = difflib.get_close_matches(str(key), known, n=1)
+    hint = f" (did you mean {where + '.' if where else ''}{close[0]}?)" if close else ""
+    return f"unknown setting {full}{hint}"
+
+
+def _message(error, prefix: tuple[str, ...]) -> str:
+    path = [*prefix, *(str(p) for p in error.absolute_path)]
+    where = ".".join(path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        known = list(error.schema.get("properties", {}))
+        unknown = [k for k in error.instance if k not in known]
+        if unknown:
+            return _unknown_key_message(where, unknown[0], known)
+    if error.validator == "type" and isinstance(error.instance, str) and ":" in error.instance:
+        name, _, rest = error.instance.partition(":")
+        return (f"setting {where} is the string {error.instance!r}: write "
+                f"'{where}={{{name.strip()}: {rest.strip()}}}' with a space after the colon")
+    message = error.message if len(error.message) <= 160 else error.message[:157] + "..."
+    return f"setting {where or '(config)'}: {message}"
+
+
+def validate(value: Any, path: tuple[str, ...] = ()) -> Any:
+    """Fill defaults into `value` (the config, or the section at `path`) and validate it.
+
+    Raises ConfigError with one short line for the first problem found."""
+    import jsonschema
+
+    schema = _subschema(path)
+    if value is None and schema.get("type") == "object":
+        value = {}
+    fill_defaults(value, schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(value), key=lambda e: (list(e.absolute_path), e.validator))
+    if errors:
+        raise ConfigError(_message(errors[0], path))
+    return value
+
+
+def section(name: str, values: dict | None = None) -> dict:
+    """One top-level config section: a copy of `values` with the schema's defaults, validated."""
+    return validate(copy.deepcopy(dict(values or {})) if values is not None else {}, (name,))
+
+
+def check_workflow_config(config: dict) -> dict:
+    """What the Snakefile calls: type the --config strings, fill defaults, validate (mutates)."""
+    from .config import coerce_overrides
+
+    coerce_overrides(config, _schema())
+    return validate(config)
+
+
+def _from_section(cls, name: str, values: dict | None):
+    data = section(name, values)
+    return cls(**{f.name: data[f.name] for f in fields(cls)})
+
+
+@dataclass(frozen=True)
+class GraphSettings:
+    """The `graph:` section: radius of the C-alpha graph and optional neighbour cap."""
+
+    cutoff: float
+    max_neighbors: int | None
+
+    @classmethod
+    def from_dict(cls, values: dict | None) -> "GraphSettings":
+        return _from_section(cls, "graph", values)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    """The `training:` section (optimiser, schedule, early stopping, seed, device)."""
+
+    epochs: int
+    lr: float
+    lr_schedule: str
+    batch_size: int
+    weight_decay: float
+    val_fraction: float
+    patience: int
+    seed: int
+    device: str
+
+    @classmethod
+    def from_dict(cls, values: dict | None) -> "TrainingSettings":
+        return _from_section(cls, "training", values)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def default(dotted: str) -> Any:
+    """The schema default of one setting, e.g. default("embedding.window")."""
+    return copy.deepcopy(_subschema(tuple(dotted.split(".")))["default"])

@@ -1,0 +1,82 @@
+"""`esm-schnet train-fold` (one cross-validation fold) and `esm-schnet train-final` (every
+labelled protein). Settings come as JSON objects of the config's `graph`, `model` and `training`
+sections; what is missing is filled from the config schema, an unknown key is an error."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from .job import run_training_job
+
+
+def _common_args(ap: argparse.ArgumentParser) -> None:
+    ap.add_argument("--shards", nargs="+", required=True, help="embedding shards (HDF5)")
+    ap.add_argument("--samples", required=True, help="sample table (labels)")
+    ap.add_argument("--graph", default="{}", help="graph settings (JSON)")
+    ap.add_argument("--model", default="{}", help="model settings (JSON)")
+    ap.add_argument("--training", default="{}", help="training settings (JSON)")
+    ap.add_argument("--outdir", required=True)
+    ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    ap.add_argument("--log", default=None, help="log file (default: stderr)")
+
+
+def _json_arg(text: str, name: str) -> dict:
+    from ..errors import ConfigError
+
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"--{name} is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"--{name} must be a JSON object")
+    return value
+
+
+def cli_fold(argv: list[str]) -> int:
+    from ..errors import InputError
+    from ..folds import read_folds
+    from ..log import job_log
+
+    ap = argparse.ArgumentParser(prog="esm-schnet train-fold",
+                                 description="Train SchNet on one fold and predict its test set.")
+    _common_args(ap)
+    ap.add_argument("--folds", required=True, help="results/cv/<scheme>/folds.tsv")
+    ap.add_argument("--fold", type=int, required=True)
+    a = ap.parse_args(argv)
+    with job_log(a.log):
+        folds = read_folds(a.folds)
+        test = [i for i, (f, _) in folds.items() if f == a.fold]
+        if not test:
+            raise InputError(None, f"fold {a.fold} is not in {a.folds}")
+        train = [i for i, (f, _) in folds.items() if f != a.fold]
+        run_training_job(
+            shards=a.shards, samples=a.samples, train_ids=train, test_ids=test,
+            outdir=a.outdir, graph_cfg=_json_arg(a.graph, "graph"),
+            model_cfg=_json_arg(a.model, "model"), training=_json_arg(a.training, "training"),
+            fold=a.fold, threads=a.threads,
+            extra_provenance={"folds": str(a.folds),
+                              "clusters": {i: c for i, (_, c) in folds.items()}},
+        )
+    return 0
+
+
+def cli_final(argv: list[str]) -> int:
+    from ..log import job_log
+
+    ap = argparse.ArgumentParser(prog="esm-schnet train-final",
+                                 description="Train the final model on every labelled protein.")
+    _common_args(ap)
+    ap.add_argument("--structures", nargs="+", required=True,
+                    help="results/structures/<id>.h5 (proteins that parsed and have a label are used)")
+    a = ap.parse_args(argv)
+    with job_log(a.log):
+        from ..folds import usable_proteins
+
+        _, ids, _ = usable_proteins(a.samples, a.structures)
+        run_training_job(
+            shards=a.shards, samples=a.samples, train_ids=ids, test_ids=[], outdir=a.outdir,
+            graph_cfg=_json_arg(a.graph, "graph"), model_cfg=_json_arg(a.model, "model"),
+            training=_json_arg(a.training, "training"), fold=None, threads=a.threads,
+        )
+    return 0

@@ -1,0 +1,191 @@
+"""One training job: load the proteins' records, build each protein's C-alpha radius graph ONCE
+(reused every epoch), train (esm_schnet.train.loop), predict the held-out proteins and write
+`predictions.tsv` (id, y_true, y_pred, fold), `history.tsv` (epoch, train_loss, val_loss, lr,
+seconds), `model.pt` (esm_schnet.checkpoint) and `provenance.json`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import platform
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from ..device import resolve_device
+from ..files import write_json, write_tsv
+from ..settings import GraphSettings, TrainingSettings, section
+from .loop import train_model
+from .runtime import library_versions, tune_malloc
+
+log = logging.getLogger("esm_schnet.train")
+
+
+def make_graphs(records: dict, ids, labels: dict | None, graph: GraphSettings):
+    """ProteinGraphs (radius graph computed once) for `ids`, in that order."""
+    from ..errors import EsmSchnetError
+    from ..graph import build_graph
+
+    graphs = []
+    for pid in ids:
+        if pid not in records:
+            raise EsmSchnetError(f"protein {pid!r} has no embedding record")
+        r = records[pid]
+        emb = np.asarray(r.embedding, dtype=np.float32)
+        if not np.isfinite(emb).all():
+            raise EsmSchnetError(f"protein {pid!r}: its embedding contains NaN or Inf")
+        y = float("nan") if labels is None else float(labels[pid])
+        graphs.append(
+            build_graph(pid, emb, np.asarray(r.ca, np.float32), graph.cutoff,
+                        graph.max_neighbors, y=y)
+        )
+    return graphs
+
+
+def edge_stats(graphs) -> dict:
+    if not graphs:
+        return {"proteins": 0, "residues": 0, "edges": 0}
+    nodes = np.array([g.num_nodes for g in graphs])
+    edges = np.array([g.num_edges for g in graphs])
+    deg = np.concatenate(
+        [np.bincount(g.edge_index[1].numpy(), minlength=g.num_nodes) for g in graphs]
+    )
+    return {
+        "proteins": len(graphs),
+        "residues": int(nodes.sum()),
+        "edges": int(edges.sum()),
+        "neighbours_mean": round(float(deg.mean()), 2) if deg.size else 0.0,
+        "neighbours_max": int(deg.max()) if deg.size else 0,
+    }
+
+
+def run_training_job(
+    *,
+    shards,
+    samples,
+    train_ids,
+    test_ids,
+    outdir,
+    graph_cfg: dict | None,
+    model_cfg: dict | None,
+    training: dict | None,
+    fold: int | None,
+    threads: int = 1,
+    extra_provenance: dict | None = None,
+) -> dict:
+    """Load, build graphs, train, predict the test ids (if any), write all outputs.
+
+    graph_cfg, model_cfg, training: the config's sections (the schema fills what is missing; an
+    unknown key is a ConfigError)."""
+    import torch
+
+    from ..checkpoint import TrainedModel, save_model
+    from ..errors import EsmSchnetError
+    from ..model import ModelConfig
+    from ..samples import read_sample_table
+    from ..store import load_records, shard_attrs
+
+    graph = GraphSettings.from_dict(graph_cfg)
+    model_section = section("model", model_cfg)
+    training = TrainingSettings.from_dict(training)
+
+    t_start = time.perf_counter()
+    malloc = tune_malloc()
+    torch.set_num_threads(max(1, int(threads)))
+    device = resolve_device(training.device, setting="training.device")
+    outdir = Path(outdir)
+
+    table = read_sample_table(samples, require_labels=False)
+    labels = table["label"].to_dict()
+    unlabelled = [i for i in train_ids + test_ids if i not in labels or not math.isfinite(labels[i])]
+    if unlabelled:
+        raise EsmSchnetError(f"no label for protein(s) {', '.join(unlabelled[:10])}")
+    records = load_records(list(shards), ids=list(train_ids) + list(test_ids))
+    attrs = next((shard_attrs(p) for p in shards if shard_attrs(p).get("n_proteins")), {})
+    t_load = time.perf_counter()
+    train_graphs = make_graphs(records, train_ids, labels, graph)
+    test_graphs = make_graphs(records, test_ids, labels, graph)
+    t_graph = time.perf_counter()
+    dims = {g.x.shape[1] for g in train_graphs + test_graphs}
+    if len(dims) != 1:
+        raise EsmSchnetError(f"proteins have embeddings of different widths: {sorted(dims)}")
+    cfg = ModelConfig.from_config(dims.pop(), graph, model_section)
+    stats_train, stats_test = edge_stats(train_graphs), edge_stats(test_graphs)
+    log.info("fold %s: %d training, %d test proteins; device %s, %d thread(s); graphs: %s",
+             fold, len(train_graphs), len(test_graphs), device, torch.get_num_threads(),
+             stats_train)
+
+    model, scaler, history, info = train_model(
+        train_graphs, cfg, training, device=device, logger=log
+    )
+    t_train = time.perf_counter()
+
+    trained = TrainedModel(model=model, config=cfg, scaler=scaler)
+    preds = trained.predict(test_graphs) if test_graphs else {}
+    t_pred = time.perf_counter()
+    rows = [
+        {"id": g.id, "y_true": g.y, "y_pred": preds[g.id], "fold": -1 if fold is None else fold}
+        for g in test_graphs
+    ]
+    meta = {
+        "embedding_model": attrs.get("model_id", ""),
+        "embedding_revision": attrs.get("model_revision", ""),
+        "embedding_dim": cfg.in_channels,
+        "fold": fold,
+        "seed": training.seed,
+        "train_ids": list(train_ids),
+    }
+    outdir.mkdir(parents=True, exist_ok=True)
+    if fold is not None:
+        write_tsv(outdir / "predictions.tsv", ["id", "y_true", "y_pred", "fold"], rows)
+    write_tsv(outdir / "history.tsv", ["epoch", "train_loss", "val_loss", "lr", "seconds"], history)
+    save_model(outdir / "model.pt", model, cfg, scaler, meta)
+    t_end = time.perf_counter()
+    provenance = {
+        "fold": fold,
+        "config": {"graph": graph.as_dict(), "model": model_section,
+                   "training": training.as_dict()},
+        "model_config": asdict(cfg),
+        "target_scaler": asdict(scaler),
+        "seed": training.seed,
+        "device": str(device),
+        "threads": torch.get_num_threads(),
+        "malloc_tuned": malloc,
+        "embeddings": {k: attrs.get(k) for k in ("model_id", "model_revision", "layer", "dtype",
+                                                  "storage_dtype", "embedding_dim")},
+        "shards": [str(p) for p in shards],
+        "samples": str(samples),
+        "train_ids": info["train_ids"],
+        "val_ids": info["val_ids"],
+        "test_ids": list(test_ids),
+        "training": {k: v for k, v in info.items() if k not in ("train_ids", "val_ids")},
+        "graphs": {"train": stats_train, "test": stats_test},
+        "timings_s": {
+            "load": round(t_load - t_start, 3),
+            "graphs": round(t_graph - t_load, 3),
+            "train": round(t_train - t_graph, 3),
+            "predict": round(t_pred - t_train, 3),
+            "write": round(t_end - t_pred, 3),
+            "total": round(t_end - t_start, 3),
+            "per_epoch_mean": round(float(np.mean([h["seconds"] for h in history])), 4),
+        },
+        "versions": library_versions(),
+        "host": {"platform": platform.platform(), "cpus": os.cpu_count()},
+    }
+    if extra_provenance:
+        provenance.update(extra_provenance)
+    write_json(outdir / "provenance.json", provenance)
+    if rows:
+        err = np.array([r["y_pred"] - r["y_true"] for r in rows])
+        log.info("fold %s: test RMSE %.4g on %d protein(s)", fold, float(np.sqrt((err**2).mean())),
+                 len(rows))
+    log.info("done in %.1f s (load %.1f, graphs %.1f, train %.1f, predict %.1f)",
+             t_end - t_start, t_load - t_start, t_graph - t_load, t_train - t_graph,
+             t_pred - t_train)
+    return provenance
+
+
