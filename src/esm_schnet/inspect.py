@@ -1,7 +1,7 @@
 """`esm-schnet inspect FILE [--json]`: summarise an HDF5 file the workflow wrote.
 
 Files carry a root attribute ``kind``: ``structure`` (results/structures/<id>.h5, written by
-esm_schnet.structure) or ``embeddings`` (shards, esm_schnet.store). `SUMMARISERS` maps each kind
+esm_schnet.parse) or ``embeddings`` (shards, esm_schnet.store). `SUMMARISERS` maps each kind
 to a function ``(h5py.File, Path) -> dict`` returning a JSON-able summary and `FORMATTERS` to a
 text formatter (default `format_text`); `register(kind, summariser, formatter)` adds a kind.
 Summarisers import their modules lazily, so `inspect` never imports torch.
@@ -42,8 +42,8 @@ def _s(value):
 
 
 def summarise_structure(h5, path: Path) -> dict:
-    """Summary of a results/structures/<id>.h5 file (see esm_schnet.structure)."""
-    from .structure import read_structure_h5
+    """Summary of a results/structures/<id>.h5 file (see esm_schnet.parse)."""
+    from .parse import read_structure_h5
 
     protein = read_structure_h5(path)
     a = h5.attrs

@@ -88,7 +88,7 @@ def run(
     from .model import load_model
     from .samples import read_sample_table
     from .store import load_records
-    from .structure import read_structure_h5
+    from .parse import read_structure_h5
 
     samples = read_sample_table(samples_path, require_labels=False)
     ids = list(samples["id"])
