@@ -13,7 +13,7 @@ import sys
 import threading
 from pathlib import Path
 
-from .errors import EsmSchnetError
+from .errors import EsmSchnetError, JobFailed
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 PACKAGE_LOGGER = "esm_schnet"
@@ -58,6 +58,15 @@ def job_log(path: str | Path | None, level: int = logging.INFO, echo: bool = Fal
         for h in handlers:
             logger.removeHandler(h)
             h.close()
+
+
+def rule_job(func, *args, **kwargs):
+    """Call `func` for a Snakemake `run:` rule; an expected error (EsmSchnetError, already in
+    the job log through `job_log`) fails the job with its one line and no stack frames."""
+    try:
+        return func(*args, **kwargs)
+    except EsmSchnetError as exc:
+        raise JobFailed(str(exc)) from None
 
 
 class TqdmToLogger:

@@ -5,7 +5,9 @@
 # process; without it Snakemake 9 starts a whole new Snakemake process per run: job. Measured
 # (bench/parse_overhead.py, 200 tiny proteins, --cores 2, 2-core EPYC under load): 71 ms per
 # job in-process vs 1,005 ms as a shell: `esm-schnet parse` job vs 5,772 ms as a spawned run: job.
-# A bad structure fails the job with "sample 'x': reason" (parse.on_error=fail).
+# A bad structure fails the job with "sample 'x': reason" (parse.on_error=fail): one line in the
+# job log and one on the console, no stack frames (esm_schnet.log.rule_job).
+from esm_schnet.log import rule_job
 from esm_schnet.parse import collect_qc, parse_job
 
 # Size of one parse job: config resources.parse (mem_mb, runtime in minutes, threads).
@@ -31,7 +33,7 @@ rule parse:
         runtime=PARSE_RESOURCES.get("runtime", 1),
         slurm_partition=config["resources"]["partition"],
     run:
-        parse_job(input[0], wildcards.id, output.h5, output.qc, params.on_error, log[0])
+        rule_job(parse_job, input[0], wildcards.id, output.h5, output.qc, params.on_error, log[0])
 
 
 rule qc:
@@ -44,4 +46,4 @@ rule qc:
         "logs/qc/structures.log",
     localrule: True
     run:
-        collect_qc(input, output.structures, output.skipped, log[0])
+        rule_job(collect_qc, input, output.structures, output.skipped, log[0])

@@ -48,7 +48,9 @@ def parse_job(
             protein = parse_structure(structure, sample_id)
         except InputError as exc:
             if on_error == "fail":
-                raise  # job_log writes the one line
+                if str(structure) in exc.reason or Path(structure).name in exc.reason:
+                    raise  # job_log writes the one line
+                raise InputError(sample_id, f"{exc.reason} (file {structure})") from None
             logger.warning("skipped (parse.on_error=skip): %s", exc)
             path = Path(structure)
             protein = Protein(

@@ -1,7 +1,12 @@
 """mmCIF: the ``atom_site`` table, normalised for any writer, built by Biopython's MMCIFParser.
 
-Segments: each ``label_asym_id`` (one entity instance) is a segment, named by its
-``auth_asym_id``. Writers differ in what they fill in, so the ids are normalised per row first:
+Segments: a run of atom_site rows with one ``auth_asym_id`` (the chain name), ended by a change
+of chain or model or by a residue number (+ insertion code) that the run already holds (a second
+instance reusing the chain letter, numbering restarted). This is the PDB rule, and it is what
+``label_asym_id`` means in archive files (one entity instance each) without depending on how a
+writer assigns label ids: Biopython's MMCIFIO, for one, gives each HETATM group inside a chain
+(an MSE) a label_asym_id of its own. Writers differ in what they fill in, so the ids are
+normalised per row first:
 
 - ``label_asym_id`` missing, ``.`` or ``?`` -> the row's ``auth_asym_id`` is the segment (and
   names it); ``auth_asym_id`` missing, ``.`` or ``?`` -> the ``label_asym_id`` names it.
@@ -10,7 +15,7 @@ Segments: each ``label_asym_id`` (one entity instance) is a segment, named by it
   the segment's largest.
 - Optional items a writer left out are filled with mmCIF's "unknown": ``id`` (row number),
   ``label_alt_id`` (``.``), ``pdbx_PDB_ins_code`` (``?``), ``occupancy`` (1),
-  ``B_iso_or_equiv`` (0), ``group_PDB`` (ATOM for amino-acid names, else HETATM).
+  ``B_iso_or_equiv`` (0), ``pdbx_PDB_model_num`` (1), ``group_PDB`` (ATOM for amino-acid names, else HETATM).
 
 First model only (``pdbx_PDB_model_num`` of the first atom).
 """
@@ -75,6 +80,7 @@ def normalise_atom_site(d: dict) -> None:
         "pdbx_PDB_ins_code": ["?"] * n,
         "occupancy": ["1.0"] * n,
         "B_iso_or_equiv": ["0.0"] * n,
+        "pdbx_PDB_model_num": ["1"] * n,  # Biopython needs it to build a single model
     }
     for key, value in defaults.items():
         d.setdefault(A + key, value)
@@ -83,6 +89,28 @@ def normalise_atom_site(d: dict) -> None:
             "ATOM" if rules.is_known_amino_acid(c.upper()) else "HETATM"
             for c in d[A + "label_comp_id"]
         ]
+
+
+def assign_segments(d: dict) -> dict[str, tuple[str, str]]:
+    """Replace label_asym_id by a segment number per row (see module doc); returns
+    segment -> (auth_asym_id, label_asym_id of its first row)."""
+    label, auth = d[A + "label_asym_id"], d[A + "auth_asym_id"]
+    seq, icode = d[A + "auth_seq_id"], d[A + "pdbx_PDB_ins_code"]
+    model = d[A + "pdbx_PDB_model_num"]
+    segments, info = [], {}
+    current, seen, last, k = None, set(), None, 0
+    for i in range(len(label)):
+        key = (seq[i], icode[i])
+        if (model[i], auth[i]) != current or (key != last and key in seen):
+            k += 1
+            current, seen, last = (model[i], auth[i]), set(), None
+            info[str(k)] = (auth[i], label[i])
+        if key != last:
+            seen.add(key)
+            last = key
+        segments.append(str(k))
+    d[A + "label_asym_id"] = segments
+    return info
 
 
 def _build(sample_id: str, text: str):
@@ -95,16 +123,15 @@ def _build(sample_id: str, text: str):
         warnings.simplefilter("ignore")
         d = MMCIF2Dict(io.StringIO(text))
         normalise_atom_site(d)
-        if not hasattr(parser, "_build_structure"):  # pragma: no cover - other Biopython
-            return parser.get_structure(sample_id, io.StringIO(text)), d
+        info = assign_segments(d) if A + "label_asym_id" in d else {}
         parser._mmcif_dict = d
         parser._build_structure(sample_id)
-        return parser._structure_builder.get_structure(), d
+        return parser._structure_builder.get_structure(), d, info
 
 
 def parse_mmcif(text: str, sample_id: str, col: Collector) -> tuple[int, int]:
     try:
-        structure, d = _build(sample_id, text)
+        structure, d, info = _build(sample_id, text)
     except KeyError as exc:
         raise InputError(
             sample_id, f"mmCIF atom_site table lacks the item {exc.args[0]!r} (or has no atoms)"
@@ -116,11 +143,7 @@ def parse_mmcif(text: str, sample_id: str, col: Collector) -> tuple[int, int]:
         raise InputError(sample_id, f"mmCIF parse error: {msg}") from None
     except Exception as exc:
         raise InputError(sample_id, f"mmCIF parse error: {one_line(exc)}") from None
-    label = d.get(A + "label_asym_id", [])
-    auth = d.get(A + "auth_asym_id", label)
-    asym_to_auth: dict[str, str] = {}
-    for la, au in zip(label, auth):
-        asym_to_auth.setdefault(la, au if au not in UNSET else la)
+    asym_to_auth = {seg: au for seg, (au, _) in info.items()}
     model_nums = d.get(A + "pdbx_PDB_model_num")
     models = len(dict.fromkeys(model_nums)) if model_nums else 1
     model_list = list(structure)
@@ -141,7 +164,8 @@ def parse_mmcif(text: str, sample_id: str, col: Collector) -> tuple[int, int]:
         )
     ca_records, raw_by_asym = _count_calpha(d)
     for asym, raw in raw_by_asym.items():
-        where = f"of chain {asym_to_auth.get(asym, asym)} (label_asym_id {asym})"
+        au, la = info.get(asym, (asym, asym))
+        where = f"of chain {au} (label_asym_id {la})"
         check_lossless(sample_id, raw, kept_by_asym.get(asym, set()), where)
     return models, ca_records
 
