@@ -60,12 +60,16 @@ def job_log(path: str | Path | None, level: int = logging.INFO, echo: bool = Fal
             h.close()
 
 
-def rule_job(func, *args, **kwargs):
+def rule_job(func, *args, log_shown: bool = False, **kwargs):
     """Call `func` for a Snakemake `run:` rule; an expected error (EsmSchnetError, already in
-    the job log through `job_log`) fails the job with its one line and no stack frames."""
+    the job log through `job_log`) fails the job with no stack frames. The console gets the
+    error line once: in the JobFailed message, or, where Snakemake prints the failed job's log
+    (`log_shown`, --show-failed-logs as profiles/default sets it), from that log only."""
     try:
         return func(*args, **kwargs)
     except EsmSchnetError as exc:
+        if log_shown:
+            raise JobFailed("expected error, the reason is in the job log (below)") from None
         raise JobFailed(str(exc)) from None
 
 

@@ -13,6 +13,8 @@ from esm_schnet.parse import collect_qc, parse_job
 # Size of one parse job: config resources.parse (mem_mb, runtime in minutes, threads).
 # Measured: ~80 MB peak RSS and ~1 s for a 16,000-atom PDB file (1a5u, 2,076 residues).
 PARSE_RESOURCES = config["resources"].get("parse") or {}
+# Snakemake prints a failed job's log itself (--show-failed-logs): then the error is not repeated.
+LOG_SHOWN = workflow.output_settings.show_failed_logs
 
 
 rule parse:
@@ -33,7 +35,10 @@ rule parse:
         runtime=PARSE_RESOURCES.get("runtime", 1),
         slurm_partition=config["resources"]["partition"],
     run:
-        rule_job(parse_job, input[0], wildcards.id, output.h5, output.qc, params.on_error, log[0])
+        rule_job(
+            parse_job, input[0], wildcards.id, output.h5, output.qc, params.on_error, log[0],
+            log_shown=LOG_SHOWN,
+        )
 
 
 rule qc:
@@ -46,4 +51,6 @@ rule qc:
         "logs/qc/structures.log",
     localrule: True
     run:
-        rule_job(collect_qc, input, output.structures, output.skipped, log[0])
+        rule_job(
+            collect_qc, input, output.structures, output.skipped, log[0], log_shown=LOG_SHOWN
+        )
