@@ -688,7 +688,29 @@ def test_inspect_structure(tmp_path, capsys):
     assert "chains (2):" in text and "MKG" in text
     (tmp_path / "junk.h5").write_bytes(b"junk")
     assert cli_mod.main(["inspect", str(tmp_path / "junk.h5")]) == 1
+    assert "junk.h5 is not an HDF5 file (a text file)" in capsys.readouterr().err
+    # a damaged HDF5 file is still "truncated or corrupted"
+    data = (tmp_path / "x.h5").read_bytes()
+    (tmp_path / "trunc.h5").write_bytes(data[: len(data) // 3])
+    assert cli_mod.main(["inspect", str(tmp_path / "trunc.h5")]) == 1
     assert "truncated or corrupted" in capsys.readouterr().err
+
+
+def test_inspect_names_files_it_does_not_read(tmp_path, capsys):
+    import zipfile
+
+    model = tmp_path / "model.pt"
+    with zipfile.ZipFile(model, "w") as zf:  # torch.save writes a zip archive
+        zf.writestr("archive/data.pkl", b"x")
+    tsv = tmp_path / "predictions.tsv"
+    tsv.write_text("id\tprediction\na\t1.0\n")
+    for path, what in ((model, "a zip archive, e.g. a torch model.pt"),
+                       (tsv, "a tab-separated text table")):  # fmt: skip
+        assert cli_mod.main(["inspect", str(path)]) == 1
+        err = capsys.readouterr().err
+        assert f"{path.name} is not an HDF5 file ({what})" in err, err
+        assert "corrupted" not in err and "delete" not in err and "Traceback" not in err
+        assert len(err.strip().splitlines()) == 1
 
 
 def test_inspect_dispatches_embedding_shards(tmp_path, capsys):

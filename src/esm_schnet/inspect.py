@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from .errors import CorruptFileError, EsmSchnetError
+from .errors import EsmSchnetError
 
 Summariser = Callable[["object", Path], dict]
 SUMMARISERS: dict[str, Summariser] = {}
@@ -99,15 +99,12 @@ register("embeddings", summarise_embeddings, _format_embeddings)
 
 def summarise(path: str | Path) -> dict:
     """Summary dict of any HDF5 file the workflow writes (dispatch on the root attr `kind`)."""
-    import h5py
+    from .files import open_h5
 
     path = Path(path)
-    if not path.exists():
-        raise EsmSchnetError(f"{path}: no such file")
-    try:
-        h5 = h5py.File(path, "r")
-    except OSError as exc:
-        raise CorruptFileError(path, " ".join(str(exc).split())) from None
+    # a missing file, a file that is no HDF5 (a model.pt, a TSV: named for what it is) and a
+    # damaged HDF5 file (CorruptFileError) are told apart by files.open_h5
+    h5 = open_h5(path, None)
     with h5:
         kind = _s(h5.attrs.get("kind", ""))
         func = SUMMARISERS.get(kind)

@@ -127,6 +127,20 @@ def run(
     return table
 
 
+NOT_CONFIGURED = (
+    "predict.samples is not set: set it to a sample table (columns id, structure) of the "
+    "structures to score, e.g. snakemake --cores 2 --config 'predict={samples: new.tsv}'"
+)
+
+
+def not_configured(log=None) -> None:
+    """The `predict` target without predict.samples: one clear error (job log + console)."""
+    from .log import job_log
+
+    with job_log(log):
+        raise ConfigError(NOT_CONFIGURED)
+
+
 def cli(argv: list[str]) -> int:
     from .log import job_log
 
