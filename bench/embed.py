@@ -36,7 +36,7 @@ order (a seeded random pick, so long and short ones mix) up to --max-residues-65
 residues; the JSON says which.
 
 Sequences: the 42 jclinic proteins (../shared/data/jclinic, parsed with
-esm_schnet.structure.parse_structure); where that is absent, the bundled example.
+esm_schnet.parse.parse_structure); where that is absent, the bundled example.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ ARCH = {
 
 def load_proteins() -> tuple[str, list[tuple[str, list[str]]]]:
     """(source, [(id, [chain sequences])]) in file order."""
-    from esm_schnet.structure import parse_structure
+    from esm_schnet.parse import parse_structure
 
     shared = ROOT.parent / "shared" / "data" / "jclinic"
     if (shared / "labels.tsv").is_file():

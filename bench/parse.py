@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from esm_schnet.structure import parse_structure, write_structure_h5
+from esm_schnet.parse import parse_structure, write_structure_h5
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -4,7 +4,7 @@
 
 Writes N tiny synthetic proteins (bench/scale.py's writer) and a small Snakefile next to them
 that includes the repository's workflow/rules/common.smk and defines the parse job three ways,
-each calling the same package code (esm_schnet.structure.parse_job):
+each calling the same package code (esm_schnet.parse.parse_job):
 
 - shell:  `esm-schnet parse ...` (a new Python interpreter per protein);
 - run:    a `run:` block, Snakemake's default (Snakemake 9 spawns a whole new `snakemake`
@@ -36,7 +36,7 @@ from snakemake.utils import validate
 configfile: "config.yaml"
 validate(config, "{repo}/workflow/schemas/config.schema.yaml")
 include: "{repo}/workflow/rules/common.smk"
-from esm_schnet.structure import parse_job
+from esm_schnet.parse import parse_job
 
 rule shell_all:
     input: expand("shell/{{id}}.h5", id=IDS)
@@ -96,7 +96,7 @@ def main(argv=None) -> int:
         dry = run(work, "-n", *cores, "run_all")
         out["dry_run_s"] = round(dry, 2)
 
-        from esm_schnet.structure import parse_job
+        from esm_schnet.parse import parse_job
 
         ids = [f"s{i:07d}" for i in range(args.n)]
         t = time.perf_counter()

@@ -34,7 +34,7 @@ sys.path.insert(0, str(REPO / "src"))
 
 def load_jclinic(data: Path, limit: int | None = None):
     from esm_schnet.embed.model import OneHotFeaturizer
-    from esm_schnet.structure import parse_structure
+    from esm_schnet.parse import parse_structure
 
     labels = {}
     for line in (data / "labels.tsv").read_text().splitlines()[1:]:

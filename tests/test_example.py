@@ -144,7 +144,7 @@ def test_committed_example_files_match_their_labels():
 
 def test_project_parser_reads_the_edge_cases_as_documented():
     """The workflow's own parser sees what the README promises (chains, insertion codes, MSE)."""
-    structure = pytest.importorskip("esm_schnet.structure")
+    structure = pytest.importorskip("esm_schnet.parse")
     table = read_sample_table(EXAMPLE / "samples.tsv")
     parsed = {
         sid: structure.parse_structure(table.loc[sid, "structure"], sid)

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from esm_schnet.structure import MODIFIED, STANDARD, parse_structure
+from esm_schnet.parse import MODIFIED, STANDARD, parse_structure
 
 
 def _jclinic_dir() -> Path | None:

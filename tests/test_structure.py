@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from esm_schnet import cli as cli_mod
-from esm_schnet.errors import CorruptFileError, InputError
+from esm_schnet.errors import CorruptFileError, EsmSchnetError, InputError
 from esm_schnet.inspect import format_text, summarise
-from esm_schnet.structure import (
+from esm_schnet.parse import (
     MODIFIED,
     QC_COLUMNS,
     STANDARD,
@@ -258,10 +258,13 @@ def test_modified_residues_mapped_and_unknown_is_x(tmp_path):
         + residue("SEP", "A", 3, rec="HETATM")
         + residue("CME", "A", 4, rec="HETATM")
         + residue("HYP", "A", 5, rec="HETATM")
-        + residue("XYZ", "A", 6, rec="HETATM")  # unknown, but has a C-alpha: kept as X
+        + residue("XYZ", "A", 6)  # unknown name in an ATOM record, with a C-alpha: kept as X
         + residue("GLY", "A", 7)
+        # a HETATM group that is no known amino acid is a ligand, even with an atom named CA
+        + residue("LIG", "A", 8, rec="HETATM")
     )
     p = parse_structure(write(tmp_path, "x.pdb", lines), "x")
+    assert p.qc["skipped_ligand"] == 1 and p.qc["ligand_names"] == "LIG:1"
     assert p.chains[0].sequence == "MMSCPXG"
     assert p.qc["modified_mapped"] == 4
     assert p.qc["modified_names"] == "CME:1,HYP:1,MSE:1,SEP:1"
@@ -467,8 +470,7 @@ def test_bad_only_ligands_and_waters(tmp_path):
         atom("O", "HOH", "A", 3, (2, 0, 0), rec="HETATM", element="O"),
     ]
     msg = _bad(tmp_path, "lig.pdb", ("\n".join(lines) + "\n").encode())
-    assert "no residue with a C-alpha atom" in msg
-    assert "2 ligand/ion groups" in msg and "1 waters" in msg
+    assert "no protein residue: 2 ligand residues (CA, NAG), 1 waters" in msg
 
 
 def test_bad_nan_coordinates(tmp_path):
@@ -595,16 +597,19 @@ def test_h5_corrupt_and_truncated(tmp_path):
     data = good.read_bytes()
     trunc = tmp_path / "trunc.h5"
     trunc.write_bytes(data[: len(data) // 3])
+    with pytest.raises(CorruptFileError) as ei:
+        read_structure_h5(trunc)
+    assert trunc.name in str(ei.value) and "\n" not in str(ei.value)
     junk = tmp_path / "junk.h5"
     junk.write_bytes(b"not hdf5 at all")
-    for bad in (trunc, junk):
-        with pytest.raises(CorruptFileError) as ei:
-            read_structure_h5(bad)
-        assert bad.name in str(ei.value) and "\n" not in str(ei.value)
+    with pytest.raises(CorruptFileError) as ei:
+        read_structure_h5(junk)
+    assert junk.name in str(ei.value) and "\n" not in str(ei.value)
+    # HDF5 of another kind is named for what it is
     foreign = tmp_path / "foreign.h5"
     with h5py.File(foreign, "w") as h5:
         h5.attrs["kind"] = "embeddings"
-    with pytest.raises(CorruptFileError, match="not a structure file"):
+    with pytest.raises(EsmSchnetError, match="not a structure file"):
         read_structure_h5(foreign)
 
 
@@ -683,7 +688,29 @@ def test_inspect_structure(tmp_path, capsys):
     assert "chains (2):" in text and "MKG" in text
     (tmp_path / "junk.h5").write_bytes(b"junk")
     assert cli_mod.main(["inspect", str(tmp_path / "junk.h5")]) == 1
+    assert "junk.h5 is not an HDF5 file (a text file)" in capsys.readouterr().err
+    # a damaged HDF5 file is still "truncated or corrupted"
+    data = (tmp_path / "x.h5").read_bytes()
+    (tmp_path / "trunc.h5").write_bytes(data[: len(data) // 3])
+    assert cli_mod.main(["inspect", str(tmp_path / "trunc.h5")]) == 1
     assert "truncated or corrupted" in capsys.readouterr().err
+
+
+def test_inspect_names_files_it_does_not_read(tmp_path, capsys):
+    import zipfile
+
+    model = tmp_path / "model.pt"
+    with zipfile.ZipFile(model, "w") as zf:  # torch.save writes a zip archive
+        zf.writestr("archive/data.pkl", b"x")
+    tsv = tmp_path / "predictions.tsv"
+    tsv.write_text("id\tprediction\na\t1.0\n")
+    for path, what in ((model, "a zip archive, e.g. a torch model.pt"),
+                       (tsv, "a tab-separated text table")):  # fmt: skip
+        assert cli_mod.main(["inspect", str(path)]) == 1
+        err = capsys.readouterr().err
+        assert f"{path.name} is not an HDF5 file ({what})" in err, err
+        assert "corrupted" not in err and "delete" not in err and "Traceback" not in err
+        assert len(err.strip().splitlines()) == 1
 
 
 def test_inspect_dispatches_embedding_shards(tmp_path, capsys):

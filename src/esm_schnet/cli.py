@@ -16,7 +16,7 @@ from .errors import EsmSchnetError
 
 # name -> ("module:function", one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "parse": ("esm_schnet.structure:cli", "parse one structure file into results/structures/<id>.h5"),
+    "parse": ("esm_schnet.parse:cli", "parse one structure file into results/structures/<id>.h5"),
     "download-model": ("esm_schnet.embed.download:cli", "fetch model weights (ESM2) into a local directory"),
     "embed": ("esm_schnet.embed.shard:cli", "embed the proteins of one shard into an HDF5 shard"),
     "folds": ("esm_schnet.folds:cli", "write the cross-validation folds table"),

@@ -240,7 +240,7 @@ def usable_proteins(samples, structures: Sequence):
 
     from .errors import InputError
     from .samples import read_sample_table
-    from .structure import read_structure_h5
+    from .parse import read_structure_h5
 
     table = read_sample_table(samples, require_labels=False)
     proteins = {}

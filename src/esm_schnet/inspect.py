@@ -1,7 +1,7 @@
 """`esm-schnet inspect FILE [--json]`: summarise an HDF5 file the workflow wrote.
 
 Files carry a root attribute ``kind``: ``structure`` (results/structures/<id>.h5, written by
-esm_schnet.structure) or ``embeddings`` (shards, esm_schnet.store). `SUMMARISERS` maps each kind
+esm_schnet.parse) or ``embeddings`` (shards, esm_schnet.store). `SUMMARISERS` maps each kind
 to a function ``(h5py.File, Path) -> dict`` returning a JSON-able summary and `FORMATTERS` to a
 text formatter (default `format_text`); `register(kind, summariser, formatter)` adds a kind.
 Summarisers import their modules lazily, so `inspect` never imports torch.
@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from .errors import CorruptFileError, EsmSchnetError
+from .errors import EsmSchnetError
 
 Summariser = Callable[["object", Path], dict]
 SUMMARISERS: dict[str, Summariser] = {}
@@ -42,8 +42,8 @@ def _s(value):
 
 
 def summarise_structure(h5, path: Path) -> dict:
-    """Summary of a results/structures/<id>.h5 file (see esm_schnet.structure)."""
-    from .structure import read_structure_h5
+    """Summary of a results/structures/<id>.h5 file (see esm_schnet.parse)."""
+    from .parse import read_structure_h5
 
     protein = read_structure_h5(path)
     a = h5.attrs
@@ -99,15 +99,12 @@ register("embeddings", summarise_embeddings, _format_embeddings)
 
 def summarise(path: str | Path) -> dict:
     """Summary dict of any HDF5 file the workflow writes (dispatch on the root attr `kind`)."""
-    import h5py
+    from .files import open_h5
 
     path = Path(path)
-    if not path.exists():
-        raise EsmSchnetError(f"{path}: no such file")
-    try:
-        h5 = h5py.File(path, "r")
-    except OSError as exc:
-        raise CorruptFileError(path, " ".join(str(exc).split())) from None
+    # a missing file, a file that is no HDF5 (a model.pt, a TSV: named for what it is) and a
+    # damaged HDF5 file (CorruptFileError) are told apart by files.open_h5
+    h5 = open_h5(path, None)
     with h5:
         kind = _s(h5.attrs.get("kind", ""))
         func = SUMMARISERS.get(kind)

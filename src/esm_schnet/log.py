@@ -13,7 +13,7 @@ import sys
 import threading
 from pathlib import Path
 
-from .errors import EsmSchnetError
+from .errors import EsmSchnetError, JobFailed
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 PACKAGE_LOGGER = "esm_schnet"
@@ -58,6 +58,19 @@ def job_log(path: str | Path | None, level: int = logging.INFO, echo: bool = Fal
         for h in handlers:
             logger.removeHandler(h)
             h.close()
+
+
+def rule_job(func, *args, log_shown: bool = False, **kwargs):
+    """Call `func` for a Snakemake `run:` rule; an expected error (EsmSchnetError, already in
+    the job log through `job_log`) fails the job with no stack frames. The console gets the
+    error line once: in the JobFailed message, or, where Snakemake prints the failed job's log
+    (`log_shown`, --show-failed-logs as profiles/default sets it), from that log only."""
+    try:
+        return func(*args, **kwargs)
+    except EsmSchnetError as exc:
+        if log_shown:
+            raise JobFailed("expected error, the reason is in the job log (below)") from None
+        raise JobFailed(str(exc)) from None
 
 
 class TqdmToLogger:

@@ -88,7 +88,7 @@ def run(
     from .checkpoint import load_model
     from .samples import read_sample_table
     from .store import load_records
-    from .structure import read_structure_h5
+    from .parse import read_structure_h5
 
     samples = read_sample_table(samples_path, require_labels=False)
     ids = list(samples["id"])
@@ -125,6 +125,20 @@ def run(
             log.info("on the %d labelled protein(s): RMSE %.4g, MAE %.4g",
                      len(ok), rmse, float(ok["error"].abs().mean()))
     return table
+
+
+NOT_CONFIGURED = (
+    "predict.samples is not set: set it to a sample table (columns id, structure) of the "
+    "structures to score, e.g. snakemake --cores 2 --config 'predict={samples: new.tsv}'"
+)
+
+
+def not_configured(log=None) -> None:
+    """The `predict` target without predict.samples: one clear error (job log + console)."""
+    from .log import job_log
+
+    with job_log(log):
+        raise ConfigError(NOT_CONFIGURED)
 
 
 def cli(argv: list[str]) -> int:

@@ -50,7 +50,7 @@ def random_seq(rng, n: int) -> str:
 
 
 def make_protein(pid: str, seqs: list[str], rng=None):
-    from esm_schnet.structure import Chain, Protein
+    from esm_schnet.parse import Chain, Protein
 
     rng = rng or np.random.default_rng(0)
     chains = []

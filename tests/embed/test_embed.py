@@ -57,7 +57,7 @@ def test_chains_are_embedded_separately(tiny, rng):
 
 
 def _write_structures(tmp_path, proteins):
-    from esm_schnet.structure import write_structure_h5
+    from esm_schnet.parse import write_structure_h5
 
     paths = []
     for p in proteins:
@@ -145,7 +145,7 @@ def test_empty_shard_is_valid(tmp_path):
 
 
 def test_skipped_structures_are_left_out(tiny, tmp_path, rng):
-    from esm_schnet.structure import Protein
+    from esm_schnet.parse import Protein
 
     ok = make_protein("ok", [random_seq(rng, 10)], rng)
     bad = Protein(id="bad", chains=[], source="bad.pdb", format="pdb", error="no C-alpha atoms")

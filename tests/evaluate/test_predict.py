@@ -31,7 +31,7 @@ def _final_model(path, in_channels):
 @pytest.fixture
 def predict_inputs(tmp_path):
     from esm_schnet.embed.shard import embed_shard
-    from esm_schnet.structure import parse_job
+    from esm_schnet.parse import parse_job
 
     s = tmp_path / "structures"
     s.mkdir()

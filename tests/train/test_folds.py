@@ -103,7 +103,7 @@ JCLINIC = Path(__file__).resolve().parents[3] / "shared" / "data" / "jclinic"
 @pytest.mark.slow
 @pytest.mark.skipif(not (JCLINIC / "labels.tsv").is_file(), reason="jclinic data absent")
 def test_group_scheme_on_jclinic_holds_out_whole_clusters():
-    from esm_schnet.structure import parse_structure
+    from esm_schnet.parse import parse_structure
 
     ids = [ln.split("\t")[0] for ln in (JCLINIC / "labels.tsv").read_text().splitlines()[1:]]
     seqs = {i: parse_structure(JCLINIC / "pdb" / f"{i}.pdb", i).sequences for i in ids}

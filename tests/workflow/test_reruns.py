@@ -278,7 +278,7 @@ def test_rerun_protein_added(base, tmp_path):
     line = [ln for ln in (wd / f"logs/embed/{TAG}/shard-{s}.log").read_text().splitlines()
             if " wrote " in ln][-1]  # fmt: skip
     stats = json.loads(line.split(": ", 2)[-1])
-    from esm_schnet.structure import read_structure_h5
+    from esm_schnet.parse import read_structure_h5
 
     new_seqs = set(read_structure_h5(wd / f"results/structures/{NEW}.h5").sequences)
     assert stats["sequences_run"] == len(new_seqs)

@@ -1,16 +1,20 @@
 # parse stage: one job per protein (structure file -> results/structures/<id>.h5 + QC row), then
-# one local job that gathers the QC rows. All logic lives in esm_schnet.structure.
+# one local job that gathers the QC rows. All logic lives in esm_schnet.parse.
 # `parse` is a run: rule that calls one package function in-process. profiles/default (loaded by
 # Snakemake on every run) sets `force-use-threads`, so it runs in a thread of the Snakemake
 # process; without it Snakemake 9 starts a whole new Snakemake process per run: job. Measured
 # (bench/parse_overhead.py, 200 tiny proteins, --cores 2, 2-core EPYC under load): 71 ms per
 # job in-process vs 1,005 ms as a shell: `esm-schnet parse` job vs 5,772 ms as a spawned run: job.
-# A bad structure fails the job with "sample 'x': reason" (parse.on_error=fail).
-from esm_schnet.structure import collect_qc, parse_job
+# A bad structure fails the job with "sample 'x': reason" (parse.on_error=fail): one line in the
+# job log and one on the console, no stack frames (esm_schnet.log.rule_job).
+from esm_schnet.log import rule_job
+from esm_schnet.parse import collect_qc, parse_job
 
 # Size of one parse job: config resources.parse (mem_mb, runtime in minutes, threads).
 # Measured: ~80 MB peak RSS and ~1 s for a 16,000-atom PDB file (1a5u, 2,076 residues).
 PARSE_RESOURCES = config["resources"].get("parse") or {}
+# Snakemake prints a failed job's log itself (--show-failed-logs): then the error is not repeated.
+LOG_SHOWN = workflow.output_settings.show_failed_logs
 
 
 rule parse:
@@ -31,7 +35,10 @@ rule parse:
         runtime=PARSE_RESOURCES.get("runtime", 1),
         slurm_partition=config["resources"]["partition"],
     run:
-        parse_job(input[0], wildcards.id, output.h5, output.qc, params.on_error, log[0])
+        rule_job(
+            parse_job, input[0], wildcards.id, output.h5, output.qc, params.on_error, log[0],
+            log_shown=LOG_SHOWN,
+        )
 
 
 rule qc:
@@ -44,4 +51,6 @@ rule qc:
         "logs/qc/structures.log",
     localrule: True
     run:
-        collect_qc(input, output.structures, output.skipped, log[0])
+        rule_job(
+            collect_qc, input, output.structures, output.skipped, log[0], log_shown=LOG_SHOWN
+        )

@@ -91,3 +91,18 @@ if PREDICT_TABLE:
             "esm-schnet predict --samples {input.samples:q} --structures {input.structures:q}"
             " --shards {input.shard:q} --model {input.model:q} --out {output:q}"
             " --threads {threads:q} --log {log:q}"
+
+else:
+    # `snakemake predict` (or its output as a target) without predict.samples: say what to set,
+    # not Snakemake's "no rule to produce" (esm_schnet.predict.not_configured).
+    from esm_schnet.log import rule_job
+    from esm_schnet.predict import not_configured
+
+    rule predict:
+        output:
+            "results/predict/predictions.tsv",
+        log:
+            "logs/predict/not_configured.log",
+        localrule: True
+        run:
+            rule_job(not_configured, log[0], log_shown=workflow.output_settings.show_failed_logs)

@@ -175,7 +175,7 @@ def embed_proteins(
     cache: EmbeddingCache | None = None,
     stats: dict | None = None,
 ) -> list[store.ProteinRecord]:
-    """Records (esm_schnet.store.ProteinRecord) for parsed proteins (esm_schnet.structure.Protein).
+    """Records (esm_schnet.store.ProteinRecord) for parsed proteins (esm_schnet.parse.Protein).
 
     Every chain is embedded on its own; the protein's embedding is the chains' embeddings
     concatenated in chain order, i.e. the protein's residue order (row i <-> protein.ca[i]).
@@ -251,7 +251,7 @@ def shard_file_attrs(featurizer: Featurizer | None, cfg: EmbedConfig) -> dict:
 
 def read_proteins(structure_paths: Sequence[str | os.PathLike]) -> list:
     """Parsed proteins of the shard, leaving out those parsed with status 'skipped'."""
-    from ..structure import read_structure_h5
+    from ..parse import read_structure_h5
 
     proteins = []
     for path in structure_paths:
