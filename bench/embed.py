@@ -134,10 +134,10 @@ def batch_flops(lengths_in_batch: list[int], n_enc: int, n_layer: int, d: int) -
 
 
 def run_ours(ckpt: Path, proteins, max_tokens: int, gflops: float, dedupe: bool = True) -> dict:
-    from esm_schnet.embed.model import load_featurizer
+    from esm_schnet.embed.featurizers import get_featurizer
     from esm_schnet.embed.shard import embed_sequences
 
-    f = load_featurizer(str(ckpt), dtype="float32", device="cpu")
+    f = get_featurizer(dict(model=str(ckpt), dtype="float32", device="cpu"))
     f.forward(["MKTAYIAKQRQISFVKSHFSRQ"])  # warm-up
     chains = [s for _, seqs in proteins for s in seqs]
     delivered = sum(map(len, chains))
