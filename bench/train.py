@@ -33,7 +33,7 @@ sys.path.insert(0, str(REPO / "src"))
 
 
 def load_jclinic(data: Path, limit: int | None = None):
-    from esm_schnet.embed.model import OneHotFeaturizer
+    from esm_schnet.embed.featurizers.onehot import OneHotFeaturizer
     from esm_schnet.parse import parse_structure
 
     labels = {}

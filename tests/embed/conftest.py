@@ -24,6 +24,6 @@ def tiny_model_dir(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny(tiny_model_dir):
     """The tiny model loaded through the same code path as a real one (float32, CPU)."""
-    from esm_schnet.embed.model import load_featurizer
+    from esm_schnet.embed.featurizers import get_featurizer
 
-    return load_featurizer(tiny_model_dir, dtype="float32", device="cpu")
+    return get_featurizer(dict(model=tiny_model_dir, dtype="float32", device="cpu"))

@@ -67,3 +67,64 @@ def make_protein(pid: str, seqs: list[str], rng=None):
             )
         )
     return Protein(id=pid, chains=chains, source=f"{pid}.pdb", format="pdb")
+
+
+# ProtT5's residue alphabet (its sentencepiece vocabulary holds "▁A" ... for these letters).
+PROTT5_LETTERS = "ALGVSREDTIPKFQNYMHWCXBOUZ"
+
+
+def write_tiny_prott5(directory, seed: int = 0, layers: int = 2) -> str:
+    """A tiny randomly initialised T5 encoder saved like Rostlab/prot_t5_xl_half_uniref50-enc:
+    config.json (model_type t5), weights, and a sentencepiece `spiece.model` (trained here over
+    the residue alphabet, one piece per space-separated residue) with tokenizer_config.json, so
+    the real `T5Tokenizer.from_pretrained` path (sentencepiece -> fast tokenizer) is exercised."""
+    import json
+    import random
+
+    import sentencepiece as spm
+    import torch
+    from transformers import T5Config, T5EncoderModel
+
+    directory = str(directory)
+    os.makedirs(directory, exist_ok=True)
+    rnd = random.Random(seed)
+    corpus = os.path.join(directory, "corpus.txt")
+    with open(corpus, "w") as fh:
+        for _ in range(300):
+            fh.write(" ".join(rnd.choice(PROTT5_LETTERS) for _ in range(60)) + "\n")
+    spm.SentencePieceTrainer.train(
+        input=corpus,
+        model_prefix=os.path.join(directory, "spiece"),
+        vocab_size=len(PROTT5_LETTERS) + 3,
+        model_type="word",
+        pad_id=0,
+        eos_id=1,
+        unk_id=2,
+        bos_id=-1,
+        character_coverage=1.0,
+        minloglevel=2,
+    )
+    os.remove(corpus)
+    os.remove(os.path.join(directory, "spiece.vocab"))
+    with open(os.path.join(directory, "tokenizer_config.json"), "w") as fh:
+        json.dump({"tokenizer_class": "T5Tokenizer", "extra_ids": 0, "do_lower_case": False}, fh)
+    cfg = T5Config(
+        vocab_size=len(PROTT5_LETTERS) + 3,
+        d_model=32,
+        d_kv=8,
+        d_ff=64,
+        num_layers=layers,
+        num_heads=4,
+        relative_attention_num_buckets=32,
+        relative_attention_max_distance=128,
+        dropout_rate=0.1,
+        feed_forward_proj="relu",
+        is_encoder_decoder=False,
+        use_cache=False,
+        pad_token_id=0,
+        eos_token_id=1,
+    )
+    torch.manual_seed(seed)
+    model = T5EncoderModel(cfg)
+    model.save_pretrained(directory)
+    return directory

@@ -1,12 +1,9 @@
 import numpy as np
 import pytest
 
-from esm_schnet.embed.model import (
-    ModelNotAvailableError,
-    OneHotFeaturizer,
-    load_featurizer,
-    resolve_dtype,
-)
+from esm_schnet.embed.featurizers import get_featurizer
+from esm_schnet.embed.featurizers.esm2 import ModelNotAvailableError, resolve_dtype
+from esm_schnet.embed.featurizers.onehot import OneHotFeaturizer
 from esm_schnet.embed.source import model_kind
 
 
@@ -53,10 +50,10 @@ def test_last_layer_matches_plain_transformers(tiny, tiny_model_dir):
     ours = tiny.forward([seq])[0]
     np.testing.assert_allclose(ours, out.last_hidden_state[0, 1:-1].numpy(), atol=1e-5)
     # an intermediate layer: the model is cut after block 1, hidden_states[1] of the full model
-    mid = load_featurizer(tiny_model_dir, layer=1, dtype="float32", device="cpu")
+    mid = get_featurizer(dict(model=tiny_model_dir, layer=1, dtype="float32", device="cpu"))
     assert len(mid.model.encoder.layer) == 1
     np.testing.assert_allclose(mid.forward([seq])[0], out.hidden_states[1][0, 1:-1].numpy(), atol=1e-5)
-    first = load_featurizer(tiny_model_dir, layer=0, dtype="float32", device="cpu")
+    first = get_featurizer(dict(model=tiny_model_dir, layer=0, dtype="float32", device="cpu"))
     np.testing.assert_allclose(first.forward([seq])[0], out.hidden_states[0][0, 1:-1].numpy(), atol=1e-5)
 
 
@@ -64,7 +61,7 @@ def test_bad_layer(tiny_model_dir):
     from esm_schnet.errors import EsmSchnetError
 
     with pytest.raises(EsmSchnetError, match="out of range"):
-        load_featurizer(tiny_model_dir, layer=5, device="cpu")
+        get_featurizer(dict(model=tiny_model_dir, layer=5, device="cpu"))
 
 
 def test_padding_does_not_change_embeddings(tiny):
@@ -75,7 +72,7 @@ def test_padding_does_not_change_embeddings(tiny):
 
 
 def test_onehot():
-    f = load_featurizer("onehot")
+    f = get_featurizer(dict(model="onehot"))
     assert isinstance(f, OneHotFeaturizer) and f.dim == 21 and not f.cacheable
     (x,) = f.forward(["ACYXBZ"])
     assert x.shape == (6, 21)
@@ -90,7 +87,7 @@ def test_missing_hub_model_offline_says_how_to_fix(tmp_path, monkeypatch):
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     with pytest.raises(ModelNotAvailableError) as exc:
-        load_featurizer("facebook/esm2_t6_8M_UR50D", models_dir=tmp_path / "models", device="cpu")
+        get_featurizer(dict(model="facebook/esm2_t6_8M_UR50D", models_dir=tmp_path / "models", device="cpu"))
     msg = str(exc.value)
     assert "\n" not in msg
     assert "download_model" in msg and "local checkpoint directory" in msg and "onehot" in msg
@@ -99,13 +96,13 @@ def test_missing_hub_model_offline_says_how_to_fix(tmp_path, monkeypatch):
 
 def test_missing_local_dir(tmp_path):
     with pytest.raises(ModelNotAvailableError, match="no such directory"):
-        load_featurizer(str(tmp_path / "nope"))
+        get_featurizer(dict(model=str(tmp_path / "nope")))
 
 
 def test_download_offline_fails_clearly(tmp_path, monkeypatch):
     import huggingface_hub.constants
 
-    from esm_schnet.embed.model import download_model
+    from esm_schnet.embed.featurizers.esm2 import download_model
 
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
@@ -124,10 +121,10 @@ def test_downloaded_dir_is_used(tmp_path, tiny_model_dir):
     (dest / "download.json").write_text(
         json.dumps({"model": "facebook/esm2_t6_8M_UR50D", "revision": "main", "commit": "abc123"})
     )
-    f = load_featurizer("facebook/esm2_t6_8M_UR50D", models_dir=tmp_path / "models", device="cpu")
+    f = get_featurizer(dict(model="facebook/esm2_t6_8M_UR50D", models_dir=tmp_path / "models", device="cpu"))
     assert f.revision == "abc123" and f.dim == 32
     with pytest.raises(ModelNotAvailableError, match="revision"):
-        load_featurizer("facebook/esm2_t6_8M_UR50D", revision="v2", models_dir=tmp_path / "models")
+        get_featurizer(dict(model="facebook/esm2_t6_8M_UR50D", revision="v2", models_dir=tmp_path / "models"))
 
 
 def test_models_dir_of():

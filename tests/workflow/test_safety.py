@@ -245,7 +245,7 @@ def test_esm_loader_passes_trust_remote_code_false(tmp_path, monkeypatch):
     sys.path.insert(0, str(REPO / "tests" / "embed"))
     from embed_helpers import write_tiny_esm
 
-    from esm_schnet.embed.model import load_featurizer
+    from esm_schnet.embed.featurizers import get_featurizer
 
     ckpt = write_tiny_esm(tmp_path / "tiny")
     seen = []
@@ -257,7 +257,7 @@ def test_esm_loader_passes_trust_remote_code_false(tmp_path, monkeypatch):
             return _original(*args, **kwargs)
 
         monkeypatch.setattr(cls, "from_pretrained", spy)
-    load_featurizer(ckpt, dtype="float32", device="cpu")
+    get_featurizer(dict(model=ckpt, dtype="float32", device="cpu"))
     assert {name for name, _ in seen} == {"EsmModel", "AutoTokenizer"}
     for name, kwargs in seen:
         assert kwargs.get("trust_remote_code") is False, name

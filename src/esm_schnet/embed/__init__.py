@@ -7,7 +7,6 @@ Modules (this package file imports nothing heavy, so the Snakefile can use `sour
              through transformers, `EsmModel`, SDPA), `onehot` (no weights).
 - `source`   where downloaded weights live; what the Snakefile asks about `embedding.model`.
 - `download` the `download-model` CLI (dispatched through the registry).
-- `model`    compatibility names (load_featurizer, ...) from before the registry.
 - `batching` length-sorted token-budget batches (BOS/EOS and padding counted exactly), CUDA OOM
              back-off.
 - `windows`  overlapping windows for chains longer than the featurizer's window, and stitching.

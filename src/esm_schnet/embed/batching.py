@@ -1,14 +1,15 @@
-"""Length-sorted batches under a token budget that counts BOS/EOS and padding exactly.
+"""Length-sorted batches under a token budget that counts special tokens and padding exactly.
 
-A batch of n sequences whose longest has m residues is a tensor of n x (m + 2) tokens (BOS and
-EOS added, shorter sequences padded to the longest). `plan_batches` sorts the sequences by
+A batch of n sequences whose longest has m residues is a tensor of n x (m + s) tokens, s = the
+featurizer's `special_tokens` (ESM2: BOS and EOS, s = 2, the default here; ProtT5: EOS only,
+s = 1), shorter sequences padded to the longest. `plan_batches` sorts the sequences by
 length, longest first (so an out-of-memory error shows up in the first batch, not the last), and
-cuts the sorted list into consecutive batches, each within the budget n * (m + 2) <= max_tokens.
+cuts the sorted list into consecutive batches, each within the budget n * (m + s) <= max_tokens.
 Where to cut is chosen by dynamic programming to minimise the total batch-tensor tokens
 (padding included) plus a fixed cost per batch (`max_tokens // 32` tokens, standing for the
 per-forward overhead), instead of filling every batch to the brim: on small or spread-out sets a
 full budget pads a lot (e.g. 37% on the 42 jclinic proteins with greedy filling at 8192 tokens).
-A sequence whose own m + 2 exceeds the budget gets a batch of its own (nothing is dropped).
+A sequence whose own m + s exceeds the budget gets a batch of its own (nothing is dropped).
 
 `run_batches` runs a forward function over the plan; on a CUDA out-of-memory error it halves the
 batch (and the budget for the rest of the job), logs it, and goes on.
@@ -26,9 +27,9 @@ log = logging.getLogger("esm_schnet.embed.batching")
 SPECIAL_TOKENS = 2  # BOS (<cls>) + EOS
 
 
-def padded_tokens(lengths: Sequence[int]) -> int:
-    """Tokens of one batch tensor: n * (max length + 2)."""
-    return len(lengths) * (max(lengths) + SPECIAL_TOKENS) if len(lengths) else 0
+def padded_tokens(lengths: Sequence[int], special: int = SPECIAL_TOKENS) -> int:
+    """Tokens of one batch tensor: n * (max length + special)."""
+    return len(lengths) * (max(lengths) + special) if len(lengths) else 0
 
 
 def _order(lengths: Sequence[int]) -> list[int]:
@@ -36,7 +37,7 @@ def _order(lengths: Sequence[int]) -> list[int]:
     return sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
 
 
-def _plan_sorted(lens: Sequence[int], max_tokens: int) -> list[tuple[int, int]]:
+def _plan_sorted(lens: Sequence[int], max_tokens: int, special: int = SPECIAL_TOKENS) -> list[tuple[int, int]]:
     """Optimal cut of a descending length list into [i, j) batches (see module doc)."""
     n = len(lens)
     overhead = max(1, max_tokens // 32)
@@ -45,7 +46,7 @@ def _plan_sorted(lens: Sequence[int], max_tokens: int) -> list[tuple[int, int]]:
     for i in range(n):  # batch starting at i: its width is lens[i] + 2 (the longest)
         if best[i] == float("inf"):
             continue
-        width = lens[i] + SPECIAL_TOKENS
+        width = lens[i] + special
         cap = max(1, max_tokens // width)
         base = best[i] + overhead
         for j in range(i + 1, min(n, i + cap) + 1):
@@ -60,20 +61,21 @@ def _plan_sorted(lens: Sequence[int], max_tokens: int) -> list[tuple[int, int]]:
     return spans[::-1]
 
 
-def plan_batches(lengths: Sequence[int], max_tokens: int) -> list[list[int]]:
+def plan_batches(lengths: Sequence[int], max_tokens: int, special: int = SPECIAL_TOKENS) -> list[list[int]]:
     """Indices of `lengths` grouped into batches; every batch satisfies
-    len(batch) * (max(lengths in batch) + 2) <= max_tokens, except a single over-long sequence."""
+    len(batch) * (max(lengths in batch) + special) <= max_tokens, except a single over-long
+    sequence."""
     if max_tokens < 1:
         raise ValueError("max_tokens must be positive")
     order = _order(lengths)
-    spans = _plan_sorted([lengths[i] for i in order], max_tokens)
+    spans = _plan_sorted([lengths[i] for i in order], max_tokens, special)
     return [order[a:b] for a, b in spans]
 
 
-def padding_fraction(lengths: Sequence[int], batches: list[list[int]]) -> float:
-    """Fraction of batch-tensor tokens that are padding (BOS/EOS count as useful)."""
-    total = sum(padded_tokens([lengths[i] for i in b]) for b in batches)
-    useful = sum(lengths[i] + SPECIAL_TOKENS for b in batches for i in b)
+def padding_fraction(lengths: Sequence[int], batches: list[list[int]], special: int = SPECIAL_TOKENS) -> float:
+    """Fraction of batch-tensor tokens that are padding (special tokens count as useful)."""
+    total = sum(padded_tokens([lengths[i] for i in b], special) for b in batches)
+    useful = sum(lengths[i] + special for b in batches for i in b)
     return 0.0 if total == 0 else 1.0 - useful / total
 
 
@@ -94,6 +96,7 @@ def run_batches(
     max_tokens: int,
     *,
     progress: Callable | None = None,
+    special: int = SPECIAL_TOKENS,
 ) -> list[np.ndarray]:
     """Embed `sequences` in length-sorted token-budget batches; results in input order.
 
@@ -103,7 +106,7 @@ def run_batches(
     lengths = [len(s) for s in sequences]
     results: list[np.ndarray | None] = [None] * len(sequences)
     budget = max_tokens
-    queue = plan_batches(lengths, budget)
+    queue = plan_batches(lengths, budget, special)
     bar = progress(total=sum(lengths)) if progress is not None else None
     while queue:
         batch = queue.pop(0)
@@ -113,7 +116,7 @@ def run_batches(
             if not _is_oom(exc):
                 raise
             _free_cuda()
-            tokens = padded_tokens([lengths[i] for i in batch])
+            tokens = padded_tokens([lengths[i] for i in batch], special)
             if len(batch) == 1:
                 log.error(
                     "out of memory on a single sequence of %d residues; lower embedding.window",
@@ -130,7 +133,7 @@ def run_batches(
             )
             rest = batch + [i for b in queue for i in b]
             sub = [lengths[i] for i in rest]
-            queue = [[rest[k] for k in b] for b in plan_batches(sub, budget)]
+            queue = [[rest[k] for k in b] for b in plan_batches(sub, budget, special)]
             continue
         for i, arr in zip(batch, out, strict=True):
             results[i] = arr

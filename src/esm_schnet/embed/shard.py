@@ -24,7 +24,7 @@ import numpy as np
 from .. import store
 from ..errors import EsmSchnetError
 from ..log import job_log, progress
-from .batching import SPECIAL_TOKENS, plan_batches, padding_fraction, run_batches
+from .batching import padded_tokens, padding_fraction, plan_batches, run_batches
 from .cache import EmbeddingCache, sequence_key
 from .featurizers import Featurizer, featurizer_kind, featurizer_name, get_featurizer
 from .windows import stitch, window_spans
@@ -137,6 +137,7 @@ def embed_sequences(
             idx.append(segments[piece])
         plans.append((spans, idx))
     lengths = [len(x) for x in seg_list]
+    special = int(getattr(featurizer, "special_tokens", 0))
     t0 = time.perf_counter()
     outs = run_batches(
         seg_list,
@@ -145,6 +146,7 @@ def embed_sequences(
         progress=(lambda total: progress(logger=log, desc="embedding", total=total, unit="res"))
         if seg_list
         else None,
+        special=special,
     )
     seconds = time.perf_counter() - t0
     for (s, key, windowed), (spans, idx) in zip(todo, plans, strict=True):
@@ -153,7 +155,7 @@ def embed_sequences(
             cache.put(key, arr)
         results[s] = (arr, windowed)
     if stats is not None:
-        batches = plan_batches(lengths, max_tokens)
+        batches = plan_batches(lengths, max_tokens, special)
         stats.update(
             distinct_sequences=len(unique),
             cache_hits=len(unique) - len(todo),
@@ -161,8 +163,8 @@ def embed_sequences(
             segments_run=len(seg_list),
             residues_run=int(sum(lengths)),
             batches=len(batches),
-            padding_fraction=round(padding_fraction(lengths, batches), 4),
-            tokens=int(sum(len(b) * (max(lengths[i] for i in b) + SPECIAL_TOKENS) for b in batches)),
+            padding_fraction=round(padding_fraction(lengths, batches, special), 4),
+            tokens=int(sum(padded_tokens([lengths[i] for i in b], special) for b in batches)),
             model_seconds=round(seconds, 3),
         )
     return results

@@ -217,5 +217,6 @@ __all__ = [
     "registrations",
 ]
 
-# The built-in featurizers register themselves on import (ESM2 first: it is the catch-all).
-from . import esm2, onehot  # noqa: E402, F401
+# The built-in featurizers register themselves on import (ESM2 first: it is the catch-all;
+# ProtT5 after it, so its predicate is asked first).
+from . import esm2, onehot, prott5  # noqa: E402, F401

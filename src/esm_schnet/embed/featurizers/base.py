@@ -28,6 +28,8 @@ class Featurizer(Protocol):
       is cheaper than reading a file).
     - `layer`, `dtype`, `device`: provenance (and cache key) for models with layers and a compute
       dtype; the defaults suit featurizers without them (subclass `Featurizer` to inherit them).
+    - `special_tokens`: tokens the model adds to every sequence (ESM2: BOS + EOS = 2; ProtT5:
+      EOS = 1; 0 for featurizers without a tokenizer); the token budget of a batch counts them.
     - `forward(sequences)`: one float32 array [len(s), dim] per sequence, for ONE batch (the
       caller sorts, batches and windows; every sequence is non-empty).
     """
@@ -41,5 +43,6 @@ class Featurizer(Protocol):
     layer: int = 0
     dtype: str = "float32"
     device: str = "cpu"
+    special_tokens: int = 0
 
     def forward(self, sequences: list[str]) -> list[np.ndarray]: ...

@@ -115,6 +115,7 @@ class EsmEmbedder(Featurizer):
     """
 
     kind = LANGUAGE_MODEL
+    special_tokens = 2  # <cls> + <eos>
 
     def __init__(
         self,
@@ -210,21 +211,23 @@ class EsmEmbedder(Featurizer):
         return [np.ascontiguousarray(hidden[i, 1 : 1 + n]) for i, n in enumerate(lengths)]
 
 
-def load(
+def locate(
     model: str,
+    revision: str,
+    models_dir: str | os.PathLike,
     *,
-    revision: str = "main",
-    layer: int = -1,
-    dtype: str = "auto",
-    device: str = "auto",
-    models_dir: str | os.PathLike = "resources/models",
-) -> EsmEmbedder:
-    """ESM2 from a hub id or a local directory; never downloads."""
+    label: str = "ESM2",
+) -> tuple[str | Path, str | None]:
+    """(path to load from, weights identity) of a hub id or a local checkpoint directory; never
+    downloads. A hub id resolves to `<models_dir>/<tag>/` once its download marker is there;
+    otherwise (path = the hub id, identity None) the caller loads it from the Hugging Face cache
+    with `local_files_only` and reports a miss with `missing_message`. Shared by the
+    transformers featurizers (ESM2, ProtT5)."""
     if source_kind(model) == "local":
         path = Path(os.path.expanduser(model))
         if not path.is_dir():
             raise ModelNotAvailableError(
-                f"embedding.model {model!r}: no such directory (a local ESM2 checkpoint directory "
+                f"embedding.model {model!r}: no such directory (a local {label} checkpoint directory "
                 f"with config.json and weights is expected; or use a hub id, or `onehot`)"
             )
         if not (path / "config.json").is_file():
@@ -233,10 +236,8 @@ def load(
                 f"checkpoint directory)"
             )
         rid = weights_hash(path)
-        log.info("loading ESM2 from local directory %s (%s)", path, rid)
-        return _load(path, model_id=model, revision=revision, layer=layer, dtype=dtype,
-                     device=device, revision_id=rid)
-    # hub id: our download directory first, then the Hugging Face cache; never the network.
+        log.info("loading %s from local directory %s (%s)", label, path, rid)
+        return path, rid
     local = download_dir(model, models_dir)
     if (local / "config.json").is_file():
         marker = read_marker(local / MARKER)
@@ -251,14 +252,33 @@ def load(
                 f"embedding.revision is {revision!r}: rerun `snakemake download_model`"
             )
         log.info("loading %s (commit %s) from %s", model, marker.get("commit"), local)
-        return _load(local, model_id=model, revision=revision, layer=layer, dtype=dtype,
-                     device=device, revision_id=marker.get("commit") or weights_hash(local))
+        return local, marker.get("commit") or weights_hash(local)
+    return model, None
+
+
+def missing_message(model, revision, models_dir, exc: BaseException, label: str = "ESM2") -> str:
+    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return _missing_message(model, revision, models_dir, detail[:200]).replace("ESM2 weights", f"{label} weights", 1)
+
+
+def load(
+    model: str,
+    *,
+    revision: str = "main",
+    layer: int = -1,
+    dtype: str = "auto",
+    device: str = "auto",
+    models_dir: str | os.PathLike = "resources/models",
+) -> EsmEmbedder:
+    """ESM2 from a hub id or a local directory; never downloads."""
+    path, rid = locate(model, revision, models_dir)
     try:
-        return _load(model, model_id=model, revision=revision, layer=layer, dtype=dtype,
-                     device=device, revision_id=None)
+        return _load(path, model_id=model, revision=revision, layer=layer, dtype=dtype,
+                     device=device, revision_id=rid)
     except OSError as exc:
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelNotAvailableError(_missing_message(model, revision, models_dir, detail[:200])) from None
+        if rid is not None:
+            raise
+        raise ModelNotAvailableError(missing_message(model, revision, models_dir, exc)) from None
 
 
 def _load(path, **kwargs) -> EsmEmbedder:
@@ -271,7 +291,13 @@ def create(cfg) -> EsmEmbedder:
                 device=cfg.device, models_dir=cfg.models_dir)
 
 
-def download_model(model: str, revision: str = "main", models_dir: str | os.PathLike = "resources/models") -> Path:
+def download_model(
+    model: str,
+    revision: str = "main",
+    models_dir: str | os.PathLike = "resources/models",
+    *,
+    patterns: list[str] | tuple[str, ...] = tuple(DOWNLOAD_PATTERNS),
+) -> Path:
     """Fetch a hub model's weights and tokenizer into <models_dir>/<tag>/ and write the marker.
 
     Online: resolves `revision` to a commit and downloads that commit (safetensors preferred).
@@ -284,7 +310,7 @@ def download_model(model: str, revision: str = "main", models_dir: str | os.Path
     dest.mkdir(parents=True, exist_ok=True)
     from huggingface_hub import HfApi, snapshot_download
 
-    patterns = list(DOWNLOAD_PATTERNS)
+    patterns = list(patterns)
     try:
         info = HfApi().model_info(model, revision=revision)
         commit = info.sha
