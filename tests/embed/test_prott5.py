@@ -126,7 +126,7 @@ def test_downloaded_dir_is_used(tmp_path, t5_dir):
 
 def _example_structures(tmp_path):
     from esm_schnet.samples import read_sample_table
-    from esm_schnet.structure import parse_structure, write_structure_h5
+    from esm_schnet.parse import parse_structure, write_structure_h5
 
     table = read_sample_table(REPO / "resources" / "example" / "samples.tsv", require_labels=False)
     paths, proteins = [], []
