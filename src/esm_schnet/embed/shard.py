@@ -61,6 +61,10 @@ class EmbedConfig:
     def from_dict(cls, d: dict | None) -> "EmbedConfig":
         from ..settings import section
 
+        import os
+
+        # Paths given from Python (os.PathLike) are strings in the config's terms.
+        d = {k: os.fspath(v) if isinstance(v, os.PathLike) else v for k, v in (d or {}).items()}
         values = section("embedding", d)  # defaults filled, unknown keys a ConfigError
         return cls(**{f.name: values[f.name] for f in fields(cls)})
 
