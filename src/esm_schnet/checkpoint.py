@@ -17,7 +17,7 @@ from .files import write_torch
 from .model import ModelConfig, TargetScaler, build_model
 
 MODEL_FORMAT = "esm-schnet-model"
-MODEL_FORMAT_VERSION = 2
+MODEL_FORMAT_VERSION = 3  # 3: target scaler with intercept + slope (1, 2: mu)
 
 
 @dataclass
@@ -104,6 +104,6 @@ def load_model(path, device: str | torch.device = "cpu") -> TrainedModel:
     return TrainedModel(
         model=model,
         config=cfg,
-        scaler=TargetScaler(**payload["target_scaler"]),
+        scaler=TargetScaler.from_dict(payload["target_scaler"]),
         meta=dict(payload.get("meta", {})),
     )

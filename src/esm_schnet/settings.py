@@ -145,6 +145,9 @@ class TrainingSettings:
     epochs: int
     lr: float
     lr_schedule: str
+    warmup_epochs: int
+    grad_clip: float | None
+    fit_threshold: float
     batch_size: int
     weight_decay: float
     val_fraction: float

@@ -1,6 +1,8 @@
 import dataclasses
 import math
 
+import numpy as np
+
 import pytest
 import torch
 from torch_geometric.nn.models import SchNet
@@ -155,22 +157,38 @@ def test_reset_parameters_reaches_the_projection(model):
 
 
 def test_target_scaler_add_and_mean():
-    y = torch.tensor([10.0, 20.0, 33.0], dtype=torch.float64)
-    n = torch.tensor([10.0, 20.0, 30.0], dtype=torch.float64)
+    # y = 2 + 0.5 N + composition residual: the offset is the least-squares size line
+    n = torch.tensor([10.0, 20.0, 30.0, 40.0], dtype=torch.float64)
+    y = 2.0 + 0.5 * n + torch.tensor([0.3, -0.4, 0.5, -0.4], dtype=torch.float64)
     s = TargetScaler.fit("add", y, n)
-    assert s.mu == pytest.approx(63 / 60)
-    # the model output that reproduces y exactly has zero loss
-    out = (y - s.mu * n) / s.sigma
+    slope, intercept = np.polyfit(n.numpy(), y.numpy(), 1)
+    assert s.slope == pytest.approx(slope) and s.intercept == pytest.approx(intercept)
+    # zero output = the size line; the output that reproduces y exactly has zero loss
+    torch.testing.assert_close(s.to_label(torch.zeros(4, dtype=torch.float64), n),
+                               intercept + slope * n)
+    out = s.standardise(y, n)
     assert float(s.loss(out, y, n)) == pytest.approx(0.0, abs=1e-12)
     torch.testing.assert_close(s.to_label(out, n), y)
+    assert s.scale == pytest.approx(25.0)  # mean N
     m = TargetScaler.fit("mean", y, n)
-    assert m.mu == pytest.approx(21.0) and m.scale == 1.0
+    assert m.slope == pytest.approx(slope) and m.scale == 1.0
+    # one protein: the mean (per residue for add)
+    one = TargetScaler.fit("add", y[:1], n[:1])
+    assert one.intercept == 0.0 and one.slope == pytest.approx(float(y[0] / n[0]))
+
+
+def test_target_scaler_reads_format_1_and_2_payloads():
+    old = {"readout": "add", "mu": 0.5, "sigma": 0.1, "scale": 20.0}
+    s = TargetScaler.from_dict(old)
+    assert (s.intercept, s.slope) == (0.0, 0.5)
+    m = TargetScaler.from_dict({**old, "readout": "mean"})
+    assert (m.intercept, m.slope) == (0.5, 0.0)
 
 
 def test_save_and_load_round_trip(tmp_path, model):
     g1, g2 = tiny_graphs()
     cfg = model_config(hidden_channels=32, num_filters=32, num_interactions=2, cutoff=20.0)
-    scaler = TargetScaler(readout="add", mu=0.5, sigma=0.1, scale=20.0)
+    scaler = TargetScaler(readout="add", intercept=1.0, slope=0.5, sigma=0.1, scale=20.0)
     before = TrainedModel(model, cfg, scaler).predict([g1, g2])
     save_model(tmp_path / "model.pt", model, cfg, scaler, {"embedding_model": "onehot"})
     loaded = load_model(tmp_path / "model.pt")
@@ -249,7 +267,7 @@ def test_version_1_model_file_still_loads(tmp_path, model):
 
     g1, g2 = tiny_graphs()
     cfg = model_config(hidden_channels=32, num_filters=32, num_interactions=2, cutoff=20.0)
-    scaler = TargetScaler(readout="add", mu=0.5, sigma=0.1, scale=20.0)
+    scaler = TargetScaler(readout="add", intercept=1.0, slope=0.5, sigma=0.1, scale=20.0)
     config_v1 = {k: v for k, v in asdict(cfg).items() if k != "encoder"}
     torch.save({"format": "esm-schnet-model", "format_version": 1, "model_config": config_v1,
                 "target_scaler": asdict(scaler), "meta": {},

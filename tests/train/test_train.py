@@ -143,3 +143,32 @@ def test_train_model_refuses_unknown_training_keys():
     cfg = ModelConfig.from_config(21, {}, SMALL_MODEL)
     with pytest.raises(ConfigError, match="unknown setting training.lr_shedule"):
         train_model(graphs, cfg, {"epochs": 1, "lr_shedule": "cosine"})
+
+
+def test_convergence_flags_a_fold_that_did_not_fit(dataset):
+    """A fold trained normally fits; the same fold with a learning rate too small to move the
+    weights stays at the mean predictor and is flagged in its log and provenance.json."""
+    tmp_path, shards, samples, folds, _ = dataset
+    run_fold(tmp_path, shards, samples, folds, 0, tmp_path / "ok",
+             {"epochs": 40, "lr": 3e-3, "warmup_epochs": 2, "batch_size": 2})
+    ok = json.loads((tmp_path / "ok" / "provenance.json").read_text())["convergence"]
+    assert ok["converged"] and ok["ratio"] < ok["threshold"] and ok["hint"] == ""
+    (tmp_path / "fold.log").unlink()
+    run_fold(tmp_path, shards, samples, folds, 0, tmp_path / "stuck",
+             {"epochs": 2, "lr": 1e-9})
+    bad = json.loads((tmp_path / "stuck" / "provenance.json").read_text())["convergence"]
+    assert not bad["converged"]
+    assert bad["ratio"] == pytest.approx(1.0, abs=0.05)  # zero output = the mean predictor
+    assert bad["mean_predictor_loss"] > 0 and "did not fit" in bad["hint"]
+    log = (tmp_path / "fold.log").read_text()
+    assert "fold 0 did not fit" in log
+
+
+def test_warmup_then_cosine_schedule():
+    from esm_schnet.train.loop import _epoch_lr
+
+    lrs = [_epoch_lr(1.0, "cosine", e, 10, warmup=4) for e in range(10)]
+    assert lrs[:4] == pytest.approx([0.2, 0.4, 0.6, 0.8])
+    assert lrs[4] == pytest.approx(1.0) and lrs[-1] < 0.1
+    assert all(a >= b for a, b in zip(lrs[4:], lrs[5:]))
+    assert _epoch_lr(1.0, "constant", 7, 10, warmup=4) == 1.0

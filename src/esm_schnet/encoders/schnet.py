@@ -19,6 +19,7 @@ stays reachable as `encoder.forward_pyg(z, pos, batch)` (it builds the graph fro
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 from torch_geometric.nn.models import SchNet
 
@@ -100,6 +101,16 @@ class SchNetEncoder(SchNet):
         if cfg.filter == "table":
             tabulate(self, cfg.num_gaussians, cfg.filter_spacing, context)
         self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """PyG's initialisation, then the last readout layer at zero: the untrained network
+        outputs 0, i.e. exactly the target scaler's offset (the fold's size-only fit). With
+        PyG's Xavier init the per-residue outputs of an `add` readout summed to several
+        standard deviations on large proteins (first-epoch loss 4-5x the offset's), and the
+        first epochs were spent undoing it."""
+        super().reset_parameters()
+        torch.nn.init.zeros_(self.lin2.weight)
+        torch.nn.init.zeros_(self.lin2.bias)
 
     def forward(self, batch: Batch) -> Tensor:  # type: ignore[override]
         """One value per protein of `batch` ([B]), on its precomputed graph."""

@@ -162,7 +162,9 @@ def run_training_job(
         "train_ids": info["train_ids"],
         "val_ids": info["val_ids"],
         "test_ids": list(test_ids),
-        "training": {k: v for k, v in info.items() if k not in ("train_ids", "val_ids")},
+        "training": {k: v for k, v in info.items()
+                     if k not in ("train_ids", "val_ids", "convergence")},
+        "convergence": info["convergence"],
         "graphs": {"train": stats_train, "test": stats_test},
         "timings_s": {
             "load": round(t_load - t_start, 3),
@@ -179,6 +181,9 @@ def run_training_job(
     if extra_provenance:
         provenance.update(extra_provenance)
     write_json(outdir / "provenance.json", provenance)
+    fit = info["convergence"]
+    if not fit["converged"]:
+        log.warning("fold %s did not fit: %s", fold, fit["hint"])
     if rows:
         err = np.array([r["y_pred"] - r["y_true"] for r in rows])
         log.info("fold %s: test RMSE %.4g on %d protein(s)", fold, float(np.sqrt((err**2).mean())),

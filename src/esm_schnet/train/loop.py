@@ -27,10 +27,37 @@ from .runtime import seed_everything
 log = logging.getLogger("esm_schnet.train")
 
 
-def _epoch_lr(base_lr: float, schedule: str, epoch: int, epochs: int) -> float:
+def _epoch_lr(base_lr: float, schedule: str, epoch: int, epochs: int, warmup: int = 0) -> float:
+    """Learning rate of 0-based `epoch`: linear warm-up over `warmup` epochs, then `schedule`
+    (cosine: annealed to 0 over the remaining epochs)."""
+    if epoch < warmup:
+        return base_lr * (epoch + 1) / (warmup + 1)
     if schedule == "cosine":
-        return base_lr * 0.5 * (1.0 + math.cos(math.pi * epoch / max(1, epochs)))
+        left = max(1, epochs - warmup)
+        return base_lr * 0.5 * (1.0 + math.cos(math.pi * (epoch - warmup) / left))
     return base_lr
+
+
+def convergence(model, batches, scaler, threshold: float) -> dict:
+    """Did the fold fit? Its final training loss (eval mode, every training protein) against the
+    loss of the mean predictor on the same proteins: the constant output equal to the mean of
+    the standardised training targets (~0, i.e. the fold's size-only line). ratio > threshold:
+    not fitted."""
+    import torch
+
+    final = _mean_loss(model, batches, scaler)
+    with torch.no_grad():
+        t = torch.cat([scaler.standardise(b.y, b.num_nodes) for b in batches])
+        const = torch.full((1,), float(t.mean()), dtype=t.dtype)
+        ref = float(np.mean([float(scaler.loss(const, b.y, b.num_nodes)) for b in batches]))
+    ratio = final / ref if ref > 0 else (0.0 if final == 0 else math.inf)
+    ok = bool(math.isfinite(ratio) and ratio <= threshold)
+    hint = "" if ok else (
+        f"final training loss is {ratio:.2f}x the mean predictor's: the fold did not fit; "
+        "try more training.epochs, another training.lr, or check its labels"
+    )
+    return {"converged": ok, "final_train_loss": final, "mean_predictor_loss": ref,
+            "ratio": ratio, "threshold": float(threshold), "hint": hint}
 
 
 def train_model(train_graphs, model_cfg, training: TrainingSettings | dict, *, device=None,
@@ -79,15 +106,15 @@ def train_model(train_graphs, model_cfg, training: TrainingSettings | dict, *, d
     schedule = training.lr_schedule
     history, best, best_state, bad = [], math.inf, None, 0
     logger.info(
-        "training on %d proteins (%d for validation), %d epochs, batch %d, lr %g (%s), "
-        "target scaler %s", len(graphs), len(val), epochs, bs, training.lr, schedule,
-        asdict(scaler),
+        "training on %d proteins (%d for validation), %d epochs, batch %d, lr %g (%s, %d warm-up), "
+        "grad clip %s, target scaler %s", len(graphs), len(val), epochs, bs, training.lr,
+        schedule, training.warmup_epochs, training.grad_clip, asdict(scaler),
     )
     bar = progress(range(1, epochs + 1), logger=logger, desc="epochs")
     stopped = None
     for epoch in bar:
         t0 = time.perf_counter()
-        lr = _epoch_lr(training.lr, schedule, epoch - 1, epochs)
+        lr = _epoch_lr(training.lr, schedule, epoch - 1, epochs, int(training.warmup_epochs))
         for group in opt.param_groups:
             group["lr"] = lr
         model.train()
@@ -102,6 +129,8 @@ def train_model(train_graphs, model_cfg, training: TrainingSettings | dict, *, d
                     loss = scaler.loss(model(b), b.y, b.num_nodes) / len(chunk)
                     loss.backward()
                     total += float(loss.detach()) * len(chunk)
+            if training.grad_clip is not None:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), float(training.grad_clip))
             opt.step()
         train_loss = total / len(train_b)
         val_loss = math.nan
@@ -141,6 +170,12 @@ def train_model(train_graphs, model_cfg, training: TrainingSettings | dict, *, d
         model.load_state_dict(best_state)
         info["best_epoch"] = best_epoch
         info["best_val_loss"] = best
+    info["convergence"] = fit = convergence(model, train_b, scaler, training.fit_threshold)
+    if fit["converged"]:
+        logger.info("fit: final training loss %.4g = %.3g x the mean predictor's (threshold %g)",
+                    fit["final_train_loss"], fit["ratio"], fit["threshold"])
+    else:
+        logger.warning("did not fit: %s", fit["hint"])
     model.eval()
     return model, scaler, history, info
 
