@@ -4,6 +4,39 @@
 from pathlib import Path
 
 from esm_schnet.plots import plots_job
+from esm_schnet.report_pages import write_pages
+
+PLOT_NAMES = ["parity", "residuals", "lengths", "learning_curves"]
+
+
+# Report pages: predictions and QC as sortable HTML tables, the headline result that the landing
+# page (workflow/report/workflow.rst) includes, and the numbers behind each plot (its caption
+# includes them).
+rule report_pages:
+    input:
+        predictions="results/predictions.tsv",
+        metrics="results/metrics.json",
+        structures="results/qc/structures.tsv",
+        skipped="results/qc/skipped.tsv",
+        lengths="results/evaluate/lengths.tsv",
+        convergence="results/evaluate/convergence.tsv",
+        history="results/evaluate/history.tsv",
+    output:
+        tables=report(
+            "results/report/tables.html",
+            caption="../report/tables.rst",
+            category="2. Metrics",
+        ),
+        headline="results/report/headline.rst",
+        values=expand("results/report/values/{name}.rst", name=PLOT_NAMES),
+    log:
+        "logs/report_pages/report_pages.log",
+    localrule: True
+    run:
+        i = input
+        write_pages(i.predictions, i.metrics, i.structures, i.skipped, i.lengths,
+                    i.convergence, i.history, output.tables, output.headline,
+                    dict(zip(PLOT_NAMES, output.values)), log[0])
 
 
 rule plots:
@@ -13,6 +46,8 @@ rule plots:
         lengths="results/evaluate/lengths.tsv",
         history="results/evaluate/history.tsv",
         convergence="results/evaluate/convergence.tsv",
+        # the numbers each caption shows (report_pages)
+        values=expand("results/report/values/{name}.rst", name=PLOT_NAMES),
     output:
         parity=report(
             "results/plots/parity.png", caption="../report/parity.rst", category="1. Plots"
