@@ -14,7 +14,7 @@ def _keys(props, prefix=""):
 
 
 def test_every_schema_key_is_documented():
-    schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
+    schema = yaml.safe_load((REPO / "src/esm_schnet/schemas/config.schema.yaml").read_text())
     doc = (REPO / "workflow/schemas/config.md").read_text()
     missing = [k for k in _keys(schema["properties"]) if f"| `{k}` |" not in doc]
     assert not missing, f"undocumented config keys in workflow/schemas/config.md: {missing}"
