@@ -45,7 +45,8 @@ def structure_of(wildcards, table=None):
     path = (SAMPLES if table is None else table).loc[wildcards.id, "structure"]
     rel = os.path.relpath(path)
     outside = rel == ".." or rel.startswith(".." + os.sep)
-    return path if outside or rel.startswith("-") else rel
+    # local(): a user's input file, never moved under a module's `prefix:` (see README, Modules).
+    return local(path if outside or rel.startswith("-") else rel)
 
 
 # Job sizes of a stage from config resources.<stage> (the schema fills every default):
