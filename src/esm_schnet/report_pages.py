@@ -153,3 +153,14 @@ def _write_pages(predictions_tsv, metrics_json, structures_tsv, skipped_tsv, len
     for name, text in values_rst(metrics, lengths_tsv, convergence_tsv, history_tsv).items():
         Path(values_out[name]).parent.mkdir(parents=True, exist_ok=True)
         Path(values_out[name]).write_text(text)
+
+
+PLOT_NAMES = ("parity", "residuals", "lengths", "learning_curves")
+
+
+def report_pages_job(input, output, log_path=None) -> None:
+    """The `report_pages` rule: its named input and output (Snakemake namedlists) to write_pages."""
+    i = input
+    write_pages(i.predictions, i.metrics, i.structures, i.skipped, i.lengths, i.convergence,
+                i.history, output.tables, output.headline, dict(zip(PLOT_NAMES, output.values)),
+                log_path)

@@ -4,9 +4,7 @@
 from pathlib import Path
 
 from esm_schnet.plots import plots_job
-from esm_schnet.report_pages import write_pages
-
-PLOT_NAMES = ["parity", "residuals", "lengths", "learning_curves"]
+from esm_schnet.report_pages import PLOT_NAMES, report_pages_job
 
 
 # Report pages: predictions and QC as sortable HTML tables, the headline result that the landing
@@ -33,10 +31,7 @@ rule report_pages:
         "logs/report_pages/report_pages.log",
     localrule: True
     run:
-        i = input
-        write_pages(i.predictions, i.metrics, i.structures, i.skipped, i.lengths,
-                    i.convergence, i.history, output.tables, output.headline,
-                    dict(zip(PLOT_NAMES, output.values)), log[0])
+        report_pages_job(input, output, log[0])
 
 
 rule plots:
