@@ -59,6 +59,7 @@ def tables_html(predictions_tsv, structures_tsv, skipped_tsv) -> str:
     preds = pd.read_csv(predictions_tsv, sep="\t")
     wide = preds.pivot_table(index=["id", "label", "fold"], columns="model", values="prediction",
                              aggfunc="first").reset_index()
+    wide.columns.name = None
     if "schnet" in wide:
         wide["schnet_error"] = wide["schnet"] - wide["label"]
         cols = ["id", "label", "fold", "schnet", "schnet_error"]
