@@ -20,8 +20,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The venv's bin first on PATH: the shell jobs call the `esm-schnet` console script.
 run: $(STAMP)
-	$(BIN)/snakemake --cores $(CORES) $(ARGS)
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/snakemake --cores $(CORES) $(ARGS)
 
 report: $(STAMP)
 	$(BIN)/snakemake --report results/report.html $(ARGS)

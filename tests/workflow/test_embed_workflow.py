@@ -8,6 +8,7 @@ runs only on that protein's chains (the others come from the content-addressed c
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -48,6 +49,8 @@ def _smk(wd: Path, *args: str) -> subprocess.CompletedProcess:
     cmd = [str(BIN / "snakemake"), "--snakefile", str(REPO / "Snakefile"), "--directory", str(wd),
            "--configfile", str(wd / "config.yaml"), "--cores", "2", *args]
     env = {"PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(wd), "HF_HUB_OFFLINE": "1"}
+    if os.environ.get("PYTHONPATH"):  # a worktree's sources ahead of the venv's install
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     res = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=wd)
     if res.returncode != 0:
         raise AssertionError(f"snakemake failed:\n{res.stdout[-3000:]}\n{res.stderr[-5000:]}")

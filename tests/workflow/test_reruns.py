@@ -165,7 +165,7 @@ def test_odd_paths_reach_the_shell_quoted(base):
 # ---------------------------------------------------------------- rerun table
 
 FOLD_JOBS = {f"train_fold[scheme={SCHEME}, fold={k}]" for k in (0, 1)}
-TRAIN_AND_AFTER = FOLD_JOBS | {"train_final", "evaluate", "plots", "all"}
+TRAIN_AND_AFTER = FOLD_JOBS | {"train_final", "evaluate", "report_pages", "plots", "all"}
 EMBED_ALL = {"embed[shard=000]", "embed[shard=001]", "manifest"}
 JOB_HEADER = re.compile(r"^(?:local)?(?:rule|checkpoint) (\w+):$")
 
@@ -270,7 +270,7 @@ def test_rerun_protein_added(base, tmp_path):
         fh.write(f"{NEW}\tstructures/{NEW}.pdb\t2.2\tg9\n")
     s = shard_of(NEW)
     first = {f"parse[id={NEW}]", "qc", f"embed[shard={s}]", "manifest", f"folds[scheme={SCHEME}]",
-             "train_final", "evaluate", "plots", "all"}  # fmt: skip
+             "train_final", "evaluate", "report_pages", "plots", "all"}  # fmt: skip
     shard = f"results/embeddings/{TAG}/shard-{s}.h5"
     union = _run_up_to_checkpoint_and_plan(wd, first, extra_targets=[shard])
     assert union == first | FOLD_JOBS
@@ -296,7 +296,7 @@ def test_rerun_structure_file_changed(base, tmp_path):
     pdb.write_text("".join(lines))
     s = shard_of("ex20")
     first = {"parse[id=ex20]", "qc", f"embed[shard={s}]", "manifest", f"folds[scheme={SCHEME}]",
-             "train_final", "evaluate", "plots", "all"}  # fmt: skip
+             "train_final", "evaluate", "report_pages", "plots", "all"}  # fmt: skip
     assert _run_up_to_checkpoint_and_plan(wd, first) == first | FOLD_JOBS
 
 

@@ -1,16 +1,22 @@
 # Sample-table loading, path helpers and wildcard constraints. Nothing else lives here.
 import os
-import shlex
 import sys
-from pathlib import Path
 
-from esm_schnet import paths
+from esm_schnet import deploy, paths
 from esm_schnet.errors import SampleTableError
 from esm_schnet.samples import read_sample_table, shard_of
 
-# Shell rules call the `esm-schnet` console script installed beside the running Snakemake
-# (e.g. .venv/bin), also when that environment is not activated.
-shell.prefix(f'set -euo pipefail; export PATH={shlex.quote(str(Path(sys.executable).parent))}:"$PATH"; ')
+# Software: shell rules call the `esm-schnet` console script by name, from PATH (the activated
+# environment) or, with --software-deployment-method conda, from their envs/*.yaml environment.
+# No shell.prefix and no PATH change here: both are global to Snakemake and would leak into a
+# host workflow that uses this one as a module. (Snakemake's bash prefix is `set -euo pipefail`.)
+if _problem := deploy.console_script_problem(deploy.deployment_methods(workflow)):
+    logger.warning(_problem)
+# The workflow's own source directory (holds pyproject.toml), also when used as a module: the
+# envs/*.post-deploy.sh scripts install the package from it into each new conda environment.
+os.environ.setdefault(
+    deploy.SOURCE_ENV, os.path.normpath(os.path.join(str(workflow.current_basedir), "..", ".."))
+)
 
 try:
     SAMPLES = read_sample_table(config["samples"], require_labels=True)
@@ -39,7 +45,8 @@ def structure_of(wildcards, table=None):
     path = (SAMPLES if table is None else table).loc[wildcards.id, "structure"]
     rel = os.path.relpath(path)
     outside = rel == ".." or rel.startswith(".." + os.sep)
-    return path if outside or rel.startswith("-") else rel
+    # local(): a user's input file, never moved under a module's `prefix:` (see README, Modules).
+    return local(path if outside or rel.startswith("-") else rel)
 
 
 # Job sizes of a stage from config resources.<stage> (the schema fills every default):

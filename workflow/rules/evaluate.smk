@@ -16,7 +16,7 @@ rule evaluate:
         shards=expand(
             "results/embeddings/{tag}/shard-{shard}.h5", tag=MODEL_TAG, shard=SHARDS
         ),
-        samples=config["samples"],
+        samples=local(config["samples"]),
     output:
         predictions=report(
             "results/predictions.tsv",

@@ -66,7 +66,7 @@ if PREDICT_TABLE:
 
     rule predict:
         input:
-            samples=PREDICT_TABLE,
+            samples=local(PREDICT_TABLE),
             model="results/final/model.pt",
             structures=expand("results/predict/structures/{id}.h5", id=PREDICT_IDS),
             shard=f"results/predict/embeddings/{MODEL_TAG}/shard-000.h5",

@@ -4,6 +4,34 @@
 from pathlib import Path
 
 from esm_schnet.plots import plots_job
+from esm_schnet.report_pages import PLOT_NAMES, report_pages_job
+
+
+# Report pages: predictions and QC as sortable HTML tables, the headline result that the landing
+# page (workflow/report/workflow.rst) includes, and the numbers behind each plot (its caption
+# includes them).
+rule report_pages:
+    input:
+        predictions="results/predictions.tsv",
+        metrics="results/metrics.json",
+        structures="results/qc/structures.tsv",
+        skipped="results/qc/skipped.tsv",
+        lengths="results/evaluate/lengths.tsv",
+        convergence="results/evaluate/convergence.tsv",
+        history="results/evaluate/history.tsv",
+    output:
+        tables=report(
+            "results/report/tables.html",
+            caption="../report/tables.rst",
+            category="2. Metrics",
+        ),
+        headline="results/report/headline.rst",
+        values=expand("results/report/values/{name}.rst", name=PLOT_NAMES),
+    log:
+        "logs/report_pages/report_pages.log",
+    localrule: True
+    run:
+        report_pages_job(input, output, log[0])
 
 
 rule plots:
@@ -13,6 +41,8 @@ rule plots:
         lengths="results/evaluate/lengths.tsv",
         history="results/evaluate/history.tsv",
         convergence="results/evaluate/convergence.tsv",
+        # the numbers each caption shows (report_pages)
+        values=expand("results/report/values/{name}.rst", name=PLOT_NAMES),
     output:
         parity=report(
             "results/plots/parity.png", caption="../report/parity.rst", category="1. Plots"

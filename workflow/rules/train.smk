@@ -23,7 +23,7 @@ wildcard_constraints:
 checkpoint folds:
     input:
         structures=expand("results/structures/{id}.h5", id=IDS),
-        samples=config["samples"],
+        samples=local(config["samples"]),
     output:
         "results/cv/{scheme}/folds.tsv",
     params:
@@ -49,7 +49,7 @@ rule train_fold:
     input:
         shards=TRAIN_SHARDS,
         folds="results/cv/{scheme}/folds.tsv",
-        samples=config["samples"],
+        samples=local(config["samples"]),
     output:
         **{
             f.split(".")[0]: f"results/cv/{{scheme}}/fold-{{fold}}/{f}"
@@ -82,7 +82,7 @@ rule train_final:
     input:
         shards=TRAIN_SHARDS,
         structures=expand("results/structures/{id}.h5", id=IDS),
-        samples=config["samples"],
+        samples=local(config["samples"]),
     output:
         model="results/final/model.pt",
         provenance="results/final/provenance.json",

@@ -1,0 +1,29 @@
+"""LICENSE, the workflow catalog file and the config key documentation."""
+
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _keys(props, prefix=""):
+    for k, v in props.items():
+        yield prefix + k
+        yield from _keys(v.get("properties", {}), prefix + k + ".")
+
+
+def test_every_schema_key_is_documented():
+    schema = yaml.safe_load((REPO / "src/esm_schnet/schemas/config.schema.yaml").read_text())
+    doc = (REPO / "workflow/schemas/config.md").read_text()
+    missing = [k for k in _keys(schema["properties"]) if f"| `{k}` |" not in doc]
+    assert not missing, f"undocumented config keys in workflow/schemas/config.md: {missing}"
+    assert "workflow/schemas/config.md" in (REPO / "README.md").read_text()
+
+
+def test_license_and_catalog_file():
+    assert "MIT License" in (REPO / "LICENSE").read_text()
+    assert 'license = { text = "MIT" }' in (REPO / "pyproject.toml").read_text()
+    usage = yaml.safe_load((REPO / ".snakemake-workflow-catalog.yml").read_text())["usage"]
+    assert set(usage) == {"mandatory-flags", "software-stack-deployment", "report"}
+    assert usage["report"] is True and usage["software-stack-deployment"]["conda"] is True
