@@ -15,7 +15,8 @@ if _problem := deploy.console_script_problem(deploy.deployment_methods(workflow)
 # The workflow's own source directory (holds pyproject.toml), also when used as a module: the
 # envs/*.post-deploy.sh scripts install the package from it into each new conda environment.
 os.environ.setdefault(
-    deploy.SOURCE_ENV, os.path.normpath(os.path.join(str(workflow.current_basedir), "..", ".."))
+    deploy.SOURCE_ENV,
+    os.path.normpath(os.path.join(str(workflow.current_basedir), "..", "..")),
 )
 
 try:
@@ -83,7 +84,8 @@ def fold_numbers(scheme):
 
 def fold_outputs(wildcards, name="predictions.tsv", scheme=None):
     """Every fold's `name` (predictions.tsv, history.tsv, model.pt or provenance.json) of the
-    configured scheme: an input function, e.g. `lambda w: fold_outputs(w, "history.tsv")`."""
+    configured scheme: an input function, e.g. `lambda w: fold_outputs(w, "history.tsv")`.
+    """
     scheme = scheme or SCHEME
     return [f"results/cv/{scheme}/fold-{k}/{name}" for k in fold_numbers(scheme)]
 
@@ -91,10 +93,17 @@ def fold_outputs(wildcards, name="predictions.tsv", scheme=None):
 def all_targets():
     targets = ["results/qc/structures.tsv"]
     targets.append(f"results/embeddings/{MODEL_TAG}/manifest.tsv")
-    targets.append("results/final/model.pt")  # train stage (fold outputs come in via evaluate)
+    targets.append(
+        "results/final/model.pt"
+    )  # train stage (fold outputs come in via evaluate)
     # evaluate + report stages: metrics tables and every plot
     targets += ["results/metrics.tsv", "results/metrics.json"]
-    targets += [f"results/plots/{p}.png" for p in ("parity", "residuals", "lengths", "learning_curves")]
-    if config["predict"]["samples"]:  # predict stage, only when a prediction table is set
+    targets += [
+        f"results/plots/{p}.png"
+        for p in ("parity", "residuals", "lengths", "learning_curves")
+    ]
+    if config["predict"][
+        "samples"
+    ]:  # predict stage, only when a prediction table is set
         targets.append("results/predict/predictions.tsv")
     return targets

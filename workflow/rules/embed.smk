@@ -8,6 +8,7 @@ from esm_schnet.embed.source import marker_path, models_dir_of, needs_download
 from esm_schnet.store import manifest_job
 
 EMB = config["embedding"]
+EMBED_JOB = job_resources("embed")
 EMBED_DIR = f"results/embeddings/{MODEL_TAG}"
 MODEL_MARKER = str(marker_path(EMB["model"], EMB["models_dir"]))
 # Settings that change the embeddings (a change reruns the shards). max_tokens, cache and
@@ -16,7 +17,16 @@ MODEL_MARKER = str(marker_path(EMB["model"], EMB["models_dir"]))
 EMBED_SETTINGS = json.dumps(
     {
         k: EMB[k]
-        for k in ("model", "revision", "layer", "dtype", "device", "window", "overlap", "storage_dtype")
+        for k in (
+            "model",
+            "revision",
+            "layer",
+            "dtype",
+            "device",
+            "window",
+            "overlap",
+            "storage_dtype",
+        )
     },
     sort_keys=True,
 )
@@ -32,16 +42,16 @@ MODEL_INPUT = [MODEL_MARKER] if needs_download(EMB["model"]) else []
 rule download_model:
     output:
         MODEL_MARKER,
-    params:
-        model=EMB["model"],
-        revision=EMB["revision"],
-        # <models_dir> of <models_dir>/<tag>/download.json
-        models_dir=lambda wildcards, output: models_dir_of(output[0], EMB["models_dir"]),
     log:
         f"logs/download_model/{MODEL_TAG}.log",
     localrule: True
     conda:
         "../../envs/embed.yaml"
+    params:
+        model=EMB["model"],
+        revision=EMB["revision"],
+        # <models_dir> of <models_dir>/<tag>/download.json
+        models_dir=lambda wildcards, output: models_dir_of(output[0], EMB["models_dir"]),
     shell:
         "esm-schnet download-model --model {params.model:q} --revision {params.revision:q}"
         " --models-dir {params.models_dir:q} --log {log:q}"
@@ -49,29 +59,27 @@ rule download_model:
 
 rule embed:
     input:
-        structures=lambda w: expand("results/structures/{id}.h5", id=ids_in_shard(w.shard)),
+        structures=lambda w: expand(
+            "results/structures/{id}.h5", id=ids_in_shard(w.shard)
+        ),
         model=MODEL_INPUT,
     output:
         f"{EMBED_DIR}/shard-{{shard}}.h5",
+    log:
+        f"logs/embed/{MODEL_TAG}/shard-{{shard}}.log",
+    benchmark:
+        f"benchmarks/embed/{MODEL_TAG}/shard-{{shard}}.tsv"
+    conda:
+        "../../envs/embed.yaml"
+    # torch intra-op threads of one shard job (config resources.embed; capped at --cores).
+    threads: EMBED_JOB["threads"]
+    resources:
+        **EMBED_JOB["resources"],
     params:
         settings=EMBED_SETTINGS,
         max_tokens=EMB["max_tokens"],
         cache=EMB["cache"],
         models_dir=lambda w, input: models_dir_of(input.model, EMB["models_dir"]),
-    log:
-        f"logs/embed/{MODEL_TAG}/shard-{{shard}}.log",
-    benchmark:
-        f"benchmarks/embed/{MODEL_TAG}/shard-{{shard}}.tsv"
-    # torch intra-op threads of one shard job (config resources.embed; capped at --cores).
-    threads: config["resources"]["embed"]["threads"]
-    resources:
-        mem_mb=config["resources"]["embed"]["mem_mb"],
-        runtime=config["resources"]["embed"]["runtime"],
-        gpu=1 if config["resources"]["gpu"] else 0,
-        slurm_partition=config["resources"]["gpu_partition" if config["resources"]["gpu"] else "partition"]
-        or config["resources"]["partition"],
-    conda:
-        "../../envs/embed.yaml"
     shell:
         "esm-schnet embed --structures {input.structures:q} --out {output:q}"
         " --settings {params.settings:q}"

@@ -4,7 +4,7 @@
 # small tables the plots read. All logic lives in esm_schnet.evaluate.
 
 # Job size: config resources.evaluate (mem_mb, runtime in minutes, threads).
-EVALUATE_RESOURCES = config["resources"].get("evaluate") or {}
+EVALUATE_JOB = job_resources("evaluate")
 
 
 rule evaluate:
@@ -24,7 +24,9 @@ rule evaluate:
             category="2. Metrics",
         ),
         metrics=report(
-            "results/metrics.tsv", caption="../report/metrics.rst", category="2. Metrics"
+            "results/metrics.tsv",
+            caption="../report/metrics.rst",
+            category="2. Metrics",
         ),
         comparisons=report(
             "results/comparisons.tsv",
@@ -40,22 +42,20 @@ rule evaluate:
         lengths="results/evaluate/lengths.tsv",
         history="results/evaluate/history.tsv",
         convergence="results/evaluate/convergence.tsv",
+    log:
+        "logs/evaluate/evaluate.log",
+    benchmark:
+        "benchmarks/evaluate/evaluate.tsv"
+    conda:
+        "../../envs/evaluate.yaml"
+    threads: EVALUATE_JOB["threads"]
+    resources:
+        **EVALUATE_JOB["resources"],
     params:
         model=config["embedding"]["model"],
         scheme=SCHEME,
         bootstrap=config["evaluate"]["bootstrap"],
         seed=config["evaluate"]["seed"],
-    log:
-        "logs/evaluate/evaluate.log",
-    benchmark:
-        "benchmarks/evaluate/evaluate.tsv"
-    threads: EVALUATE_RESOURCES.get("threads", 1)
-    resources:
-        mem_mb=EVALUATE_RESOURCES.get("mem_mb", 4000),
-        runtime=EVALUATE_RESOURCES.get("runtime", 60),
-        slurm_partition=config["resources"]["partition"],
-    conda:
-        "../../envs/evaluate.yaml"
     shell:
         "esm-schnet evaluate"
         " --fold-predictions {input.predictions:q}"

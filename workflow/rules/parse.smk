@@ -12,7 +12,7 @@ from esm_schnet.parse import collect_qc, parse_job
 
 # Size of one parse job: config resources.parse (mem_mb, runtime in minutes, threads).
 # Measured: ~80 MB peak RSS and ~1 s for a 16,000-atom PDB file (1a5u, 2,076 residues).
-PARSE_RESOURCES = config["resources"].get("parse") or {}
+PARSE_JOB = job_resources("parse")
 # Snakemake prints a failed job's log itself (--show-failed-logs): then the error is not repeated.
 LOG_SHOWN = workflow.output_settings.show_failed_logs
 
@@ -23,20 +23,24 @@ rule parse:
     output:
         h5="results/structures/{id}.h5",
         qc="results/qc/parse/{id}.tsv",
-    params:
-        on_error=config["parse"]["on_error"],
     log:
         "logs/parse/{id}.log",
     benchmark:
         "benchmarks/parse/{id}.tsv"
-    threads: PARSE_RESOURCES.get("threads", 1)
+    threads: PARSE_JOB["threads"]
     resources:
-        mem_mb=PARSE_RESOURCES.get("mem_mb", 1000),
-        runtime=PARSE_RESOURCES.get("runtime", 1),
-        slurm_partition=config["resources"]["partition"],
+        **PARSE_JOB["resources"],
+    params:
+        on_error=config["parse"]["on_error"],
     run:
         rule_job(
-            parse_job, input[0], wildcards.id, output.h5, output.qc, params.on_error, log[0],
+            parse_job,
+            input[0],
+            wildcards.id,
+            output.h5,
+            output.qc,
+            params.on_error,
+            log[0],
             log_shown=LOG_SHOWN,
         )
 
@@ -52,5 +56,10 @@ rule qc:
     localrule: True
     run:
         rule_job(
-            collect_qc, input, output.structures, output.skipped, log[0], log_shown=LOG_SHOWN
+            collect_qc,
+            input,
+            output.structures,
+            output.skipped,
+            log[0],
+            log_shown=LOG_SHOWN,
         )

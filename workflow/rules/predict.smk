@@ -5,7 +5,7 @@
 # the embedding cache) and predicted.
 PREDICT_TABLE = config["predict"]["samples"]
 # Job size of the embed and scoring jobs: config resources.predict (mem_mb, runtime, threads).
-PREDICT_RESOURCES = config["resources"].get("predict") or {}
+PREDICT_JOB = job_resources("predict")
 if PREDICT_TABLE:
     try:
         PREDICT = read_sample_table(PREDICT_TABLE, require_labels=False)
@@ -23,11 +23,9 @@ if PREDICT_TABLE:
             "logs/predict_parse/{id}.log",
         benchmark:
             "benchmarks/predict_parse/{id}.tsv"
-        threads: 1
+        threads: PARSE_JOB["threads"]
         resources:
-            mem_mb=PARSE_RESOURCES.get("mem_mb", 1000),
-            runtime=PARSE_RESOURCES.get("runtime", 1),
-            slurm_partition=config["resources"]["partition"],
+            **PARSE_JOB["resources"],
         run:
             parse_job(input[0], wildcards.id, output.h5, output.qc, "skip", log[0])
 
@@ -39,24 +37,20 @@ if PREDICT_TABLE:
             model=MODEL_INPUT,
         output:
             f"results/predict/embeddings/{MODEL_TAG}/shard-000.h5",
+        log:
+            f"logs/predict_embed/{MODEL_TAG}.log",
+        benchmark:
+            f"benchmarks/predict_embed/{MODEL_TAG}.tsv"
+        conda:
+            "../../envs/embed.yaml"
+        threads: PREDICT_JOB["threads"]
+        resources:
+            **PREDICT_JOB["resources"],
         params:
             settings=EMBED_SETTINGS,
             max_tokens=EMB["max_tokens"],
             cache=EMB["cache"],
             models_dir=EMB["models_dir"],
-        log:
-            f"logs/predict_embed/{MODEL_TAG}.log",
-        benchmark:
-            f"benchmarks/predict_embed/{MODEL_TAG}.tsv"
-        threads: PREDICT_RESOURCES.get("threads", 2)
-        resources:
-            mem_mb=PREDICT_RESOURCES.get("mem_mb", 8000),
-            runtime=PREDICT_RESOURCES.get("runtime", 120),
-            gpu=1 if config["resources"]["gpu"] else 0,
-            slurm_partition=config["resources"]["gpu_partition" if config["resources"]["gpu"] else "partition"]
-            or config["resources"]["partition"],
-        conda:
-            "../../envs/embed.yaml"
         shell:
             "esm-schnet embed --structures {input.structures:q} --out {output:q}"
             " --settings {params.settings:q}"
@@ -80,13 +74,11 @@ if PREDICT_TABLE:
             "logs/predict/predict.log",
         benchmark:
             "benchmarks/predict/predict.tsv"
-        threads: PREDICT_RESOURCES.get("threads", 2)
-        resources:
-            mem_mb=PREDICT_RESOURCES.get("mem_mb", 8000),
-            runtime=PREDICT_RESOURCES.get("runtime", 120),
-            slurm_partition=config["resources"]["partition"],
         conda:
             "../../envs/evaluate.yaml"
+        threads: PREDICT_JOB["threads"]
+        resources:
+            **PREDICT_JOB["resources"],
         shell:
             "esm-schnet predict --samples {input.samples:q} --structures {input.structures:q}"
             " --shards {input.shard:q} --model {input.model:q} --out {output:q}"
@@ -105,4 +97,8 @@ else:
             "logs/predict/not_configured.log",
         localrule: True
         run:
-            rule_job(not_configured, log[0], log_shown=workflow.output_settings.show_failed_logs)
+            rule_job(
+                not_configured,
+                log[0],
+                log_shown=workflow.output_settings.show_failed_logs,
+            )

@@ -45,7 +45,9 @@ rule plots:
         values=expand("results/report/values/{name}.rst", name=PLOT_NAMES),
     output:
         parity=report(
-            "results/plots/parity.png", caption="../report/parity.rst", category="1. Plots"
+            "results/plots/parity.png",
+            caption="../report/parity.rst",
+            category="1. Plots",
         ),
         residuals=report(
             "results/plots/residuals.png",
@@ -53,7 +55,9 @@ rule plots:
             category="1. Plots",
         ),
         lengths=report(
-            "results/plots/lengths.png", caption="../report/lengths.rst", category="1. Plots"
+            "results/plots/lengths.png",
+            caption="../report/lengths.rst",
+            category="1. Plots",
         ),
         learning_curves=report(
             "results/plots/learning_curves.png",
@@ -64,16 +68,25 @@ rule plots:
             "results/plots/{name}.svg",
             name=["parity", "residuals", "lengths", "learning_curves"],
         ),
-    params:
-        dpi=config["plots"]["dpi"],
-        window=config["embedding"]["window"],
     log:
         "logs/plots/plots.log",
     benchmark:
         "benchmarks/plots/plots.tsv"
     # a few seconds of matplotlib: on a cluster it runs on the submit host, not as a cluster job
     localrule: True
+    params:
+        dpi=config["plots"]["dpi"],
+        window=config["embedding"]["window"],
     run:
         i = input
-        plots_job(i.predictions, i.metrics, i.lengths, i.history, Path(output.parity).parent,
-                  params.dpi, params.window, log[0], convergence_tsv=i.convergence)
+        plots_job(
+            i.predictions,
+            i.metrics,
+            i.lengths,
+            i.history,
+            Path(output.parity).parent,
+            params.dpi,
+            params.window,
+            log[0],
+            convergence_tsv=i.convergence,
+        )

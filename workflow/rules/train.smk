@@ -5,7 +5,9 @@ import json
 import os
 
 CV = config["cv"]
-TRAIN_SHARDS = expand(f"results/embeddings/{MODEL_TAG}/shard-{{shard}}.h5", shard=SHARDS)
+TRAIN_SHARDS = expand(
+    f"results/embeddings/{MODEL_TAG}/shard-{{shard}}.h5", shard=SHARDS
+)
 FOLD_FILES = ("predictions.tsv", "history.tsv", "model.pt", "provenance.json")
 # Settings that change a trained model: visible to Snakemake, so changing one reruns the jobs.
 GRAPH_JSON = json.dumps(config["graph"], sort_keys=True)
@@ -26,19 +28,19 @@ checkpoint folds:
         samples=local(config["samples"]),
     output:
         "results/cv/{scheme}/folds.tsv",
-    params:
-        k=CV["k"],
-        identity=CV["identity"],
-        seed=config["training"]["seed"],
     log:
         "logs/folds/{scheme}.log",
     benchmark:
         "benchmarks/folds/{scheme}.tsv"
+    conda:
+        "../../envs/train.yaml"
     threads: FOLDS_JOB["threads"]
     resources:
         **FOLDS_JOB["resources"],
-    conda:
-        "../../envs/train.yaml"
+    params:
+        k=CV["k"],
+        identity=CV["identity"],
+        seed=config["training"]["seed"],
     shell:
         "esm-schnet folds --samples {input.samples:q} --structures {input.structures:q}"
         " --scheme {wildcards.scheme:q} --k {params.k:q} --identity {params.identity:q}"
@@ -55,22 +57,22 @@ rule train_fold:
             f.split(".")[0]: f"results/cv/{{scheme}}/fold-{{fold}}/{f}"
             for f in FOLD_FILES
         },
-    params:
-        graph=GRAPH_JSON,
-        model=MODEL_JSON,
-        training=TRAINING_JSON,
-        outdir=lambda w, output: os.path.dirname(output.model),
     log:
         "logs/train_fold/{scheme}/fold-{fold}.log",
     benchmark:
         "benchmarks/train_fold/{scheme}/fold-{fold}.tsv"
+    conda:
+        "../../envs/train.yaml"
     # torch threads of one fold (default 1: `--cores N` runs N folds side by side, which is
     # faster than N threads on one fold for these sparse, memory-bound kernels).
     threads: TRAIN_JOB["threads"]
     resources:
         **TRAIN_JOB["resources"],
-    conda:
-        "../../envs/train.yaml"
+    params:
+        graph=GRAPH_JSON,
+        model=MODEL_JSON,
+        training=TRAINING_JSON,
+        outdir=lambda w, output: os.path.dirname(output.model),
     shell:
         "esm-schnet train-fold --shards {input.shards:q} --samples {input.samples:q}"
         " --folds {input.folds:q} --fold {wildcards.fold:q}"
@@ -87,20 +89,20 @@ rule train_final:
         model="results/final/model.pt",
         provenance="results/final/provenance.json",
         history="results/final/history.tsv",
+    log:
+        "logs/train_final/train_final.log",
+    benchmark:
+        "benchmarks/train_final/train_final.tsv"
+    conda:
+        "../../envs/train.yaml"
+    threads: TRAIN_JOB["threads"]
+    resources:
+        **TRAIN_JOB["resources"],
     params:
         graph=GRAPH_JSON,
         model=MODEL_JSON,
         training=TRAINING_JSON,
         outdir=lambda w, output: os.path.dirname(output.model),
-    log:
-        "logs/train_final/train_final.log",
-    benchmark:
-        "benchmarks/train_final/train_final.tsv"
-    threads: TRAIN_JOB["threads"]
-    resources:
-        **TRAIN_JOB["resources"],
-    conda:
-        "../../envs/train.yaml"
     shell:
         "esm-schnet train-final --shards {input.shards:q} --samples {input.samples:q}"
         " --structures {input.structures:q}"
