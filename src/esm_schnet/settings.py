@@ -147,7 +147,6 @@ class TrainingSettings:
     lr_schedule: str
     warmup_epochs: int
     grad_clip: float | None
-    fit_threshold: float
     batch_size: int
     weight_decay: float
     val_fraction: float
@@ -166,3 +165,41 @@ class TrainingSettings:
 def default(dotted: str) -> Any:
     """The schema default of one setting, e.g. default("embedding.window")."""
     return copy.deepcopy(_subschema(tuple(dotted.split(".")))["default"])
+
+
+def config_markdown() -> str:
+    """workflow/schemas/config.md: every key of the schema with its type, default and
+    description (`python -m esm_schnet.settings > workflow/schemas/config.md`; a test keeps the
+    committed file equal to this)."""
+    head = [
+        "# Configuration keys",
+        "",
+        "Every key of `config.yaml`, from the config schema that ships inside the package",
+        "(`src/esm_schnet/schemas/config.schema.yaml`, the one source of truth: defaults and descriptions",
+        "come from there; an unknown key is an error). Override any key with `--config`, e.g.",
+        "`snakemake --cores 2 --config samples=my.tsv 'training={epochs: 200}'`.",
+        "",
+        "| key | type | default | description |",
+        "|---|---|---|---|",
+    ]
+    rows: list[str] = []
+
+    def walk(props: dict, prefix: str) -> None:
+        for key, sub in props.items():
+            name = f"{prefix}{key}"
+            types = sub.get("type", "")
+            kind = "/".join(types) if isinstance(types, list) else str(types)
+            if "enum" in sub:
+                kind += f" ({', '.join(map(str, sub['enum']))})"
+            default = "" if kind == "object" else f"`{sub.get('default')}`"
+            text = " ".join(str(sub.get("description", "")).split())
+            rows.append(f"| `{name}` | {kind} | {default} | {text} |")
+            if "properties" in sub:
+                walk(sub["properties"], name + ".")
+
+    walk(load_schema()["properties"], "")
+    return "\n".join(head + rows) + "\n"
+
+
+if __name__ == "__main__":
+    print(config_markdown(), end="")

@@ -159,7 +159,7 @@ def test_convergence_flags_a_fold_that_did_not_fit(dataset):
     bad = json.loads((tmp_path / "stuck" / "provenance.json").read_text())["convergence"]
     assert not bad["converged"]
     assert bad["ratio"] == pytest.approx(1.0, abs=0.05)  # zero output = the mean predictor
-    assert bad["mean_predictor_loss"] > 0 and "did not fit" in bad["hint"]
+    assert bad["mean_predictor_loss"] > 0 and "training.epochs" in bad["hint"]
     log = (tmp_path / "fold.log").read_text()
     assert "fold 0 did not fit" in log
 

@@ -21,6 +21,14 @@ def test_every_schema_key_is_documented():
     assert "workflow/schemas/config.md" in (REPO / "README.md").read_text()
 
 
+def test_config_doc_is_generated_from_the_schema():
+    """Defaults and descriptions in config.md are the schema's (regenerate with
+    `python -m esm_schnet.settings > workflow/schemas/config.md`)."""
+    from esm_schnet.settings import config_markdown
+
+    assert (REPO / "workflow/schemas/config.md").read_text() == config_markdown()
+
+
 def test_license_and_catalog_file():
     assert "MIT License" in (REPO / "LICENSE").read_text()
     assert 'license = { text = "MIT" }' in (REPO / "pyproject.toml").read_text()

@@ -183,7 +183,8 @@ def run_training_job(
     write_json(outdir / "provenance.json", provenance)
     fit = info["convergence"]
     if not fit["converged"]:
-        log.warning("fold %s did not fit: %s", fold, fit["hint"])
+        log.warning("fold %s did not fit (training loss %.3g x the mean predictor's, threshold %g)",
+                    fold, fit["ratio"], fit["threshold"])
     if rows:
         err = np.array([r["y_pred"] - r["y_true"] for r in rows])
         log.info("fold %s: test RMSE %.4g on %d protein(s)", fold, float(np.sqrt((err**2).mean())),

@@ -38,7 +38,14 @@ def _epoch_lr(base_lr: float, schedule: str, epoch: int, epochs: int, warmup: in
     return base_lr
 
 
-def convergence(model, batches, scaler, threshold: float) -> dict:
+# A fold "did not fit" when its final training loss stays above this fraction of the mean
+# predictor's. Folds stuck at the mean end at 0.94-1.0 (measured: the old defaults' failing folds
+# on the bundled example and on jclinic); folds that learned end at 0.03-0.6. It is not a
+# setting (changing it would retrain every fold): it decides a flag, not a model.
+FIT_THRESHOLD = 0.8
+
+
+def convergence(model, batches, scaler, threshold: float = FIT_THRESHOLD) -> dict:
     """Did the fold fit? Its final training loss (eval mode, every training protein) against the
     loss of the mean predictor on the same proteins: the constant output equal to the mean of
     the standardised training targets (~0, i.e. the fold's size-only line). ratio > threshold:
@@ -52,10 +59,7 @@ def convergence(model, batches, scaler, threshold: float) -> dict:
         ref = float(np.mean([float(scaler.loss(const, b.y, b.num_nodes)) for b in batches]))
     ratio = final / ref if ref > 0 else (0.0 if final == 0 else math.inf)
     ok = bool(math.isfinite(ratio) and ratio <= threshold)
-    hint = "" if ok else (
-        f"final training loss is {ratio:.2f}x the mean predictor's: the fold did not fit; "
-        "try more training.epochs, another training.lr, or check its labels"
-    )
+    hint = "" if ok else "try more training.epochs or another training.lr, or check its labels"
     return {"converged": ok, "final_train_loss": final, "mean_predictor_loss": ref,
             "ratio": ratio, "threshold": float(threshold), "hint": hint}
 
@@ -170,12 +174,14 @@ def train_model(train_graphs, model_cfg, training: TrainingSettings | dict, *, d
         model.load_state_dict(best_state)
         info["best_epoch"] = best_epoch
         info["best_val_loss"] = best
-    info["convergence"] = fit = convergence(model, train_b, scaler, training.fit_threshold)
+    info["convergence"] = fit = convergence(model, train_b, scaler)
     if fit["converged"]:
         logger.info("fit: final training loss %.4g = %.3g x the mean predictor's (threshold %g)",
                     fit["final_train_loss"], fit["ratio"], fit["threshold"])
     else:
-        logger.warning("did not fit: %s", fit["hint"])
+        logger.warning("did not fit: final training loss %.4g = %.3g x the mean predictor's "
+                       "(threshold %g): %s", fit["final_train_loss"], fit["ratio"],
+                       fit["threshold"], fit["hint"])
     model.eval()
     return model, scaler, history, info
 
