@@ -44,7 +44,7 @@ def test_long_chain_windows(tiny, rng):
 def test_chains_are_embedded_separately(tiny, rng):
     a, b = random_seq(rng, 17), random_seq(rng, 25)
     prot = make_protein("p2", [a, b], rng)
-    (rec,) = embed_proteins([prot], tiny, EmbedConfig(window=1022, cache=None))
+    (rec,) = embed_proteins([prot], tiny, EmbedConfig.from_dict({"window": 1022, "cache": ""}))
     assert rec.embedding.shape == (42, tiny.dim)
     np.testing.assert_allclose(rec.embedding[:17], tiny.forward([a])[0], atol=1e-5)
     np.testing.assert_allclose(rec.embedding[17:], tiny.forward([b])[0], atol=1e-5)
@@ -75,7 +75,7 @@ def test_cache_rerun_embeds_only_new_protein(tiny, tmp_path, rng):
         make_protein("b", [shared, random_seq(rng, 28)], rng),  # duplicate chain: run once
         make_protein("c", [random_seq(rng, 90)], rng),  # windowed (window 32)
     ]
-    cfg = EmbedConfig(window=32, overlap=8, max_tokens=256, cache=str(tmp_path / "cache"))
+    cfg = EmbedConfig.from_dict({"window": 32, "overlap": 8, "max_tokens": 256, "cache": str(tmp_path / "cache")})
     paths = _write_structures(tmp_path, prots)
     before = tiny.n_sequences_run
     stats = embed_shard(paths, tmp_path / "s1.h5", cfg, featurizer=tiny)
@@ -114,7 +114,7 @@ def test_shard_contract_round_trip(tiny, tmp_path, rng):
     prots = [make_protein("x1", [random_seq(rng, 12)], rng), make_protein("x2", [random_seq(rng, 7), random_seq(rng, 9)], rng)]
     paths = _write_structures(tmp_path, prots)
     out = tmp_path / "emb" / "shard-000.h5"
-    embed_shard(paths, out, EmbedConfig(cache=None, storage_dtype="float16"), featurizer=tiny)
+    embed_shard(paths, out, EmbedConfig.from_dict({"cache": "", "storage_dtype": "float16"}), featurizer=tiny)
     with h5py.File(out, "r") as f:
         for key in ("schema_version", "model_id", "model_revision", "layer", "dtype", "package_version"):
             assert key in f.attrs
@@ -138,7 +138,7 @@ def test_shard_contract_round_trip(tiny, tmp_path, rng):
 
 def test_empty_shard_is_valid(tmp_path):
     out = tmp_path / "shard-003.h5"
-    stats = embed_shard([], out, EmbedConfig(model="facebook/esm2_t6_8M_UR50D", cache=None))
+    stats = embed_shard([], out, EmbedConfig.from_dict({"model": "facebook/esm2_t6_8M_UR50D", "cache": ""}))
     assert stats["proteins"] == 0
     assert store.read_shard(out) == {}
     assert store.shard_attrs(out)["n_proteins"] == 0
@@ -151,7 +151,7 @@ def test_skipped_structures_are_left_out(tiny, tmp_path, rng):
     bad = Protein(id="bad", chains=[], source="bad.pdb", format="pdb", error="no C-alpha atoms")
     paths = _write_structures(tmp_path, [ok, bad])
     out = tmp_path / "s.h5"
-    embed_shard(paths, out, EmbedConfig(cache=None), featurizer=tiny)
+    embed_shard(paths, out, EmbedConfig.from_dict({"cache": ""}), featurizer=tiny)
     assert list(store.read_shard(out)) == ["ok"]
 
 
@@ -166,7 +166,7 @@ def test_corrupt_shard_names_file(tmp_path):
 def test_truncated_shard_names_file(tiny, tmp_path, rng):
     paths = _write_structures(tmp_path, [make_protein("t", [random_seq(rng, 50)], rng)])
     out = tmp_path / "shard-002.h5"
-    embed_shard(paths, out, EmbedConfig(cache=None), featurizer=tiny)
+    embed_shard(paths, out, EmbedConfig.from_dict({"cache": ""}), featurizer=tiny)
     data = out.read_bytes()
     out.write_bytes(data[: len(data) // 2])
     with pytest.raises(CorruptFileError, match="shard-002.h5"):

@@ -112,7 +112,7 @@ def test_toy_through_the_shard_job(toy, tmp_path, capsys):
     rng = np.random.default_rng(0)
     proteins = [make_protein("a", [random_seq(rng, 30), random_seq(rng, 12)], rng),
                 make_protein("b", [random_seq(rng, 50)], rng)]
-    cfg = EmbedConfig(model="toy-scales", window=20, overlap=5, cache=str(tmp_path / "c"))
+    cfg = EmbedConfig.from_dict({"model": "toy-scales", "window": 20, "overlap": 5, "cache": str(tmp_path / "c")})
     f = load(cfg)
     records = embed_proteins(proteins, f, cfg)
     assert [r.embedding.shape for r in records] == [(42, 3), (50, 3)]

@@ -17,7 +17,7 @@ import logging
 import os
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
@@ -32,30 +32,24 @@ from .windows import stitch, window_spans
 log = logging.getLogger("esm_schnet.embed.shard")
 
 
-def _default(key: str):
-    """Field default taken from the config schema (the one place defaults live)."""
-    from ..settings import default
-
-    return field(default_factory=lambda: default(f"embedding.{key}"))
-
-
 @dataclass
 class EmbedConfig:
-    """The `embedding:` config section. Defaults come from the config schema; `from_dict` refuses
-    keys the schema does not know (keys of the section that are not embedding-job settings, such
-    as `shards`, are accepted and not kept)."""
+    """The `embedding:` config section. Every field is required: build it with `from_dict`, which
+    fills defaults from the config schema (the one place defaults live) and refuses keys the
+    schema does not know (keys of the section that are not embedding-job settings, such as
+    `shards`, are accepted and not kept)."""
 
-    model: str = _default("model")
-    revision: str = _default("revision")
-    layer: int = _default("layer")
-    dtype: str = _default("dtype")
-    device: str = _default("device")
-    window: int = _default("window")
-    overlap: int = _default("overlap")
-    max_tokens: int = _default("max_tokens")
-    storage_dtype: str = _default("storage_dtype")
-    cache: str | None = _default("cache")
-    models_dir: str = _default("models_dir")
+    model: str
+    revision: str
+    layer: int
+    dtype: str
+    device: str
+    window: int
+    overlap: int
+    max_tokens: int
+    storage_dtype: str
+    cache: str  # "" (falsy): no cache
+    models_dir: str
 
     @classmethod
     def from_dict(cls, d: dict | None) -> "EmbedConfig":

@@ -27,12 +27,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ...device import resolve_device
 from ...errors import EsmSchnetError
 from ...files import write_json
 from ..source import MARKER, download_dir, read_marker
 from . import register
-from .base import LANGUAGE_MODEL, Featurizer
+from .base import LANGUAGE_MODEL
+from .hub import HubFeaturizer, pretrained_kwargs  # noqa: F401 - pretrained_kwargs re-exported
 
 log = logging.getLogger("esm_schnet.embed.featurizers.esm2")
 
@@ -104,7 +104,7 @@ def needs_download(model: str) -> bool:
     return source_kind(model) == "hub"
 
 
-class EsmEmbedder(Featurizer):
+class EsmEmbedder(HubFeaturizer):
     """ESM2 (`transformers.EsmModel`, SDPA attention) returning one hidden layer per residue.
 
     The model is cut after the requested layer (later layers and the final LayerNorm are not run
@@ -114,101 +114,35 @@ class EsmEmbedder(Featurizer):
     `repr_layers=[n]` and `last_hidden_state`).
     """
 
-    kind = LANGUAGE_MODEL
     special_tokens = 2  # <cls> + <eos>
+    # Rotary positions have no hard limit, but ESM2 was trained on 1022-residue crops.
+    window_size = ESM_WINDOW
+    compute_dtype = staticmethod(resolve_dtype)
 
-    def __init__(
-        self,
-        path: str | os.PathLike,
-        *,
-        model_id: str,
-        revision: str,
-        layer: int = -1,
-        dtype: str = "auto",
-        device: str = "auto",
-        revision_id: str | None = None,
-        local_files_only: bool = True,
-    ):
-        import torch
+    def load_pretrained(self, path, kwargs, tok_kwargs):
         from transformers import AutoTokenizer, EsmModel
 
-        self.id = model_id
-        self.device = str(resolve_device(device, setting="embedding.device"))
-        tdtype = resolve_dtype(dtype, self.device)
-        self.dtype = str(tdtype).replace("torch.", "")
-        kwargs = dict(
-            attn_implementation="sdpa",
-            trust_remote_code=False,
-            local_files_only=local_files_only,
-            dtype=tdtype,
-            add_pooling_layer=False,
-        )
-        if revision and not os.path.isdir(path):
-            kwargs["revision"] = revision
-        model = EsmModel.from_pretrained(str(path), **kwargs)
-        tok_kwargs = {"local_files_only": local_files_only, "trust_remote_code": False}
-        if "revision" in kwargs:
-            tok_kwargs["revision"] = revision
-        tokenizer = AutoTokenizer.from_pretrained(str(path), **tok_kwargs)
-        n_layers = model.config.num_hidden_layers
-        k = layer if layer >= 0 else n_layers + 1 + layer
-        if not 0 <= k <= n_layers:
-            raise EsmSchnetError(
-                f"embedding.layer {layer} is out of range for {model_id!r} "
-                f"({n_layers} layers: use 0..{n_layers} or -1..-{n_layers + 1})"
-            )
-        if k < n_layers:
-            # Keep blocks 1..k; hidden state k is the block's output before the final LayerNorm.
-            model.encoder.layer = model.encoder.layer[:k]
-            model.encoder.emb_layer_norm_after = None
+        model = EsmModel.from_pretrained(path, add_pooling_layer=False, **kwargs)
         model.contact_head = None
-        self.layer = k
-        self.n_layers = n_layers
-        self.dim = model.config.hidden_size
-        self.revision = revision_id or getattr(model.config, "_commit_hash", None) or revision
-        # Rotary positions have no hard limit, but ESM2 was trained on 1022-residue crops.
-        self.window = ESM_WINDOW
-        self.cacheable = True
-        self.n_sequences_run = 0
-        self.model = model.to(self.device).eval()
-        self._torch = torch
-        # Tokenisation: a per-character lookup table built from the tokenizer's own vocabulary
-        # (ESM's tokenizer maps each residue letter to one token; the tests check equality).
-        vocab = tokenizer.get_vocab()
+        return model, AutoTokenizer.from_pretrained(path, **tok_kwargs)
+
+    def truncate(self, model, k):
+        # Keep blocks 1..k; hidden state k is the block's output before the final LayerNorm.
+        model.encoder.layer = model.encoder.layer[:k]
+        model.encoder.emb_layer_norm_after = None
+
+    @property
+    def prefix_ids(self):
+        return (self.cls_id,)
+
+    def token_table(self, tokenizer):
+        # ESM's tokenizer maps each residue letter to one token; the tests check equality.
         self.cls_id = tokenizer.cls_token_id
-        self.eos_id = tokenizer.eos_token_id
-        self.pad_id = tokenizer.pad_token_id
         table = np.full(256, tokenizer.unk_token_id, dtype=np.int64)
-        for tok, idx in vocab.items():
+        for tok, idx in tokenizer.get_vocab().items():
             if len(tok) == 1:
                 table[ord(tok)] = idx
-        self._table = table
-        self.tokenizer = tokenizer
-
-    def encode(self, seq: str) -> np.ndarray:
-        raw = np.frombuffer(seq.encode("ascii", errors="replace"), dtype=np.uint8)
-        return self._table[raw]
-
-    def forward(self, sequences: list[str]) -> list[np.ndarray]:
-        torch = self._torch
-        if not sequences:
-            return []
-        lengths = [len(s) for s in sequences]
-        width = max(lengths) + 2
-        ids = np.full((len(sequences), width), self.pad_id, dtype=np.int64)
-        for i, s in enumerate(sequences):
-            ids[i, 0] = self.cls_id
-            ids[i, 1 : 1 + len(s)] = self.encode(s)
-            ids[i, 1 + len(s)] = self.eos_id
-        input_ids = torch.from_numpy(ids).to(self.device)
-        attention_mask = None
-        if min(lengths) != max(lengths):
-            attention_mask = (input_ids != self.pad_id).long()
-        self.n_sequences_run += len(sequences)
-        with torch.inference_mode():
-            out = self.model(input_ids=input_ids, attention_mask=attention_mask)
-            hidden = out.last_hidden_state.float().cpu().numpy()
-        return [np.ascontiguousarray(hidden[i, 1 : 1 + n]) for i, n in enumerate(lengths)]
+        return table
 
 
 def locate(
@@ -261,7 +195,8 @@ def missing_message(model, revision, models_dir, exc: BaseException, label: str 
     return _missing_message(model, revision, models_dir, detail[:200]).replace("ESM2 weights", f"{label} weights", 1)
 
 
-def load(
+def load_checkpoint(
+    cls: type[HubFeaturizer],
     model: str,
     *,
     revision: str = "main",
@@ -269,26 +204,35 @@ def load(
     dtype: str = "auto",
     device: str = "auto",
     models_dir: str | os.PathLike = "resources/models",
-) -> EsmEmbedder:
-    """ESM2 from a hub id or a local directory; never downloads."""
-    path, rid = locate(model, revision, models_dir)
+    label: str = "ESM2",
+) -> HubFeaturizer:
+    """A transformers featurizer (`cls`) from a hub id or a local directory; never downloads.
+    Shared by ESM2 and ProtT5."""
+    path, rid = locate(model, revision, models_dir, label=label)
     try:
-        return _load(path, model_id=model, revision=revision, layer=layer, dtype=dtype,
-                     device=device, revision_id=rid)
+        return cls(path, model_id=model, revision=revision, layer=layer, dtype=dtype,
+                   device=device, revision_id=rid)
     except OSError as exc:
         if rid is not None:
             raise
-        raise ModelNotAvailableError(missing_message(model, revision, models_dir, exc)) from None
+        raise ModelNotAvailableError(missing_message(model, revision, models_dir, exc, label)) from None
 
 
-def _load(path, **kwargs) -> EsmEmbedder:
-    return EsmEmbedder(path, **kwargs)
+def create_from(cls: type[HubFeaturizer], cfg, label: str = "ESM2") -> HubFeaturizer:
+    """Registry factory body: `cls` for the embedding settings (an EmbedConfig)."""
+    return load_checkpoint(cls, cfg.model, revision=cfg.revision, layer=cfg.layer, dtype=cfg.dtype,
+                           device=cfg.device, models_dir=cfg.models_dir, label=label)
+
+
+def load(model: str, **kwargs) -> EsmEmbedder:
+    """ESM2 from a hub id or a local directory; never downloads (keyword arguments as
+    `load_checkpoint`: revision, layer, dtype, device, models_dir)."""
+    return load_checkpoint(EsmEmbedder, model, **kwargs)
 
 
 def create(cfg) -> EsmEmbedder:
     """Registry factory: the featurizer for the embedding settings (an EmbedConfig)."""
-    return load(cfg.model, revision=cfg.revision, layer=cfg.layer, dtype=cfg.dtype,
-                device=cfg.device, models_dir=cfg.models_dir)
+    return create_from(EsmEmbedder, cfg)
 
 
 def download_model(

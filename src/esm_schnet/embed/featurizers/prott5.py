@@ -32,18 +32,17 @@ from pathlib import Path
 
 import numpy as np
 
-from ...device import resolve_device
 from . import register
-from .base import LANGUAGE_MODEL, Featurizer
+from .base import LANGUAGE_MODEL
 from .esm2 import (
     ESM_WINDOW,
-    ModelNotAvailableError,
+    create_from,
     download_model,
-    locate,
-    missing_message,
+    load_checkpoint,
     resolve_dtype,
     source_kind,
 )
+from .hub import HubFeaturizer
 
 log = logging.getLogger("esm_schnet.embed.featurizers.prott5")
 
@@ -93,7 +92,7 @@ def compute_dtype(dtype: str, device: str):
     return tdtype
 
 
-class ProtT5Embedder(Featurizer):
+class ProtT5Embedder(HubFeaturizer):
     """ProtT5 encoder (`transformers.T5EncoderModel`, SDPA) returning one hidden layer per residue.
 
     `layer`: hidden-state index, 0 = token embeddings, k = output of block k (before the final
@@ -101,82 +100,42 @@ class ProtT5Embedder(Featurizer):
     model card's `last_hidden_state` is). Blocks after the requested one are not run.
     """
 
-    kind = LANGUAGE_MODEL
     special_tokens = 1  # </s>
+    layers_attr = "num_layers"
+    dim_attr = "d_model"
+    window_size = WINDOW
+    compute_dtype = staticmethod(compute_dtype)
 
-    def __init__(
-        self,
-        path,
-        *,
-        model_id: str,
-        revision: str,
-        layer: int = -1,
-        dtype: str = "auto",
-        device: str = "auto",
-        revision_id: str | None = None,
-        local_files_only: bool = True,
-    ):
-        import torch
+    def load_pretrained(self, path, kwargs, tok_kwargs):
         from transformers import T5EncoderModel, T5Tokenizer
 
-        from ...errors import EsmSchnetError
+        return (T5EncoderModel.from_pretrained(path, **kwargs),
+                T5Tokenizer.from_pretrained(path, **tok_kwargs))
 
-        self.id = model_id
-        self.device = str(resolve_device(device, setting="embedding.device"))
-        tdtype = compute_dtype(dtype, self.device)
-        self.dtype = str(tdtype).replace("torch.", "")
-        kwargs = dict(
-            attn_implementation="sdpa",
-            trust_remote_code=False,
-            local_files_only=local_files_only,
-            dtype=tdtype,
-        )
-        tok_kwargs = {"local_files_only": local_files_only, "trust_remote_code": False}
-        if revision and not os.path.isdir(path):
-            kwargs["revision"] = revision
-            tok_kwargs["revision"] = revision
-        model = T5EncoderModel.from_pretrained(str(path), **kwargs)
-        tokenizer = T5Tokenizer.from_pretrained(str(path), **tok_kwargs)
-        n_layers = model.config.num_layers
-        k = layer if layer >= 0 else n_layers + 1 + layer
-        if not 0 <= k <= n_layers:
-            raise EsmSchnetError(
-                f"embedding.layer {layer} is out of range for {model_id!r} "
-                f"({n_layers} layers: use 0..{n_layers} or -1..-{n_layers + 1})"
-            )
-        if k < n_layers:
-            # Keep blocks 1..k (block 1 holds the relative position bias the others reuse);
-            # hidden state k is the block's output before the final LayerNorm.
-            model.encoder.block = model.encoder.block[:k]
-            model.encoder.final_layer_norm = torch.nn.Identity()
-        self.layer = k
-        self.n_layers = n_layers
-        self.dim = model.config.d_model
-        self.revision = revision_id or getattr(model.config, "_commit_hash", None) or revision
-        self.window = WINDOW
-        self.cacheable = True
-        self.n_sequences_run = 0
-        self.model = model.to(self.device).eval()
-        self._torch = torch
-        self.tokenizer = tokenizer
-        self.eos_id = tokenizer.eos_token_id
-        self.pad_id = tokenizer.pad_token_id
-        self.unk_id = tokenizer.unk_token_id
+    def truncate(self, model, k):
+        import torch
+
+        # Keep blocks 1..k (block 1 holds the relative position bias the others reuse);
+        # hidden state k is the block's output before the final LayerNorm.
+        model.encoder.block = model.encoder.block[:k]
+        model.encoder.final_layer_norm = torch.nn.Identity()
+
+    def token_table(self, tokenizer):
         # Per-character table from the tokenizer's vocabulary: sentencepiece pieces are "▁A"
         # (a word-initial residue, as space-separated input gives), plain letters elsewhere.
-        table = np.full(256, self.unk_id, dtype=np.int64)
-        vocab = tokenizer.get_vocab()
-        for tok, idx in vocab.items():
+        unk_id = tokenizer.unk_token_id
+        table = np.full(256, unk_id, dtype=np.int64)
+        for tok, idx in tokenizer.get_vocab().items():
             letter = tok[1:] if tok.startswith("\u2581") else tok
             if len(letter) == 1 and letter.isalpha() and letter.isupper():
-                if tok.startswith("\u2581") or table[ord(letter)] == self.unk_id:
+                if tok.startswith("\u2581") or table[ord(letter)] == unk_id:
                     table[ord(letter)] = idx
         x_id = table[ord("X")]
         for r in RARE:
             table[ord(r)] = x_id
         for c in range(ord("a"), ord("z") + 1):
             table[c] = table[c - 32]
-        self._table = table
+        return table
 
     @staticmethod
     def model_input(seq: str) -> str:
@@ -186,55 +145,16 @@ class ProtT5Embedder(Featurizer):
             up = up.replace(r, "X")
         return " ".join(up)
 
-    def encode(self, seq: str) -> np.ndarray:
-        raw = np.frombuffer(seq.encode("ascii", errors="replace"), dtype=np.uint8)
-        return self._table[raw]
 
-    def forward(self, sequences: list[str]) -> list[np.ndarray]:
-        torch = self._torch
-        if not sequences:
-            return []
-        lengths = [len(s) for s in sequences]
-        width = max(lengths) + 1
-        ids = np.full((len(sequences), width), self.pad_id, dtype=np.int64)
-        mask = np.zeros((len(sequences), width), dtype=np.int64)
-        for i, s in enumerate(sequences):
-            ids[i, : len(s)] = self.encode(s)
-            ids[i, len(s)] = self.eos_id
-            mask[i, : len(s) + 1] = 1
-        input_ids = torch.from_numpy(ids).to(self.device)
-        attention_mask = None if min(lengths) == max(lengths) else torch.from_numpy(mask).to(self.device)
-        self.n_sequences_run += len(sequences)
-        with torch.inference_mode():
-            out = self.model(input_ids=input_ids, attention_mask=attention_mask)
-            hidden = out.last_hidden_state.float().cpu().numpy()
-        return [np.ascontiguousarray(hidden[i, :n]) for i, n in enumerate(lengths)]
-
-
-def load(
-    model: str,
-    *,
-    revision: str = "main",
-    layer: int = -1,
-    dtype: str = "auto",
-    device: str = "auto",
-    models_dir: str | os.PathLike = "resources/models",
-) -> ProtT5Embedder:
-    """ProtT5 from a hub id or a local directory; never downloads."""
-    path, rid = locate(model, revision, models_dir, label=LABEL)
-    try:
-        return ProtT5Embedder(path, model_id=model, revision=revision, layer=layer, dtype=dtype,
-                              device=device, revision_id=rid)
-    except OSError as exc:
-        if rid is not None:
-            raise
-        raise ModelNotAvailableError(missing_message(model, revision, models_dir, exc, LABEL)) from None
+def load(model: str, **kwargs) -> ProtT5Embedder:
+    """ProtT5 from a hub id or a local directory; never downloads (keyword arguments as
+    `esm2.load_checkpoint`: revision, layer, dtype, device, models_dir)."""
+    return load_checkpoint(ProtT5Embedder, model, label=LABEL, **kwargs)
 
 
 def create(cfg) -> ProtT5Embedder:
     """Registry factory: the featurizer for the embedding settings (an EmbedConfig)."""
-    return load(cfg.model, revision=cfg.revision, layer=cfg.layer, dtype=cfg.dtype,
-                device=cfg.device, models_dir=cfg.models_dir)
+    return create_from(ProtT5Embedder, cfg, LABEL)
 
 
 def download(model: str, revision: str = "main", models_dir: str | os.PathLike = "resources/models") -> Path:
