@@ -54,6 +54,17 @@ def _check(y: np.ndarray, fold: np.ndarray, x: np.ndarray | None = None) -> None
         raise ValueError("baselines need finite labels")
 
 
+def _feature_inputs(features, y, fold) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(y, fold, features) as checked float64/int arrays; features must be [proteins, dims]."""
+    y = np.asarray(y, dtype=np.float64)
+    fold = np.asarray(fold)
+    x = np.asarray(features, dtype=np.float64)
+    if x.ndim != 2:
+        raise ValueError(f"features must be 2-D [proteins, dims], got {x.shape}")
+    _check(y, fold, x)
+    return y, fold, x
+
+
 def _per_fold(
     y: np.ndarray, fold: np.ndarray, fit_predict: Callable[[np.ndarray, np.ndarray], np.ndarray]
 ) -> np.ndarray:
@@ -101,12 +112,7 @@ def ridge_pooled(
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    y = np.asarray(y, dtype=np.float64)
-    fold = np.asarray(fold)
-    x = np.asarray(features, dtype=np.float64)
-    if x.ndim != 2:
-        raise ValueError(f"features must be 2-D [proteins, dims], got {x.shape}")
-    _check(y, fold, x)
+    y, fold, x = _feature_inputs(features, y, fold)
     chosen: dict[int, float] = {}
 
     def fit_predict(tr, te):
@@ -178,12 +184,7 @@ def ridge_seq(
     with the lowest inner MSE (ties: the larger alpha) is refitted on the whole training fold and
     predicts fold k. Returns (predictions, {fold: {"alpha", "standardise", "inner_mse"}}).
     """
-    y = np.asarray(y, dtype=np.float64)
-    fold = np.asarray(fold)
-    x = np.asarray(features, dtype=np.float64)
-    if x.ndim != 2:
-        raise ValueError(f"features must be 2-D [proteins, dims], got {x.shape}")
-    _check(y, fold, x)
+    y, fold, x = _feature_inputs(features, y, fold)
     alphas = np.asarray(sorted(alphas), dtype=np.float64)
     g = None if groups is None else np.asarray(groups)
     chosen: dict[int, dict] = {}

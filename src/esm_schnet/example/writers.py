@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 import textwrap
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -61,6 +63,35 @@ def _pdb_atom_name(name: str, element: str) -> str:
     return f" {name:<3}" if len(element) == 1 and len(name) < 4 else f"{name:<4}"
 
 
+class _Atom(NamedTuple):
+    serial: int  # 1-based over all atoms (no TER records)
+    ci: int
+    chain: object
+    i: int
+    chain_start: bool  # first atom of a chain
+    hetero: bool
+    resn: str
+    name: str
+    element: str
+    xyz: object
+    bfactor: float
+
+
+def _atom_records(p) -> Iterator[_Atom]:
+    """Every atom of the protein's chains in file order, with what both writers print."""
+    serial = 1
+    bfac = _bfactors(p.chains)
+    for ci, chain in enumerate(p.chains):
+        first = True
+        for i in range(len(chain)):
+            resn = _resname(chain, i)
+            for name, element, xyz in _atoms_of(chain, i):
+                yield _Atom(serial, ci, chain, i, first, i in chain.hetero, resn, name, element,
+                            xyz, bfac[ci][i])
+                first = False
+                serial += 1
+
+
 def pdb_text(p: ExampleProtein, seed: int) -> str:
     lines = [
         f"HEADER    SYNTHETIC PROTEIN MODEL                 01-JAN-00   {p.id[:4].upper():<4}",
@@ -71,25 +102,30 @@ def pdb_text(p: ExampleProtein, seed: int) -> str:
     lines += [f"REMARK   1 {part}" for part in textwrap.wrap(p.note.upper(), 68)]
     lines += ["REMARK   1 IDEAL BACKBONE GEOMETRY; C-BETA ONLY; NO SIDE CHAINS BEYOND C-BETA"]
     serial = 1
-    bfac = _bfactors(p.chains)
-    for ci, chain in enumerate(p.chains):
-        for i in range(len(chain)):
-            rec = "HETATM" if i in chain.hetero else "ATOM  "
-            resn = _resname(chain, i)
-            for name, element, xyz in _atoms_of(chain, i):
-                lines.append(
-                    f"{rec}{serial:5d} {_pdb_atom_name(name, element)} {resn:>3} {chain.name:1}"
-                    f"{chain.numbers[i]:4d}{chain.icodes[i]:1}   "
-                    f"{xyz[0]:8.3f}{xyz[1]:8.3f}{xyz[2]:8.3f}{1.0:6.2f}{bfac[ci][i]:6.2f}"
-                    f"          {element:>2}  "
-                )
-                serial += 1
-        last = len(chain) - 1
+    for a in _atom_records(p):
+        if a.chain_start and a.ci > 0:  # close the previous chain
+            prev = p.chains[a.ci - 1]
+            last = len(prev) - 1
+            lines.append(
+                f"TER   {serial:5d}      {_resname(prev, last):>3} {prev.name:1}"
+                f"{prev.numbers[last]:4d}{prev.icodes[last]:1}"
+            )
+            serial += 1
+        rec = "HETATM" if a.hetero else "ATOM  "
         lines.append(
-            f"TER   {serial:5d}      {_resname(chain, last):>3} {chain.name:1}"
-            f"{chain.numbers[last]:4d}{chain.icodes[last]:1}"
+            f"{rec}{serial:5d} {_pdb_atom_name(a.name, a.element)} {a.resn:>3} {a.chain.name:1}"
+            f"{a.chain.numbers[a.i]:4d}{a.chain.icodes[a.i]:1}   "
+            f"{a.xyz[0]:8.3f}{a.xyz[1]:8.3f}{a.xyz[2]:8.3f}{1.0:6.2f}{a.bfactor:6.2f}"
+            f"          {a.element:>2}  "
         )
         serial += 1
+    last_chain = p.chains[-1]
+    last = len(last_chain) - 1
+    lines.append(
+        f"TER   {serial:5d}      {_resname(last_chain, last):>3} {last_chain.name:1}"
+        f"{last_chain.numbers[last]:4d}{last_chain.icodes[last]:1}"
+    )
+    serial += 1
     if p.waters is not None:
         wchain = p.chains[0].name
         for j, xyz in enumerate(p.waters):
@@ -119,20 +155,14 @@ def cif_text(p: ExampleProtein, seed: int) -> str:
     ]  # fmt: skip
     head += [f"_atom_site.{c}" for c in cols]
     rows = []
-    serial = 1
-    bfac = _bfactors(p.chains)
-    for ci, chain in enumerate(p.chains):
-        asym = chr(ord("A") + ci)
-        for i in range(len(chain)):
-            rec = "HETATM" if i in chain.hetero else "ATOM"
-            resn = _resname(chain, i)
-            for name, element, xyz in _atoms_of(chain, i):
-                rows.append(
-                    f"{rec:<6} {serial:<5d} {element} {name:<3} . {resn} {asym} {ci + 1} {i + 1:<4d} "
-                    f"{chain.icodes[i] or '?'} {xyz[0]:8.3f} {xyz[1]:8.3f} {xyz[2]:8.3f} 1.00 "
-                    f"{bfac[ci][i]:6.2f} {chain.numbers[i]:<4d} {resn} {chain.name} {name:<3} 1"
-                )
-                serial += 1
+    for a in _atom_records(p):
+        rec = "HETATM" if a.hetero else "ATOM"
+        asym, chain, i = chr(ord("A") + a.ci), a.chain, a.i
+        rows.append(
+            f"{rec:<6} {a.serial:<5d} {a.element} {a.name:<3} . {a.resn} {asym} {a.ci + 1} "
+            f"{i + 1:<4d} {chain.icodes[i] or '?'} {a.xyz[0]:8.3f} {a.xyz[1]:8.3f} {a.xyz[2]:8.3f} "
+            f"1.00 {a.bfactor:6.2f} {chain.numbers[i]:<4d} {a.resn} {chain.name} {a.name:<3} 1"
+        )
     return "\n".join(head + rows + ["#", ""])
 
 
