@@ -147,7 +147,7 @@ class Batch:
     dist: Tensor
     y: Tensor  # [B]
     num_nodes: Tensor  # [B]
-    # derived per-edge data that depend only on the fixed graph (see model.edge_operators)
+    # derived per-edge data that depend only on the fixed graph (encoders.tabulated.edge_operators)
     cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     def to(self, device) -> "Batch":

@@ -4,9 +4,6 @@ standardisation (`TargetScaler`).
 - encoders: esm_schnet.encoders (registry from `model.encoder`; `schnet` in encoders/schnet.py,
   its tabulated filter in encoders/tabulated.py)
 - checkpoints (model.pt save/load, `TrainedModel`): esm_schnet.checkpoint
-
-The names that used to live here (SchNet modules, checkpoint functions) are still importable from
-this module for existing callers.
 """
 
 from __future__ import annotations
@@ -146,22 +143,3 @@ class TargetScaler:
     def loss(self, out: Tensor, y: Tensor, n: Tensor) -> Tensor:
         """MSE in label space, divided by (sigma * scale)^2."""
         return torch.mean(((out - self.standardise(y, n)) / self.scale) ** 2)
-
-
-_SCHNET = ("FeatureProjection", "PrecomputedRadiusGraph", "SchNetEncoder")
-_TABULATED = ("EdgeOperators", "GridCoordinate", "TabulatedCFConv", "edge_operators", "grid_cell",
-              "shared_filter_tables")
-_CHECKPOINT = ("MODEL_FORMAT", "MODEL_FORMAT_VERSION", "TrainedModel", "load_model", "save_model")
-
-
-def __getattr__(name: str):
-    """Names that moved to esm_schnet.encoders / esm_schnet.checkpoint (lazy: no import cycle)."""
-    if name in _SCHNET:
-        from .encoders import schnet as module
-    elif name in _TABULATED:
-        from .encoders import tabulated as module
-    elif name in _CHECKPOINT:
-        from . import checkpoint as module
-    else:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(module, name)

@@ -39,7 +39,7 @@ def predict_table(
     """One row per requested id, in table order.
 
     parse_errors: id -> reason the structure was skipped (None when it parsed);
-    records: id -> esm_schnet.store.ProteinRecord; trained: esm_schnet.model.TrainedModel.
+    records: id -> esm_schnet.store.ProteinRecord; trained: esm_schnet.checkpoint.TrainedModel.
     """
     want = int(trained.config.in_channels)
     dims = {int(np.asarray(r.embedding).shape[1]) for r in records.values()}

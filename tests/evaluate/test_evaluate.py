@@ -198,7 +198,7 @@ def test_run_writes_every_output(tmp_path, monkeypatch):
 
 def test_cli_builds_the_typed_inputs(tmp_path, monkeypatch):
     seen = {}
-    monkeypatch.setattr(evaluate, "run", lambda i, o: seen.update(i=i, o=o))
+    monkeypatch.setattr(evaluate.job, "run", lambda i, o: seen.update(i=i, o=o))  # cli calls job.run
     rc = evaluate.cli([
         "--fold-predictions", "a.tsv", "b.tsv", "--provenance", "p.json", "--folds", "f.tsv",
         "--samples", "s.tsv", "--shards", "x.h5", "--embedding-model", "onehot",

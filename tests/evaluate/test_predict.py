@@ -18,7 +18,8 @@ from evaldata import write_helix_pdb as _pdb
 def _final_model(path, in_channels):
     import torch
 
-    from esm_schnet.model import ModelConfig, TargetScaler, build_model, save_model
+    from esm_schnet.checkpoint import save_model
+    from esm_schnet.model import ModelConfig, TargetScaler, build_model
 
     torch.manual_seed(0)
     cfg = ModelConfig.from_config(in_channels, {"cutoff": 10.0}, {
@@ -85,7 +86,7 @@ def test_predict_end_to_end_reports_broken_structure(predict_inputs, tmp_path):
     text = log.read_text()
     assert "broken" in text and "predicted 2 of 3" in text
     # the same model scores the same protein the same way (deterministic)
-    from esm_schnet.model import load_model
+    from esm_schnet.checkpoint import load_model
     from esm_schnet.store import load_records
 
     again = load_model(d["model"]).predict_records(load_records([d["shard"]], ["a"]))

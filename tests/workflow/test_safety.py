@@ -200,7 +200,7 @@ def test_pickle_bearing_model_is_refused_without_running_it(tmp_path):
     import torch
 
     from esm_schnet.errors import CorruptFileError
-    from esm_schnet.model import MODEL_FORMAT, load_model
+    from esm_schnet.checkpoint import MODEL_FORMAT, load_model
 
     marker = tmp_path / "payload-ran"
     evil = tmp_path / "model.pt"

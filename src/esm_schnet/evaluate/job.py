@@ -1,0 +1,168 @@
+"""`esm-schnet evaluate`: its typed inputs and outputs, the job itself and the command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from ..files import write_json, write_text
+from .read import (
+    _read_tsv,
+    chain_lengths,
+    gather_fold_predictions,
+    gather_histories,
+    read_convergence,
+)
+from .report import metrics_document, tables_html, write_tsv
+from .schema import embedding_kind
+from .summary import convergence_lines, summary_table
+from .tables import compare_to_baselines, evaluate_tables
+
+log = logging.getLogger("esm_schnet.evaluate")
+
+
+@dataclass(frozen=True)
+class EvaluateInputs:
+    """What `esm-schnet evaluate` reads, and its settings."""
+
+    fold_predictions: Sequence[Path]
+    folds: Path
+    samples: Path
+    shards: Sequence[Path]
+    embedding_model: str
+    scheme: str
+    histories: Sequence[Path] = ()
+    provenances: Sequence[Path] = ()  # every fold's provenance.json (convergence)
+    n_boot: int = 1000
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class EvaluateOutputs:
+    """What `esm-schnet evaluate` writes (defaults: the workflow's paths)."""
+
+    predictions: Path = Path("results/predictions.tsv")
+    metrics: Path = Path("results/metrics.tsv")
+    json: Path = Path("results/metrics.json")
+    comparisons: Path = Path("results/comparisons.tsv")
+    lengths: Path = Path("results/evaluate/lengths.tsv")
+    history: Path = Path("results/evaluate/history.tsv")
+    convergence: Path = Path("results/evaluate/convergence.tsv")
+    html: Path = Path("results/evaluate/metrics.html")
+
+    @classmethod
+    def under(cls, root) -> "EvaluateOutputs":
+        """The same layout below `root` instead of the working directory."""
+        root = Path(root)
+        return cls(**{
+            k: root / getattr(cls, k) for k in
+            ("predictions", "metrics", "json", "comparisons", "lengths", "history",
+             "convergence", "html")
+        })
+
+
+def run(inputs: EvaluateInputs, outputs: EvaluateOutputs = EvaluateOutputs()) -> pd.DataFrame:
+    """Everything `esm-schnet evaluate` does; returns the metrics table."""
+    from ..samples import read_sample_table
+    from ..store import load_records
+
+    model_id, scheme = inputs.embedding_model, inputs.scheme
+    n_boot, seed = inputs.n_boot, inputs.seed
+    fold_preds = gather_fold_predictions(inputs.fold_predictions)
+    histories = gather_histories(inputs.histories)
+    convergence = read_convergence(inputs.provenances)
+    folds = _read_tsv(inputs.folds, ["id", "fold"])
+    folds["id"] = folds["id"].astype(str)
+    samples = read_sample_table(inputs.samples, require_labels=True)
+    log.info(
+        "%d proteins in %d folds (scheme %s); loading %d shard(s)",
+        len(folds), folds["fold"].nunique(), scheme, len(inputs.shards),
+    )
+    records = load_records(list(inputs.shards))
+    preds, metrics, info = evaluate_tables(
+        fold_preds, folds, samples["label"], records, n_boot=n_boot, seed=seed, scheme=scheme
+    )
+    comparisons = compare_to_baselines(preds, folds, scheme, n_boot=n_boot, seed=seed)
+    for line in convergence_lines(convergence):
+        log.warning("%s", line.removeprefix("WARNING: "))
+    lengths = chain_lengths({i: records[i] for i in folds["id"].astype(str)})
+    mt = metrics.copy()
+    mt["embedding_model"] = model_id
+    mt["embedding_kind"] = embedding_kind(model_id)
+    mt["cv_scheme"] = scheme
+    write_tsv(preds, outputs.predictions)
+    write_tsv(mt, outputs.metrics)
+    write_tsv(comparisons, outputs.comparisons)
+    write_tsv(lengths, outputs.lengths)
+    write_tsv(histories, outputs.history)
+    write_tsv(convergence, outputs.convergence)
+    doc = metrics_document(
+        metrics, info, model_id, scheme, n_boot, seed, comparisons=comparisons,
+        convergence=convergence,
+    )
+    write_json(outputs.json, doc, sort_keys=False)
+    title = f"embedding {model_id}; CV scheme {scheme}; {len(folds)} proteins"
+    write_text(outputs.html, tables_html(mt, comparisons, convergence, title))
+    log.info("wrote %s, %s, %s, %s", outputs.predictions, outputs.metrics, outputs.json,
+             outputs.comparisons)
+    log.info(
+        "summary (held-out predictions, 95%% bootstrap intervals over %d resamples):\n%s",
+        n_boot, summary_table(metrics, model_id, scheme, comparisons, convergence),
+    )
+    return metrics
+
+
+def cli(argv: list[str]) -> int:
+    from ..log import job_log
+
+    ap = argparse.ArgumentParser(
+        prog="esm-schnet evaluate",
+        description="Gather fold predictions, score SchNet and the baselines on the same folds.",
+    )
+    d = EvaluateOutputs()
+    ap.add_argument("--fold-predictions", nargs="+", required=True, metavar="TSV")
+    ap.add_argument("--histories", nargs="*", default=[], metavar="TSV")
+    ap.add_argument("--provenance", nargs="*", default=[], metavar="JSON",
+                    help="every fold's provenance.json (convergence of each fold)")
+    ap.add_argument("--folds", required=True, metavar="TSV")
+    ap.add_argument("--samples", required=True, metavar="TSV")
+    ap.add_argument("--shards", nargs="+", required=True, metavar="H5")
+    ap.add_argument("--embedding-model", required=True)
+    ap.add_argument("--scheme", required=True)
+    ap.add_argument("--bootstrap", type=int, default=1000)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out-predictions", type=Path, default=d.predictions)
+    ap.add_argument("--out-metrics", type=Path, default=d.metrics)
+    ap.add_argument("--out-json", type=Path, default=d.json)
+    ap.add_argument("--out-comparisons", type=Path, default=d.comparisons)
+    ap.add_argument("--out-lengths", type=Path, default=d.lengths)
+    ap.add_argument("--out-history", type=Path, default=d.history)
+    ap.add_argument("--out-convergence", type=Path, default=d.convergence)
+    ap.add_argument("--out-html", type=Path, default=d.html)
+    ap.add_argument("--log", default=None, help="append the log to this file")
+    a = ap.parse_args(argv)
+    inputs = EvaluateInputs(
+        fold_predictions=[Path(p) for p in a.fold_predictions],
+        histories=[Path(p) for p in a.histories],
+        provenances=[Path(p) for p in a.provenance],
+        folds=Path(a.folds),
+        samples=Path(a.samples),
+        shards=[Path(p) for p in a.shards],
+        embedding_model=a.embedding_model,
+        scheme=a.scheme,
+        n_boot=a.bootstrap,
+        seed=a.seed,
+    )
+    outputs = EvaluateOutputs(
+        predictions=a.out_predictions, metrics=a.out_metrics, json=a.out_json,
+        comparisons=a.out_comparisons, lengths=a.out_lengths, history=a.out_history,
+        convergence=a.out_convergence, html=a.out_html,
+    )
+    with job_log(a.log, echo=a.log is None):
+        run(inputs, outputs)
+    return 0

@@ -1,0 +1,130 @@
+"""Reading what the folds wrote: predictions.tsv, history.tsv and provenance.json
+(convergence), and per-chain lengths of the embedding records."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import CorruptFileError, InputError
+from .schema import CONVERGENCE_COLUMNS
+
+_FOLD_DIR = re.compile(r"fold-(\d+)$")
+
+
+def _read_tsv(path, required: Sequence[str]) -> pd.DataFrame:
+    try:
+        df = pd.read_csv(path, sep="\t")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise CorruptFileError(path, str(exc).splitlines()[0]) from exc
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise CorruptFileError(path, f"missing column(s) {', '.join(missing)}")
+    return df
+
+
+def fold_of_path(path) -> int:
+    """Fold number from a path .../fold-<k>/<file>."""
+    m = _FOLD_DIR.search(Path(path).parent.name)
+    if not m:
+        raise ValueError(f"cannot tell the fold of {path} (expected .../fold-<k>/...)")
+    return int(m.group(1))
+
+
+def gather_fold_predictions(paths: Sequence) -> pd.DataFrame:
+    """Concatenate fold predictions.tsv files (id, y_true, y_pred, fold)."""
+    frames = []
+    for p in paths:
+        df = _read_tsv(p, ["id", "y_true", "y_pred"])
+        if "fold" not in df.columns:
+            df["fold"] = fold_of_path(p)
+        frames.append(df[["id", "y_true", "y_pred", "fold"]])
+    if not frames:
+        raise InputError(None, "no fold predictions to evaluate")
+    out = pd.concat(frames, ignore_index=True)
+    out["id"] = out["id"].astype(str)
+    dup = out["id"][out["id"].duplicated()].unique()
+    if len(dup):
+        raise InputError(dup[0], f"predicted in more than one fold ({len(dup)} such proteins)")
+    return out
+
+
+def gather_histories(paths: Sequence) -> pd.DataFrame:
+    """Concatenate fold history.tsv files into one table with a fold column."""
+    cols = ["fold", "epoch", "train_loss", "val_loss", "seconds"]
+    frames = []
+    for p in paths:
+        df = _read_tsv(p, ["epoch", "train_loss"])
+        df["fold"] = fold_of_path(p)
+        for c in ("val_loss", "seconds"):
+            if c not in df.columns:
+                df[c] = np.nan
+        frames.append(df[cols])
+    if not frames:
+        return pd.DataFrame(columns=cols)
+    return pd.concat(frames, ignore_index=True).sort_values(["fold", "epoch"], kind="stable")
+
+
+def chain_lengths(records: Mapping) -> pd.DataFrame:
+    """Residues per chain of every record: columns id, chain (0-based), name, length."""
+    rows = []
+    for pid, rec in records.items():
+        chain_index = np.asarray(rec.chain_index)
+        names = list(getattr(rec, "chain_names", None) or [])
+        chains, counts = np.unique(chain_index, return_counts=True)
+        for c, n in zip(chains, counts):
+            name = names[c] if c < len(names) else ""
+            rows.append({"id": pid, "chain": int(c), "name": name, "length": int(n)})
+    return pd.DataFrame(rows, columns=["id", "chain", "name", "length"])
+
+
+def _float(v) -> float:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def read_convergence(paths: Sequence) -> pd.DataFrame:
+    """One row per fold from the folds' provenance.json `convergence` entries.
+
+    A provenance.json without the entry (an older run) gives status `unknown`, not an error.
+    Columns: CONVERGENCE_COLUMNS; `converged` is True/False, or None when unknown.
+    """
+    rows = []
+    for p in paths:
+        try:
+            doc = json.loads(Path(p).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise CorruptFileError(p, str(exc).splitlines()[0]) from exc
+        try:
+            fold = fold_of_path(p)
+        except ValueError:
+            fold = int(doc.get("fold"))
+        c = doc.get("convergence") if isinstance(doc, dict) else None
+        row = {"fold": fold, "status": "unknown", "converged": None, "ratio": math.nan,
+               "final_train_loss": math.nan, "mean_predictor_loss": math.nan,
+               "threshold": math.nan, "hint": ""}
+        if isinstance(c, dict):
+            row.update(
+                ratio=_float(c.get("ratio")), final_train_loss=_float(c.get("final_train_loss")),
+                mean_predictor_loss=_float(c.get("mean_predictor_loss")),
+                threshold=_float(c.get("threshold")), hint=str(c.get("hint") or ""),
+            )
+            conv = c.get("converged")
+            if not isinstance(conv, bool) and math.isfinite(row["ratio"]) and math.isfinite(
+                row["threshold"]
+            ):
+                conv = bool(row["ratio"] <= row["threshold"])
+            if isinstance(conv, bool):
+                row["converged"] = conv
+                row["status"] = "converged" if conv else "unconverged"
+        rows.append(row)
+    df = pd.DataFrame(rows, columns=CONVERGENCE_COLUMNS)
+    return df.sort_values("fold", kind="stable").reset_index(drop=True)

@@ -1,0 +1,139 @@
+"""SchNet's held-out predictions next to the baselines on the same folds: the predictions and
+metrics tables, and the paired comparisons of SchNet against each baseline."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from ..baselines import mean_pool, run_baselines
+from ..errors import InputError
+from ..metrics import PAIRED_METRICS, compute_metrics, metric_columns, paired_difference
+from .schema import COMPARISON_COLUMNS, MODEL_NAME, MODEL_ORDER, PRED_COLUMNS
+
+log = logging.getLogger("esm_schnet.evaluate")
+
+
+def evaluate_tables(
+    fold_predictions: pd.DataFrame,
+    folds: pd.DataFrame,
+    labels: pd.Series,
+    records: Mapping,
+    n_boot: int = 1000,
+    seed: int = 0,
+    scheme: str = "",
+) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Predictions of SchNet and the baselines, and their metrics.
+
+    fold_predictions: id, y_true, y_pred, fold (SchNet's held-out predictions);
+    folds: id, fold[, cluster] (the CV folds; baselines use exactly these; under scheme `group`
+    ridge_seq's inner CV keeps the clusters whole too);
+    labels: label by id (the sample table); records: id -> object with embedding [L, D],
+    n_residues, chain_index (esm_schnet.store.ProteinRecord).
+    Returns (predictions long table, metrics table one row per model, info dict).
+    """
+    folds = folds.copy()
+    folds["id"] = folds["id"].astype(str)
+    ids = list(folds["id"])
+    fold = folds["fold"].to_numpy()
+    missing_pred = sorted(set(ids) - set(fold_predictions["id"]))
+    if missing_pred:
+        raise InputError(
+            missing_pred[0],
+            f"in the folds table but has no fold prediction ({len(missing_pred)} such proteins)",
+        )
+    extra = sorted(set(fold_predictions["id"]) - set(ids))
+    if extra:
+        raise InputError(extra[0], f"predicted but not in the folds table ({len(extra)} such)")
+    missing_rec = [i for i in ids if i not in records]
+    if missing_rec:
+        raise InputError(missing_rec[0], f"has no embedding record ({len(missing_rec)} such)")
+    missing_lab = [i for i in ids if i not in labels.index or not np.isfinite(labels.get(i))]
+    if missing_lab:
+        raise InputError(missing_lab[0], f"has no label ({len(missing_lab)} such)")
+
+    y = labels.loc[ids].to_numpy(dtype=np.float64)
+    schnet = fold_predictions.set_index("id").loc[ids]
+    if not np.allclose(schnet["y_true"].to_numpy(dtype=float), y, rtol=1e-5, atol=1e-6):
+        bad = [i for i, a, b in zip(ids, schnet["y_true"], y) if not np.isclose(a, b)]
+        raise InputError(bad[0], "fold predictions carry a label that differs from the sample table")
+    if not np.array_equal(schnet["fold"].to_numpy(), fold):
+        bad = [i for i, a, b in zip(ids, schnet["fold"], fold) if a != b]
+        raise InputError(bad[0], "predicted in a different fold than the folds table says")
+
+    n_res = np.array([int(records[i].n_residues) for i in ids])
+    pooled = np.stack([mean_pool(records[i].embedding) for i in ids])
+    summed = np.stack([np.asarray(records[i].embedding, dtype=np.float64).sum(0) for i in ids])
+    groups = resampling_units(folds, scheme)[1] if scheme == "group" else None
+    base, info = run_baselines(ids, y, fold, n_res, pooled, summed=summed, groups=groups)
+    own = pd.DataFrame(
+        {
+            "id": ids,
+            "label": y,
+            "prediction": schnet["y_pred"].to_numpy(dtype=np.float64),
+            "fold": fold,
+            "model": MODEL_NAME,
+        }
+    )
+    preds = pd.concat([own, base], ignore_index=True)[PRED_COLUMNS]
+
+    rows = []
+    for name in MODEL_ORDER:
+        sub = preds[preds["model"] == name]
+        row = {"model": name}
+        row.update(compute_metrics(sub["label"], sub["prediction"], n_boot=n_boot, seed=seed))
+        if row["notes"]:
+            log.warning("%s: %s", name, row["notes"])
+        rows.append(row)
+    metrics = pd.DataFrame(rows, columns=["model", "n", *metric_columns(), "notes"])
+    info = {
+        "n_proteins": len(ids),
+        "n_folds": int(len(np.unique(fold))),
+        "embedding_dim": int(pooled.shape[1]),
+        **info,
+    }
+    return preds, metrics, info
+
+
+def resampling_units(folds: pd.DataFrame, scheme: str) -> tuple[str, np.ndarray]:
+    """(unit name, unit of each protein in folds order) for the paired bootstrap: whole clusters
+    under `cv.scheme: group` (the folds table's `cluster` column), else proteins."""
+    if scheme == "group" and "cluster" in folds.columns:
+        return "cluster", folds["cluster"].astype(str).to_numpy()
+    return "protein", folds["id"].astype(str).to_numpy()
+
+
+def compare_to_baselines(
+    preds: pd.DataFrame, folds: pd.DataFrame, scheme: str = "", n_boot: int = 1000, seed: int = 0
+) -> pd.DataFrame:
+    """SchNet minus every baseline (RMSE, MAE) on the same held-out proteins, with 95% paired
+    bootstrap intervals (one set of resamples, shared by every baseline) and verdicts."""
+    unit, units = resampling_units(folds, scheme)
+    ids = list(folds["id"].astype(str))
+    wide = preds.pivot(index="id", columns="model", values="prediction").loc[ids]
+    y = preds[preds["model"] == MODEL_NAME].set_index("id").loc[ids, "label"].to_numpy(float)
+    rows = []
+    for name in MODEL_ORDER:
+        if name == MODEL_NAME or name not in wide.columns:
+            continue
+        res = paired_difference(
+            y, wide[MODEL_NAME].to_numpy(float), wide[name].to_numpy(float),
+            units=units, n_boot=n_boot, seed=seed,
+        )
+        for m in PAIRED_METRICS:
+            r = res[m]
+            rows.append({
+                "baseline": name, "metric": m, "difference": r["difference"], "lo": r["lo"],
+                "hi": r["hi"], "verdict": r["verdict"], "resampling_unit": unit,
+                "n_units": int(len(set(units))), "schnet_value": r["a"], "baseline_value": r["b"],
+            })
+    return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
+
+
+def best_baseline(metrics: pd.DataFrame) -> str | None:
+    """The baseline with the lowest RMSE (point estimate), or None."""
+    base = metrics[metrics["model"] != MODEL_NAME].set_index("model")["rmse"].dropna()
+    return str(base.idxmin()) if len(base) else None
