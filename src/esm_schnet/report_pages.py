@@ -14,6 +14,8 @@ import json
 import math
 from pathlib import Path
 
+from .files import write_text
+
 SORT_JS = """<script>
 document.querySelectorAll("table.sortable th").forEach(function (th) {
   th.style.cursor = "pointer"; th.title = "click to sort";
@@ -94,6 +96,23 @@ def headline_rst(metrics: dict) -> str:
     )
 
 
+def metrics_table_rst(metrics: dict) -> str:
+    """Every model's held-out metrics as an RST list-table, for the report's landing page."""
+    models = list((metrics.get("models") or {}).values())
+    if not models:
+        return ""
+    lines = [".. list-table:: Held-out metrics (95% bootstrap intervals; results/metrics.tsv)",
+             "   :header-rows: 1", "",
+             "   * - model", "     - n", "     - RMSE [95% CI]", "     - MAE", "     - R2",
+             "     - Pearson"]
+    for m in models:
+        lines += [f"   * - ``{m['model']}``", f"     - {m['n']}",
+                  f"     - {_f(m['rmse'])} [{_f(m['rmse_lo'], 3)}, {_f(m['rmse_hi'], 3)}]",
+                  f"     - {_f(m['mae'])}", f"     - {_f(m['r2'], 3)}",
+                  f"     - {_f(m['pearson'], 3)}"]
+    return "\n".join(lines) + "\n"
+
+
 def _metric_lines(metrics: dict) -> list[str]:
     lines = []
     for m in (metrics.get("models") or {}).values():
@@ -148,12 +167,10 @@ def write_pages(predictions_tsv, metrics_json, structures_tsv, skipped_tsv, leng
 def _write_pages(predictions_tsv, metrics_json, structures_tsv, skipped_tsv, lengths_tsv,
                  convergence_tsv, history_tsv, tables_out, headline_out, values_out) -> None:
     metrics = json.loads(Path(metrics_json).read_text())
-    Path(tables_out).parent.mkdir(parents=True, exist_ok=True)
-    Path(tables_out).write_text(tables_html(predictions_tsv, structures_tsv, skipped_tsv))
-    Path(headline_out).write_text(headline_rst(metrics))
+    write_text(tables_out, tables_html(predictions_tsv, structures_tsv, skipped_tsv))
+    write_text(headline_out, headline_rst(metrics) + "\n" + metrics_table_rst(metrics))
     for name, text in values_rst(metrics, lengths_tsv, convergence_tsv, history_tsv).items():
-        Path(values_out[name]).parent.mkdir(parents=True, exist_ok=True)
-        Path(values_out[name]).write_text(text)
+        write_text(values_out[name], text)
 
 
 PLOT_NAMES = ("parity", "residuals", "lengths", "learning_curves")
