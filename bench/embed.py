@@ -189,32 +189,28 @@ def run_ours(ckpt: Path, proteins, max_tokens: int, gflops: float, dedupe: bool 
     }
 
 
-def run_naive(ckpt: Path, proteins, batch_size: int) -> dict:
+def _time_batches(model, tok, seqs: list[str], batches: list[list[int]], hidden_states: bool) -> dict:
+    """Run `batches` (index lists into `seqs`) through a transformers EsmModel as the baselines do
+    (tokenizer padding to each batch's longest); time it; count padding and executed FLOPs."""
     import torch
-    from transformers import AutoTokenizer, EsmModel
 
-    model = EsmModel.from_pretrained(str(ckpt), attn_implementation="sdpa").eval()
-    tok = AutoTokenizer.from_pretrained(str(ckpt))
-    glued = ["".join(seqs) for _, seqs in proteins]
     with torch.no_grad():
         model(**tok(["MKTAYIAKQRQISFVKSHFSRQ"], return_tensors="pt"))  # warm-up
-    delivered = sum(map(len, glued))
-    got = 0
+    lengths = [len(s) for s in seqs]
+    delivered, got = sum(lengths), 0
     t0 = time.perf_counter()
     with torch.no_grad():
-        for i in range(0, len(glued), batch_size):
-            batch = glued[i : i + batch_size]
+        for b in batches:
+            batch = [seqs[i] for i in b]
             enc = tok(batch, padding=True, return_tensors="pt")
-            out = model(**enc, output_hidden_states=True)
-            h = out.hidden_states[-1]
+            if hidden_states:  # the full model, as the original analysis ran it
+                h = model(**enc, output_hidden_states=True).hidden_states[-1]
+            else:
+                h = model(**enc).last_hidden_state
             for j, s in enumerate(batch):
                 got += h[j, 1 : 1 + len(s)].numpy().shape[0]
     seconds = time.perf_counter() - t0
     assert got == delivered
-    lengths = [len(s) for s in glued]
-    batches = [list(range(i, min(i + batch_size, len(glued)))) for i in range(0, len(glued), batch_size)]
-    from esm_schnet.embed.batching import padding_fraction
-
     n_enc = sum(p.numel() for p in model.encoder.layer.parameters())
     cfg = model.config
     flops = sum(batch_flops([lengths[i] for i in b], n_enc, cfg.num_hidden_layers, cfg.hidden_size) for b in batches)
@@ -223,9 +219,18 @@ def run_naive(ckpt: Path, proteins, batch_size: int) -> dict:
         "seconds": round(seconds, 3),
         "padding_fraction": round(padding_fraction(lengths, batches), 4),
         "batches": len(batches),
-        "batch_size": batch_size,
         "achieved_gflops": round(flops / seconds / 1e9, 1),
     }
+
+
+def run_naive(ckpt: Path, proteins, batch_size: int) -> dict:
+    from transformers import AutoTokenizer, EsmModel
+
+    model = EsmModel.from_pretrained(str(ckpt), attn_implementation="sdpa").eval()
+    tok = AutoTokenizer.from_pretrained(str(ckpt))
+    glued = ["".join(seqs) for _, seqs in proteins]
+    batches = [list(range(i, min(i + batch_size, len(glued)))) for i in range(0, len(glued), batch_size)]
+    return {**_time_batches(model, tok, glued, batches, hidden_states=True), "batch_size": batch_size}
 
 
 def extract_batches(lengths: list[int], toks_per_batch: int, extra_toks_per_seq: int = 1) -> list[list[int]]:
@@ -245,39 +250,14 @@ def extract_batches(lengths: list[int], toks_per_batch: int, extra_toks_per_seq:
 
 
 def run_extract(ckpt: Path, proteins, toks_per_batch: int) -> dict:
-    import torch
     from transformers import AutoTokenizer, EsmModel
 
     model = EsmModel.from_pretrained(str(ckpt), attn_implementation="sdpa", add_pooling_layer=False).eval()
     tok = AutoTokenizer.from_pretrained(str(ckpt))
     chains = [s for _, seqs in proteins for s in seqs]
-    with torch.no_grad():
-        model(**tok(["MKTAYIAKQRQISFVKSHFSRQ"], return_tensors="pt"))  # warm-up
-    lengths = [len(s) for s in chains]
-    batches = extract_batches(lengths, toks_per_batch)
-    delivered = sum(lengths)
-    got = 0
-    t0 = time.perf_counter()
-    with torch.no_grad():
-        for b in batches:
-            batch = [chains[i] for i in b]
-            enc = tok(batch, padding=True, return_tensors="pt")
-            h = model(**enc).last_hidden_state
-            for j, s in enumerate(batch):
-                got += h[j, 1 : 1 + len(s)].numpy().shape[0]
-    seconds = time.perf_counter() - t0
-    assert got == delivered
-    n_enc = sum(p.numel() for p in model.encoder.layer.parameters())
-    cfg = model.config
-    flops = sum(batch_flops([lengths[i] for i in b], n_enc, cfg.num_hidden_layers, cfg.hidden_size) for b in batches)
-    return {
-        "residues_per_s": round(delivered / seconds, 1),
-        "seconds": round(seconds, 3),
-        "padding_fraction": round(padding_fraction(lengths, batches), 4),
-        "batches": len(batches),
-        "toks_per_batch": toks_per_batch,
-        "achieved_gflops": round(flops / seconds / 1e9, 1),
-    }
+    batches = extract_batches([len(s) for s in chains], toks_per_batch)
+    return {**_time_batches(model, tok, chains, batches, hidden_states=False),
+            "toks_per_batch": toks_per_batch}
 
 
 def roofline(ckpt: Path, proteins, gflops: float, ours_rps: float) -> dict:
