@@ -88,35 +88,45 @@ def attr_str(value) -> str:
     return str(value)
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException, limit: int = 200) -> str:
+    """An exception's message folded onto one line, at most `limit` characters (its type name
+    when empty)."""
     text = " ".join(str(exc).split())
-    return (text or type(exc).__name__)[:200]
+    return (text or type(exc).__name__)[:limit]
 
 
-def open_h5(path, kind: str | None = None, *, missing: str | None = None):
+def open_h5(path, kind: str | None = None, *, what: str | None = None,
+            missing: str | None = None, own_output: bool = False):
     """Open a workflow HDF5 file for reading and check its root attribute `kind`.
 
-    Returns the open h5py.File (use it as a context manager). A missing file raises
-    EsmSchnetError (`missing`, if given, is the hint); a file HDF5 cannot read raises
-    CorruptFileError; a readable file of another kind raises EsmSchnetError naming the kind it
-    has. With kind=None any kind is accepted (the caller dispatches on it).
+    Returns the open h5py.File (use it as a context manager). `what` names the file in messages
+    (default "<kind> file"). A missing file raises EsmSchnetError (`missing`, if given, is the
+    hint). A file HDF5 cannot read raises CorruptFileError; so does a file that is not HDF5 at
+    all when `own_output` (a path only the workflow writes: garbage there means damage), while
+    otherwise that says what the file looks like. A readable file of another kind raises
+    EsmSchnetError naming the kind it has. With kind=None any kind is accepted (the caller
+    dispatches on it).
     """
     import h5py
 
     path = Path(path)
+    what = what or (f"{kind} file" if kind else "file")
     if not path.is_file():
         hint = f" ({missing})" if missing else ""
-        raise EsmSchnetError(f"{path}: no such file{hint}")
+        raise EsmSchnetError(f"{path}: no such {what}{hint}")
+    if own_output and not is_hdf5(path):
+        raise CorruptFileError(path, f"not HDF5: {describe_file(path)}")
     try:
         h5 = h5py.File(path, "r")
     except OSError as exc:
         if not is_hdf5(path):
             raise EsmSchnetError(f"{path} is not an HDF5 file ({describe_file(path)})") from None
-        raise CorruptFileError(path, _first_line(exc)) from None
+        raise CorruptFileError(path, first_line(exc)) from None
     found = attr_str(h5.attrs.get("kind", ""))
     if kind is not None and found != kind:
         h5.close()
-        raise EsmSchnetError(f"{path} is not a {kind} file (kind={found!r})")
+        article = "an" if what[:1].lower() in "aeiou" else "a"
+        raise EsmSchnetError(f"{path} is not {article} {what} (kind={found!r})")
     return h5
 
 
@@ -138,7 +148,7 @@ def describe_file(path) -> str:
         with open(path, "rb") as fh:
             head = fh.read(512)
     except OSError as exc:
-        return _first_line(exc)
+        return first_line(exc)
     if not head:
         return "empty file"
     if head.startswith(b"PK\x03\x04"):

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import csv
 import os
-import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ import numpy as np
 
 from . import __version__
 from .errors import CorruptFileError, EsmSchnetError
+from .files import first_line, open_h5, write_h5, write_tsv
 
 SCHEMA_VERSION = 1
 KIND = "embeddings"
@@ -92,62 +92,35 @@ def write_shard(
     `attrs` are the file attrs (model_id, model_revision, layer, dtype, ...); kind,
     schema_version, package_version, storage_dtype and n_proteins are added here.
     """
-    import h5py
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
     sdtype = np.dtype(storage_dtype)
     n = 0
-    try:
-        with h5py.File(tmp, "w") as f:
-            for key, value in attrs.items():
-                f.attrs[key] = value
-            f.attrs["kind"] = KIND
-            f.attrs["schema_version"] = SCHEMA_VERSION
-            f.attrs["package_version"] = __version__
-            f.attrs["storage_dtype"] = sdtype.name
-            for rec in records:
-                rec.validate()
-                if rec.id in f:
-                    raise EsmSchnetError(f"protein {rec.id!r} written twice into {path}")
-                g = f.create_group(rec.id)
-                g.create_dataset("ca", data=np.asarray(rec.ca, dtype=np.float32))
-                g.create_dataset("embedding", data=np.asarray(rec.embedding, dtype=sdtype))
-                g.create_dataset("residue_index", data=np.asarray(rec.residue_index, dtype=np.int32))
-                g.create_dataset("chain_index", data=np.asarray(rec.chain_index, dtype=np.int32))
-                g.attrs["sequence"] = rec.sequence
-                g.attrs["n_residues"] = int(rec.n_residues)
-                g.attrs["windowed"] = bool(rec.windowed)
-                g.attrs["chain_names"] = [str(c) for c in rec.chain_names]
-                n += 1
-            f.attrs["n_proteins"] = n
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with write_h5(path) as f:
+        for key, value in attrs.items():
+            f.attrs[key] = value
+        f.attrs["kind"] = KIND
+        f.attrs["schema_version"] = SCHEMA_VERSION
+        f.attrs["package_version"] = __version__
+        f.attrs["storage_dtype"] = sdtype.name
+        for rec in records:
+            rec.validate()
+            if rec.id in f:
+                raise EsmSchnetError(f"protein {rec.id!r} written twice into {path}")
+            g = f.create_group(rec.id)
+            g.create_dataset("ca", data=np.asarray(rec.ca, dtype=np.float32))
+            g.create_dataset("embedding", data=np.asarray(rec.embedding, dtype=sdtype))
+            g.create_dataset("residue_index", data=np.asarray(rec.residue_index, dtype=np.int32))
+            g.create_dataset("chain_index", data=np.asarray(rec.chain_index, dtype=np.int32))
+            g.attrs["sequence"] = rec.sequence
+            g.attrs["n_residues"] = int(rec.n_residues)
+            g.attrs["windowed"] = bool(rec.windowed)
+            g.attrs["chain_names"] = [str(c) for c in rec.chain_names]
+            n += 1
+        f.attrs["n_proteins"] = n
 
 
 def _open(path: str | os.PathLike):
-    import h5py
-
-    path = Path(path)
-    if not path.is_file():
-        raise EsmSchnetError(f"{path}: no such embedding shard (run the embed step)")
-    try:
-        f = h5py.File(path, "r")
-    except OSError as exc:
-        raise CorruptFileError(path, _short(exc)) from None
-    kind = f.attrs.get("kind")
-    if kind != KIND:
-        f.close()
-        raise EsmSchnetError(f"{path} is not an embedding shard (kind={kind!r})")
-    return f
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:160]
+    return open_h5(path, KIND, what="embedding shard", missing="run the embed step",
+                   own_output=True)
 
 
 def _attr_value(v):
@@ -166,7 +139,7 @@ def shard_attrs(path: str | os.PathLike) -> dict:
     try:
         return {k: _attr_value(v) for k, v in f.attrs.items()}
     except (OSError, KeyError, ValueError) as exc:
-        raise CorruptFileError(path, _short(exc)) from None
+        raise CorruptFileError(path, first_line(exc, 160)) from None
     finally:
         f.close()
 
@@ -198,7 +171,7 @@ def read_shard(
             out[pid] = rec
         return out
     except (OSError, KeyError, ValueError, EsmSchnetError) as exc:
-        raise CorruptFileError(path, _short(exc)) from None
+        raise CorruptFileError(path, first_line(exc, 160)) from None
     finally:
         f.close()
 
@@ -258,13 +231,7 @@ def write_manifest(shard_paths: Sequence[str | os.PathLike], out: str | os.PathL
     dup = {pid for pid, c in counts.items() if c > 1}
     if dup:
         raise EsmSchnetError(f"protein(s) in more than one shard: {', '.join(sorted(dup))}")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.{os.getpid()}.tmp"
-    with open(tmp, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh, delimiter="\t", lineterminator="\n")
-        w.writerow(MANIFEST_COLUMNS)
-        w.writerows(rows)
-    os.replace(tmp, out)
+    write_tsv(out, MANIFEST_COLUMNS, [dict(zip(MANIFEST_COLUMNS, r)) for r in rows])
     return len(rows)
 
 
@@ -286,10 +253,8 @@ def summarize_shard(path: str | os.PathLike) -> dict:
     """What `esm-schnet inspect` shows for a shard: provenance attrs and one entry per protein."""
     attrs = shard_attrs(path)
     recs = read_shard(path, embeddings=False)
-    import h5py
-
     proteins = []
-    with h5py.File(path, "r") as f:
+    with _open(path) as f:
         for pid, rec in recs.items():
             shape = list(f[pid]["embedding"].shape)
             dtype = str(f[pid]["embedding"].dtype)

@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import __version__
 from ..errors import CorruptFileError
-from ..files import attr_str, describe_file, is_hdf5, open_h5, write_h5
+from ..files import attr_str, open_h5, write_h5
 from .protein import Chain, Protein
 from .text import one_line
 
@@ -64,10 +64,8 @@ def read_structure_h5(path: str | Path) -> Protein:
     truncated, garbled or corrupt structure file raises CorruptFileError naming it. A skipped protein comes back with zero chains and `error` set.
     """
     path = Path(path)
-    if path.is_file() and not is_hdf5(path):
-        # results/structures/<id>.h5 is the workflow's own file: garbled means damaged
-        raise CorruptFileError(path, f"not HDF5: {describe_file(path)}")
-    h5 = open_h5(path, KIND)
+    # results/structures/<id>.h5 is the workflow's own file: garbled means damaged
+    h5 = open_h5(path, KIND, what="structure file", own_output=True)
     try:
         with h5:
             a = h5.attrs
