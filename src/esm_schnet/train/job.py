@@ -105,7 +105,8 @@ def run_training_job(
     if unlabelled:
         raise EsmSchnetError(f"no label for protein(s) {', '.join(unlabelled[:10])}")
     records = load_records(list(shards), ids=list(train_ids) + list(test_ids))
-    attrs = next((shard_attrs(p) for p in shards if shard_attrs(p).get("n_proteins")), {})
+    # provenance of the embeddings: the attrs of the first non-empty shard (each read once)
+    attrs = next((a for a in map(shard_attrs, shards) if a.get("n_proteins")), {})
     t_load = time.perf_counter()
     train_graphs = make_graphs(records, train_ids, labels, graph)
     test_graphs = make_graphs(records, test_ids, labels, graph)
