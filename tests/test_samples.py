@@ -117,7 +117,8 @@ def test_missing_and_unknown_and_duplicate_columns(tmp_path, structures):
     assert problems(p) == ["line 1: missing column(s) 'structure'"]
     p = table(tmp_path, "id\tstructure\tlabel\tweight\na\tpdb/a.pdb\t1\t2\n", "u.tsv")
     assert problems(p) == [
-        "line 1: unknown column(s) 'weight' (allowed: id, structure, label, group)"
+        "line 1: unknown column(s) 'weight' (allowed: id, structure, label, group; more label "
+        "columns: the labels setting)"
     ]
     p = table(tmp_path, "id\tstructure\tlabel\tlabel\na\tpdb/a.pdb\t1\t2\n", "d.tsv")
     assert problems(p) == ["line 1: duplicate column(s) label"]

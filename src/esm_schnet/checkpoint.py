@@ -1,8 +1,11 @@
 """Model checkpoints (model.pt): save, load, and the loaded `TrainedModel` that predicts.
 
 Payload (a dict, loadable with `torch.load(weights_only=True)`): `format` ("esm-schnet-model"),
-`format_version`, `model_config` (asdict of ModelConfig), `target_scaler`, `meta`, `state_dict`.
-Version 2 added `model_config.encoder`; version 1 files (every model SchNet) still load.
+`format_version`, `model_config` (asdict of ModelConfig), `labels` (every label's head:
+spec with task and classes, target scaler or class prior; esm_schnet.heads), `meta`,
+`state_dict`. Version 4 added `labels` and `model_config.out_channels` (before: one regression
+label `label`, its `target_scaler`); version 2 added `model_config.encoder`; versions 1-3 still
+load.
 """
 
 from __future__ import annotations
@@ -14,57 +17,102 @@ from torch import nn
 
 from .errors import ConfigError, CorruptFileError
 from .files import write_torch
+from .heads import LabelHeads
 from .model import ModelConfig, TargetScaler, build_model
 
 MODEL_FORMAT = "esm-schnet-model"
-MODEL_FORMAT_VERSION = 3  # 3: target scaler with intercept + slope (1, 2: mu)
+# 4: several labels (`labels` heads, model_config.out_channels); 3: target scaler with
+# intercept + slope (1, 2: mu)
+MODEL_FORMAT_VERSION = 4
 
 
 @dataclass
 class TrainedModel:
-    """A loaded model.pt: the network (eval mode), its config and the target scaler."""
+    """A loaded model.pt: the network (eval mode), its config and the labels' heads."""
 
     model: nn.Module
     config: ModelConfig
-    scaler: TargetScaler
+    heads: LabelHeads  # (a TargetScaler: the one default regression label)
     meta: dict = field(default_factory=dict)
 
+    def __post_init__(self):
+        self.heads = as_heads(self.heads)
+
+    @property
+    def labels(self):
+        """The LabelSpecs this model predicts, in output order."""
+        return self.heads.specs
+
+    @property
+    def scaler(self) -> TargetScaler | None:
+        """The first regression label's target scaler (one-label models: the scaler)."""
+        return self.heads.first_scaler()
+
     @torch.no_grad()
-    def predict(self, graphs, batch_size: int = 8) -> dict[str, float]:
-        """Predict labels of ProteinGraphs (built with this model's cutoff)."""
+    def predict_labels(self, graphs, batch_size: int = 8) -> dict[str, dict]:
+        """Every label of ProteinGraphs (built with this model's cutoff): {label name: {id:
+        value}}, the value a float (regression) or a numpy vector of class probabilities in
+        the order of the spec's classes (classification)."""
         from .graph import collate
         from .encoders.tabulated import shared_filter_tables
 
         self.model.eval()
-        out: dict[str, float] = {}
+        out: dict[str, dict] = {s.name: {} for s in self.heads.specs}
         graphs = list(graphs)
         device = next(self.model.parameters()).device
         with shared_filter_tables(self.model):
             for k in range(0, len(graphs), batch_size):
                 b = collate(graphs[k : k + batch_size]).to(device)
-                pred = self.scaler.to_label(self.model(b).double(), b.num_nodes.double())
-                out.update({i: float(p) for i, p in zip(b.ids, pred.cpu())})
+                values = self.heads.to_outputs(self.model(b).double(), b.num_nodes.double())
+                for spec, v in zip(self.heads.specs, values):
+                    v = v.cpu().numpy()
+                    out[spec.name].update(
+                        {i: (p.copy() if spec.is_classification else float(p))
+                         for i, p in zip(b.ids, v)}
+                    )
         return out
 
-    def predict_records(self, records, batch_size: int = 8) -> dict[str, float]:
-        """Predict from esm_schnet.store ProteinRecords (dict id -> record, or an iterable)."""
+    def predict(self, graphs, batch_size: int = 8) -> dict[str, float]:
+        """The first label of ProteinGraphs: {id: value} (one-label regression models: the
+        prediction; for a classification label, the probability of its last class)."""
+        spec = self.heads.specs[0]
+        first = self.predict_labels(graphs, batch_size)[spec.name]
+        if spec.is_classification:
+            return {i: float(p[-1]) for i, p in first.items()}
+        return first
+
+    def _graphs(self, records):
         from .graph import build_graph
 
         recs = records.values() if isinstance(records, dict) else records
-        graphs = [
+        return [
             build_graph(r.id, r.embedding, r.ca, self.config.cutoff, self.config.max_neighbors)
             for r in recs
         ]
-        return self.predict(graphs, batch_size)
+
+    def predict_records(self, records, batch_size: int = 8) -> dict[str, float]:
+        """`predict` from esm_schnet.store ProteinRecords (dict id -> record, or an iterable)."""
+        return self.predict(self._graphs(records), batch_size)
+
+    def predict_records_labels(self, records, batch_size: int = 8) -> dict[str, dict]:
+        """`predict_labels` from esm_schnet.store ProteinRecords."""
+        return self.predict_labels(self._graphs(records), batch_size)
 
 
-def save_model(path, model: nn.Module, cfg: ModelConfig, scaler: TargetScaler, meta: dict) -> None:
+def as_heads(heads: LabelHeads | TargetScaler) -> LabelHeads:
+    """LabelHeads, or a TargetScaler (one regression label `label`) as LabelHeads."""
+    return LabelHeads.single(heads) if isinstance(heads, TargetScaler) else heads
+
+
+def save_model(path, model: nn.Module, cfg: ModelConfig, heads: LabelHeads | TargetScaler,
+               meta: dict) -> None:
     """Write model.pt atomically: state dict + hyperparameters, loadable with weights_only=True."""
+    heads = as_heads(heads)
     payload = {
         "format": MODEL_FORMAT,
         "format_version": MODEL_FORMAT_VERSION,
         "model_config": asdict(cfg),
-        "target_scaler": asdict(scaler),
+        "labels": heads.as_dict(),
         "meta": meta,
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
     }
@@ -74,13 +122,15 @@ def save_model(path, model: nn.Module, cfg: ModelConfig, scaler: TargetScaler, m
 def _model_config(payload: dict, path) -> ModelConfig:
     version = payload.get("format_version")
     data = dict(payload["model_config"])
-    if version == 1:  # before the encoder registry: every model was SchNet
-        data.setdefault("encoder", "schnet")
-    elif version != MODEL_FORMAT_VERSION:
+    if version not in range(1, MODEL_FORMAT_VERSION + 1):
         raise CorruptFileError(
             path, f"model format version {version!r}; this esm-schnet reads versions 1 to "
             f"{MODEL_FORMAT_VERSION} (a newer esm-schnet wrote it?)"
         )
+    if version == 1:  # before the encoder registry: every model was SchNet
+        data.setdefault("encoder", "schnet")
+    if version < 4:  # before several labels: one output
+        data.setdefault("out_channels", 1)
     try:
         return ModelConfig.from_dict(data)
     except ConfigError as exc:
@@ -101,9 +151,9 @@ def load_model(path, device: str | torch.device = "cpu") -> TrainedModel:
     model = build_model(cfg)
     model.load_state_dict(payload["state_dict"])
     model.to(device).eval()
-    return TrainedModel(
-        model=model,
-        config=cfg,
-        scaler=TargetScaler.from_dict(payload["target_scaler"]),
-        meta=dict(payload.get("meta", {})),
-    )
+    try:
+        heads = (LabelHeads.from_dict(payload["labels"]) if "labels" in payload
+                 else LabelHeads.single(TargetScaler.from_dict(payload["target_scaler"])))
+    except (KeyError, TypeError, ValueError, ConfigError) as exc:
+        raise CorruptFileError(path, f"label heads: {exc}") from None
+    return TrainedModel(model=model, config=cfg, heads=heads, meta=dict(payload.get("meta", {})))

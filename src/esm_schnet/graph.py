@@ -105,7 +105,7 @@ class ProteinGraph:
     pos: Tensor  # [N, 3] float32 C-alpha coordinates (Angstrom)
     edge_index: Tensor  # [2, E] int64, local node indices
     dist: Tensor  # [E] float32
-    y: float = float("nan")
+    y: float | tuple[float, ...] = float("nan")  # one value per label (NaN: missing)
 
     @property
     def num_nodes(self) -> int:
@@ -122,9 +122,10 @@ def build_graph(
     pos: Tensor,
     cutoff: float,
     max_neighbors: int | None = None,
-    y: float = float("nan"),
+    y: float | tuple[float, ...] = float("nan"),
 ) -> ProteinGraph:
-    """Compute a protein's radius graph once (what training reuses every epoch)."""
+    """Compute a protein's radius graph once (what training reuses every epoch). `y`: the
+    label, or one value per label (a tuple) for several."""
     x = torch.as_tensor(x, dtype=torch.float32)
     pos = torch.as_tensor(pos, dtype=torch.float32)
     if x.dim() != 2 or x.size(0) != pos.size(0):
@@ -132,7 +133,8 @@ def build_graph(
             f"{id}: features {tuple(x.shape)} do not match coordinates {tuple(pos.shape)}"
         )
     edge_index, dist = radius_graph(pos, cutoff, max_neighbors=max_neighbors)
-    return ProteinGraph(id=id, x=x, pos=pos, edge_index=edge_index, dist=dist, y=float(y))
+    return ProteinGraph(id=id, x=x, pos=pos, edge_index=edge_index, dist=dist,
+                        y=tuple(map(float, y)) if isinstance(y, (tuple, list)) else float(y))
 
 
 @dataclass
@@ -145,7 +147,7 @@ class Batch:
     batch: Tensor  # [N] graph index of each node
     edge_index: Tensor
     dist: Tensor
-    y: Tensor  # [B]
+    y: Tensor  # [B], or [B, labels] for several labels
     num_nodes: Tensor  # [B]
     # derived per-edge data that depend only on the fixed graph (encoders.tabulated.edge_operators)
     cache: dict = field(default_factory=dict, repr=False, compare=False)

@@ -37,18 +37,20 @@ class ModelConfig:
     dropout: float
     filter: str
     filter_spacing: float
+    out_channels: int  # outputs per protein: the labels' widths summed (esm_schnet.heads)
 
     @classmethod
-    def from_config(cls, in_channels: int, graph_cfg=None, model_cfg: dict | None = None
-                    ) -> "ModelConfig":
+    def from_config(cls, in_channels: int, graph_cfg=None, model_cfg: dict | None = None,
+                    out_channels: int = 1) -> "ModelConfig":
         """From the `graph` section (dict or GraphSettings) and the `model` section (dict); the
-        schema fills what is missing, an unknown key is a ConfigError."""
+        schema fills what is missing, an unknown key is a ConfigError. `out_channels`: the
+        multi-task head's width (1: one regression label)."""
         from .settings import GraphSettings, section
 
         graph = graph_cfg if isinstance(graph_cfg, GraphSettings) else GraphSettings.from_dict(graph_cfg)
         model = section("model", model_cfg)
         return cls(in_channels=int(in_channels), cutoff=float(graph.cutoff),
-                   max_neighbors=graph.max_neighbors, **model)
+                   max_neighbors=graph.max_neighbors, out_channels=int(out_channels), **model)
 
     @classmethod
     def from_dict(cls, data: dict) -> "ModelConfig":

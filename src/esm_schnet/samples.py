@@ -18,7 +18,7 @@ from .errors import SampleTableError
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 REQUIRED = ("id", "structure")
 OPTIONAL = ("label", "group")
-COLUMNS = REQUIRED + OPTIONAL
+COLUMNS = REQUIRED + OPTIONAL  # besides the label columns that `labels:` names
 
 
 @dataclass(frozen=True)
@@ -46,13 +46,24 @@ def _check_id(value: str) -> str | None:
     return None
 
 
-def read_sample_table(path: str | Path, require_labels: bool = True) -> pd.DataFrame:
+def read_sample_table(path: str | Path, require_labels: bool = True, labels=None) -> pd.DataFrame:
     """Read and validate a sample table.
 
-    Returns a DataFrame indexed by id with columns structure (absolute path as str), label
-    (float, NaN where absent and not required) and group (str or None), in file order.
+    `labels`: the `labels:` setting or its LabelSpecs (None: the schema default, the single
+    column `label`). Returns a DataFrame indexed by id with columns structure (absolute path as
+    str), one column per label (regression: float, NaN where empty; classification: the class
+    text, None where empty), group (str or None) and line, in file order; `df.attrs["labels"]`
+    holds the LabelSpecs with the classes found. With `require_labels` every label column must
+    be present, every row needs at least one label, every label at least one labelled row, and
+    a classification column two classes (not more than esm_schnet.labels.MAX_CLASSES).
     Raises SampleTableError listing every problem, each with its line and column.
     """
+    from .labels import LabelSpec, check_value, class_problem, parse_labels, with_classes
+
+    specs = (list(labels) if labels is not None and all(isinstance(s, LabelSpec) for s in labels)
+             else parse_labels(labels))
+    label_names = [s.name for s in specs]
+    columns = REQUIRED + tuple(dict.fromkeys(("label", *label_names))) + ("group",)
     path = Path(path)
     if not path.is_file():
         raise SampleTableError(path, [f"file not found: {path}"])
@@ -76,13 +87,13 @@ def read_sample_table(path: str | Path, require_labels: bool = True) -> pd.DataF
     header_line, header = rows[0]
     header = [h.strip() for h in header]
     problems: list[str] = []
-    unknown = [h for h in header if h not in COLUMNS]
+    unknown = [h for h in header if h not in columns]
     if unknown:
         problems.append(
             f"line {header_line}: unknown column(s) {', '.join(map(repr, unknown))} "
-            f"(allowed: {', '.join(COLUMNS)})"
+            f"(allowed: {', '.join(columns)}; more label columns: the labels setting)"
         )
-    required = REQUIRED + (("label",) if require_labels else ())
+    required = REQUIRED + (tuple(label_names) if require_labels else ())
     missing = [c for c in required if c not in header]
     if missing:
         problems.append(f"line {header_line}: missing column(s) {', '.join(map(repr, missing))}")
@@ -141,37 +152,48 @@ def read_sample_table(path: str | Path, require_labels: bool = True) -> pd.DataF
                     f"line {lineno}, column 'structure': file not found: {structure}"
                 )
 
-        label_text = get("label")
-        label = math.nan
-        if label_text is None or label_text == "":
-            if require_labels:
-                problems.append(f"line {lineno}, column 'label': missing label")
-        else:
-            try:
-                label = float(label_text)
-            except ValueError:
-                problems.append(
-                    f"line {lineno}, column 'label': {label_text!r} is not a number"
-                )
-            else:
-                if not math.isfinite(label):
-                    problems.append(
-                        f"line {lineno}, column 'label': {label_text!r} is not a finite number"
-                    )
+        values, bad_value = {}, False
+        for spec in specs:
+            value, problem = check_value(spec, get(spec.name) or "")
+            if problem:
+                problems.append(f"line {lineno}, column {spec.name!r}: {problem}")
+                bad_value = True
+            values[spec.name] = value
+        if require_labels and not bad_value and all(v is None for v in values.values()):
+            which = f"column {label_names[0]!r}" if len(specs) == 1 else (
+                f"columns {', '.join(map(repr, label_names))}")
+            problems.append(f"line {lineno}, {which}: missing label")
         group = get("group") or None
         records.append(
             {
                 "id": sid,
                 "structure": str(spath) if spath is not None else "",
-                "label": label,
+                **values,
                 "group": group,
                 "line": lineno,
             }
         )
+    if require_labels and records:
+        for spec in specs:
+            present = [r[spec.name] for r in records if r[spec.name] is not None]
+            if not present and len(specs) > 1:  # (one label: every row said so already)
+                problems.append(f"line {header_line}, column {spec.name!r}: no row has this label")
+            elif spec.is_classification:
+                why = class_problem(spec, sorted(set(present)), len(present))
+                if why:
+                    problems.append(f"line {header_line}, column {spec.name!r}: {why}")
     if problems:
         raise SampleTableError(path, problems)
     df = pd.DataFrame.from_records(records).set_index("id", drop=False)
     # from_records turns None into NaN next to strings; keep the documented None
     df["group"] = pd.Series([r["group"] for r in records], index=df.index, dtype=object)
+    for spec in specs:
+        if spec.is_classification:
+            df[spec.name] = pd.Series([r[spec.name] for r in records], index=df.index,
+                                      dtype=object)
+        else:
+            df[spec.name] = pd.Series([math.nan if r[spec.name] is None else r[spec.name]
+                                       for r in records], index=df.index, dtype=float)
     df.index.name = None
+    df.attrs["labels"] = with_classes(specs, df)
     return df

@@ -13,7 +13,8 @@ and run by its own `forward`; only small modules are swapped in:
 `atomref` is None, `dipole` False, `mean`/`std` None: targets are standardised outside the model
 (see esm_schnet.model.TargetScaler).
 
-Forward contract: `encoder(batch: esm_schnet.graph.Batch) -> Tensor [B]`. PyG's own signature
+Forward contract: `encoder(batch: esm_schnet.graph.Batch) -> Tensor [B]` ([B, K] with
+`out_channels` K > 1: the multi-task head of several labels, esm_schnet.heads). PyG's own signature
 stays reachable as `encoder.forward_pyg(z, pos, batch)` (it builds the graph from `pos`).
 """
 
@@ -98,6 +99,10 @@ class SchNetEncoder(SchNet):
         self.embedding = FeatureProjection(
             cfg.in_channels, cfg.hidden_channels, cfg.layer_norm, cfg.dropout
         )
+        # one output per regression label and one logit per class (esm_schnet.heads)
+        self.out_channels = int(cfg.out_channels)
+        if self.out_channels != 1:
+            self.lin2 = nn.Linear(self.lin2.in_features, self.out_channels)
         if cfg.filter == "table":
             tabulate(self, cfg.num_gaussians, cfg.filter_spacing, context)
         self.reset_parameters()
@@ -113,12 +118,13 @@ class SchNetEncoder(SchNet):
         torch.nn.init.zeros_(self.lin2.bias)
 
     def forward(self, batch: Batch) -> Tensor:  # type: ignore[override]
-        """One value per protein of `batch` ([B]), on its precomputed graph."""
+        """One value per protein of `batch` ([B]), or out_channels of them ([B, K]), on its
+        precomputed graph."""
         check_edges(batch.edge_index, batch.dist, self.cutoff)
         ops = operators_for(self, batch)
         with self.context.graph(batch.edge_index, batch.dist, ops):
             out = SchNet.forward(self, batch.x, batch.pos, batch.batch)
-        return out.view(-1)
+        return out.view(-1) if self.out_channels == 1 else out.view(-1, self.out_channels)
 
     def forward_pyg(self, z: Tensor, pos: Tensor, batch: Tensor | None = None) -> Tensor:
         """PyG's SchNet.forward (graph built from `pos`, as PyG does by default)."""

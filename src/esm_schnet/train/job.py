@@ -1,7 +1,12 @@
 """One training job: load the proteins' records, build each protein's C-alpha radius graph ONCE
 (reused every epoch), train (esm_schnet.train.loop), predict the held-out proteins and write
-`predictions.tsv` (id, y_true, y_pred, fold), `history.tsv` (epoch, train_loss, val_loss, lr,
-seconds), `model.pt` (esm_schnet.checkpoint) and `provenance.json`.
+`predictions.tsv`, `history.tsv` (epoch, train_loss, val_loss, lr, seconds), `model.pt`
+(esm_schnet.checkpoint) and `provenance.json`.
+
+predictions.tsv: with the one default label `label`: id, y_true, y_pred, fold (as always).
+Otherwise one row per held-out protein and label it has: id, target (the label's name), y_true,
+y_pred, fold, then p_<class> for every class of the classification labels (y_true and y_pred
+are class names there, y_pred the most probable class; p_<class> empty on other labels' rows).
 """
 
 from __future__ import annotations
@@ -26,7 +31,8 @@ log = logging.getLogger("esm_schnet.train")
 
 
 def make_graphs(records: dict, ids, labels: dict | None, graph: GraphSettings):
-    """ProteinGraphs (radius graph computed once) for `ids`, in that order."""
+    """ProteinGraphs (radius graph computed once) for `ids`, in that order; `labels`: id -> the
+    label, or a tuple of one value per label (NaN: missing)."""
     from ..errors import EsmSchnetError
     from ..graph import build_graph
 
@@ -38,12 +44,54 @@ def make_graphs(records: dict, ids, labels: dict | None, graph: GraphSettings):
         emb = np.asarray(r.embedding, dtype=np.float32)
         if not np.isfinite(emb).all():
             raise EsmSchnetError(f"protein {pid!r}: its embedding contains NaN or Inf")
-        y = float("nan") if labels is None else float(labels[pid])
+        y = float("nan") if labels is None else labels[pid]
         graphs.append(
             build_graph(pid, emb, np.asarray(r.ca, np.float32), graph.cutoff,
                         graph.max_neighbors, y=y)
         )
     return graphs
+
+
+def label_targets(table, specs) -> dict[str, tuple[float, ...]]:
+    """id -> one float per label: the number, or the class index (NaN: missing)."""
+    from ..labels import encode
+
+    return {pid: tuple(encode(s, table.at[pid, s.name]) for s in specs) for pid in table.index}
+
+
+def prediction_columns(specs) -> list[str]:
+    """Columns of a fold's predictions.tsv (see the module docstring)."""
+    from ..labels import is_default
+
+    if is_default(specs):
+        return ["id", "y_true", "y_pred", "fold"]
+    classes = dict.fromkeys(c for s in specs if s.is_classification for c in s.classes)
+    return ["id", "target", "y_true", "y_pred", "fold", *(f"p_{c}" for c in classes)]
+
+
+def prediction_rows(specs, graphs, preds: dict, fold: int) -> tuple[list[str], list[dict]]:
+    """(columns, rows) of predictions.tsv: every graph's labels that it has, predicted."""
+    from ..labels import is_default
+
+    columns = prediction_columns(specs)
+    rows = []
+    for g in graphs:
+        y = np.atleast_1d(g.y)
+        for j, spec in enumerate(specs):
+            if not math.isfinite(float(y[j])):
+                continue  # not scored on this label
+            value = preds[spec.name][g.id]
+            row = {c: "" for c in columns} | {"id": g.id, "fold": fold}
+            if not is_default(specs):
+                row["target"] = spec.name
+            if spec.is_classification:
+                row["y_true"] = spec.classes[int(y[j])]
+                row["y_pred"] = spec.classes[int(np.argmax(value))]
+                row.update({f"p_{c}": float(p) for c, p in zip(spec.classes, value)})
+            else:
+                row["y_true"], row["y_pred"] = float(y[j]), float(value)
+            rows.append(row)
+    return columns, rows
 
 
 def edge_stats(graphs) -> dict:
@@ -76,11 +124,12 @@ def run_training_job(
     fold: int | None,
     threads: int = 1,
     extra_provenance: dict | None = None,
+    labels=None,
 ) -> dict:
     """Load, build graphs, train, predict the test ids (if any), write all outputs.
 
     graph_cfg, model_cfg, training: the config's sections (the schema fills what is missing; an
-    unknown key is a ConfigError)."""
+    unknown key is a ConfigError); labels: the `labels:` setting (None: its default)."""
     import torch
 
     from ..checkpoint import TrainedModel, save_model
@@ -99,39 +148,39 @@ def run_training_job(
     device = resolve_device(training.device, setting="training.device")
     outdir = Path(outdir)
 
-    table = read_sample_table(samples, require_labels=False)
-    labels = table["label"].to_dict()
-    unlabelled = [i for i in train_ids + test_ids if i not in labels or not math.isfinite(labels[i])]
+    table = read_sample_table(samples, require_labels=True, labels=labels)
+    specs = table.attrs["labels"]
+    targets = label_targets(table, specs)
+    unlabelled = [i for i in list(train_ids) + list(test_ids)
+                  if i not in targets or not any(math.isfinite(v) for v in targets[i])]
     if unlabelled:
         raise EsmSchnetError(f"no label for protein(s) {', '.join(unlabelled[:10])}")
     records = load_records(list(shards), ids=list(train_ids) + list(test_ids))
     # provenance of the embeddings: the attrs of the first non-empty shard (each read once)
     attrs = next((a for a in map(shard_attrs, shards) if a.get("n_proteins")), {})
     t_load = time.perf_counter()
-    train_graphs = make_graphs(records, train_ids, labels, graph)
-    test_graphs = make_graphs(records, test_ids, labels, graph)
+    train_graphs = make_graphs(records, train_ids, targets, graph)
+    test_graphs = make_graphs(records, test_ids, targets, graph)
     t_graph = time.perf_counter()
     dims = {g.x.shape[1] for g in train_graphs + test_graphs}
     if len(dims) != 1:
         raise EsmSchnetError(f"proteins have embeddings of different widths: {sorted(dims)}")
-    cfg = ModelConfig.from_config(dims.pop(), graph, model_section)
+    cfg = ModelConfig.from_config(dims.pop(), graph, model_section,
+                                  out_channels=sum(s.width for s in specs))
     stats_train, stats_test = edge_stats(train_graphs), edge_stats(test_graphs)
     log.info("fold %s: %d training, %d test proteins; device %s, %d thread(s); graphs: %s",
              fold, len(train_graphs), len(test_graphs), device, torch.get_num_threads(),
              stats_train)
 
-    model, scaler, history, info = train_model(
-        train_graphs, cfg, training, device=device, logger=log
+    model, heads, history, info = train_model(
+        train_graphs, cfg, training, device=device, logger=log, labels=specs
     )
     t_train = time.perf_counter()
 
-    trained = TrainedModel(model=model, config=cfg, scaler=scaler)
-    preds = trained.predict(test_graphs) if test_graphs else {}
+    trained = TrainedModel(model=model, config=cfg, heads=heads)
+    preds = trained.predict_labels(test_graphs) if test_graphs else {}
     t_pred = time.perf_counter()
-    rows = [
-        {"id": g.id, "y_true": g.y, "y_pred": preds[g.id], "fold": -1 if fold is None else fold}
-        for g in test_graphs
-    ]
+    columns, rows = prediction_rows(specs, test_graphs, preds, -1 if fold is None else fold)
     meta = {
         "embedding_model": attrs.get("model_id", ""),
         "embedding_revision": attrs.get("model_revision", ""),
@@ -139,19 +188,20 @@ def run_training_job(
         "fold": fold,
         "seed": training.seed,
         "train_ids": list(train_ids),
+        "labels": [s.as_dict() for s in specs],
     }
     outdir.mkdir(parents=True, exist_ok=True)
     if fold is not None:
-        write_tsv(outdir / "predictions.tsv", ["id", "y_true", "y_pred", "fold"], rows)
+        write_tsv(outdir / "predictions.tsv", columns, rows)
     write_tsv(outdir / "history.tsv", ["epoch", "train_loss", "val_loss", "lr", "seconds"], history)
-    save_model(outdir / "model.pt", model, cfg, scaler, meta)
+    save_model(outdir / "model.pt", model, cfg, heads, meta)
     t_end = time.perf_counter()
     provenance = {
         "fold": fold,
         "config": {"graph": graph.as_dict(), "model": model_section,
                    "training": training.as_dict()},
         "model_config": asdict(cfg),
-        "target_scaler": asdict(scaler),
+        "labels": heads.as_dict(),
         "seed": training.seed,
         "device": str(device),
         "threads": torch.get_num_threads(),
@@ -186,10 +236,16 @@ def run_training_job(
     if not fit["converged"]:
         log.warning("fold %s did not fit (training loss %.3g x the mean predictor's, threshold %g)",
                     fold, fit["ratio"], fit["threshold"])
-    if rows:
-        err = np.array([r["y_pred"] - r["y_true"] for r in rows])
-        log.info("fold %s: test RMSE %.4g on %d protein(s)", fold, float(np.sqrt((err**2).mean())),
-                 len(rows))
+    for spec in specs if rows else ():
+        mine = [r for r in rows if r.get("target", spec.name) == spec.name]
+        if spec.is_classification:
+            right = sum(r["y_pred"] == r["y_true"] for r in mine)
+            log.info("fold %s: %s test accuracy %d/%d", fold, spec.name, right, len(mine))
+        elif mine:
+            err = np.array([r["y_pred"] - r["y_true"] for r in mine])
+            log.info("fold %s: %stest RMSE %.4g on %d protein(s)", fold,
+                     "" if len(specs) == 1 else f"{spec.name} ", float(np.sqrt((err**2).mean())),
+                     len(mine))
     log.info("done in %.1f s (load %.1f, graphs %.1f, train %.1f, predict %.1f)",
              t_end - t_start, t_load - t_start, t_graph - t_load, t_train - t_graph,
              t_pred - t_train)

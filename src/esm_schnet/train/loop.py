@@ -1,4 +1,5 @@
-"""The training loop: Adam on the standardised MSE, per-protein batches, optional inner
+"""The training loop: Adam on the masked multi-task loss (esm_schnet.heads: standardised MSE
+per regression label, cross-entropy per classification label), per-protein batches, optional inner
 validation split with early stopping.
 
 Mini-batches are formed by accumulating the gradients of `batch_size` proteins, each run through
@@ -17,7 +18,6 @@ import copy
 import logging
 import math
 import time
-from dataclasses import asdict
 
 import numpy as np
 
@@ -45,18 +45,19 @@ def _epoch_lr(base_lr: float, schedule: str, epoch: int, epochs: int, warmup: in
 FIT_THRESHOLD = 0.8
 
 
-def convergence(model, batches, scaler, threshold: float = FIT_THRESHOLD) -> dict:
+def convergence(model, batches, heads, threshold: float = FIT_THRESHOLD) -> dict:
     """Did the fold fit? Its final training loss (eval mode, every training protein) against the
     loss of the mean predictor on the same proteins: the constant output equal to the mean of
-    the standardised training targets (~0, i.e. the fold's size-only line). ratio > threshold:
-    not fitted."""
+    the standardised training targets (~0, i.e. the fold's size-only line) for regression
+    labels, the training class prior for classification labels. ratio > threshold: not
+    fitted."""
     import torch
 
-    final = _mean_loss(model, batches, scaler)
+    final = _mean_loss(model, batches, heads)
     with torch.no_grad():
-        t = torch.cat([scaler.standardise(b.y, b.num_nodes) for b in batches])
-        const = torch.full((1,), float(t.mean()), dtype=t.dtype)
-        ref = float(np.mean([float(scaler.loss(const, b.y, b.num_nodes)) for b in batches]))
+        const = heads.reference_output(batches).to(torch.float32)
+        ref = float(np.mean([float(heads.loss(const.expand(b.y.shape[0], -1), b.y, b.num_nodes))
+                             for b in batches]))
     ratio = final / ref if ref > 0 else (0.0 if final == 0 else math.inf)
     ok = bool(math.isfinite(ratio) and ratio <= threshold)
     hint = "" if ok else "try more training.epochs or another training.lr, or check its labels"
@@ -65,20 +66,24 @@ def convergence(model, batches, scaler, threshold: float = FIT_THRESHOLD) -> dic
 
 
 def train_model(train_graphs, model_cfg, training: TrainingSettings | dict, *, device=None,
-                logger=None):
-    """Train on `train_graphs`. Returns (model, scaler, history rows, info dict).
+                logger=None, labels=None):
+    """Train on `train_graphs`. Returns (model, label heads, history rows, info dict).
 
     An inner validation split (training.val_fraction > 0) is drawn with the seed; the model with
     the best validation loss is kept and training stops after `patience` epochs without
-    improvement. The target scaler is fitted on the remaining training proteins only.
-    `training` is a TrainingSettings or a `training:` section (the schema fills the rest).
+    improvement. The heads (target scalers, class priors) are fitted on the remaining training
+    proteins only. `training` is a TrainingSettings or a `training:` section (the schema fills
+    the rest). `labels`: the LabelSpecs of the graphs' `y` values, in order (None: the one
+    default regression label); `model_cfg.out_channels` must be their widths summed.
     """
     import torch
 
     from ..encoders.tabulated import shared_filter_tables
     from ..graph import collate
     from ..log import progress
-    from ..model import TargetScaler, build_model
+    from ..heads import LabelHeads
+    from ..labels import parse_labels
+    from ..model import build_model
 
     if not isinstance(training, TrainingSettings):
         training = TrainingSettings.from_dict(training)
@@ -98,7 +103,11 @@ def train_model(train_graphs, model_cfg, training: TrainingSettings | dict, *, d
         order = torch.randperm(len(graphs), generator=gen).tolist()
         val = [graphs[i] for i in sorted(order[:n_val])]
         graphs = [graphs[i] for i in sorted(order[n_val:])]
-    scaler = TargetScaler.fit(model_cfg.readout, [g.y for g in graphs], [g.num_nodes for g in graphs])
+    specs = list(labels) if labels is not None else parse_labels(None)
+    heads = LabelHeads.fit(specs, model_cfg.readout, [np.atleast_1d(g.y) for g in graphs],
+                           [g.num_nodes for g in graphs])
+    if heads.width != model_cfg.out_channels:
+        raise ValueError(f"labels need {heads.width} outputs, model has {model_cfg.out_channels}")
     # Each protein becomes a one-graph batch once; epochs only reorder them.
     train_b = [collate([g]).to(device) for g in graphs]
     val_b = [collate([g]).to(device) for g in val]
@@ -111,8 +120,8 @@ def train_model(train_graphs, model_cfg, training: TrainingSettings | dict, *, d
     history, best, best_state, bad = [], math.inf, None, 0
     logger.info(
         "training on %d proteins (%d for validation), %d epochs, batch %d, lr %g (%s, %d warm-up), "
-        "grad clip %s, target scaler %s", len(graphs), len(val), epochs, bs, training.lr,
-        schedule, training.warmup_epochs, training.grad_clip, asdict(scaler),
+        "grad clip %s, heads %s", len(graphs), len(val), epochs, bs, training.lr,
+        schedule, training.warmup_epochs, training.grad_clip, heads.as_dict(),
     )
     bar = progress(range(1, epochs + 1), logger=logger, desc="epochs")
     stopped = None
@@ -130,7 +139,7 @@ def train_model(train_graphs, model_cfg, training: TrainingSettings | dict, *, d
             with shared_filter_tables(model):
                 for i in chunk:
                     b = train_b[i]
-                    loss = scaler.loss(model(b), b.y, b.num_nodes) / len(chunk)
+                    loss = heads.loss(model(b), b.y, b.num_nodes) / len(chunk)
                     loss.backward()
                     total += float(loss.detach()) * len(chunk)
             if training.grad_clip is not None:
@@ -139,7 +148,7 @@ def train_model(train_graphs, model_cfg, training: TrainingSettings | dict, *, d
         train_loss = total / len(train_b)
         val_loss = math.nan
         if val_b:
-            val_loss = _mean_loss(model, val_b, scaler)
+            val_loss = _mean_loss(model, val_b, heads)
         seconds = time.perf_counter() - t0
         history.append(
             {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "lr": lr,
@@ -174,7 +183,7 @@ def train_model(train_graphs, model_cfg, training: TrainingSettings | dict, *, d
         model.load_state_dict(best_state)
         info["best_epoch"] = best_epoch
         info["best_val_loss"] = best
-    info["convergence"] = fit = convergence(model, train_b, scaler)
+    info["convergence"] = fit = convergence(model, train_b, heads)
     if fit["converged"]:
         logger.info("fit: final training loss %.4g = %.3g x the mean predictor's (threshold %g)",
                     fit["final_train_loss"], fit["ratio"], fit["threshold"])
@@ -183,17 +192,17 @@ def train_model(train_graphs, model_cfg, training: TrainingSettings | dict, *, d
                        "(threshold %g): %s", fit["final_train_loss"], fit["ratio"],
                        fit["threshold"], fit["hint"])
     model.eval()
-    return model, scaler, history, info
+    return model, heads, history, info
 
 
-def _mean_loss(model, batches, scaler) -> float:
+def _mean_loss(model, batches, heads) -> float:
     import torch
 
     from ..encoders.tabulated import shared_filter_tables
 
     model.eval()
     with torch.no_grad(), shared_filter_tables(model):
-        vals = [float(scaler.loss(model(b), b.y, b.num_nodes)) for b in batches]
+        vals = [float(heads.loss(model(b), b.y, b.num_nodes)) for b in batches]
     model.train()
     return float(np.mean(vals))
 
