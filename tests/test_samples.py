@@ -184,7 +184,8 @@ def test_samples_schema_agrees_with_reader():
         (Path(__file__).resolve().parents[1] / "workflow/schemas/samples.schema.yaml").read_text()
     )
     assert schema["properties"]["id"]["pattern"] == ID_PATTERN.pattern
-    assert schema["additionalProperties"] is False
+    # other columns are the configured labels' (numbers or class names)
+    assert schema["additionalProperties"] == {"type": ["number", "string"]}
     assert set(schema["required"]) == {"id", "structure"}
     assert set(schema["properties"]) == {"id", "structure", "label", "group"}
     assert re.match(ID_PATTERN, "1a05_1_protein") and not re.match(ID_PATTERN, "../x")

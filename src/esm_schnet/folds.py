@@ -234,15 +234,18 @@ def read_folds(path) -> "dict[str, tuple[int, str]]":
     return {i: (int(f), str(c)) for i, f, c in zip(df["id"], df["fold"], cluster)}
 
 
-def usable_proteins(samples, structures: Sequence):
-    """(sample table, ids that parsed and have a label in table order, id -> Protein)."""
+def usable_proteins(samples, structures: Sequence, labels=None):
+    """(sample table, ids that parsed and have a label in table order, id -> Protein).
+    `labels`: the labels setting or its LabelSpecs (None: the column `label`); a protein with
+    at least one of them counts as labelled."""
     import math
 
     from .errors import InputError
     from .samples import read_sample_table
     from .parse import read_structure_h5
 
-    table = read_sample_table(samples, require_labels=False)
+    table = read_sample_table(samples, require_labels=False, labels=labels)
+    specs = table.attrs["labels"]
     proteins = {}
     for p in structures:
         prot = read_structure_h5(p)
@@ -255,8 +258,9 @@ def usable_proteins(samples, structures: Sequence):
         if prot.error or prot.n_residues == 0:
             skipped.append((pid, prot.error or "no residues"))
             continue
-        label = table.loc[pid, "label"]
-        if label is None or not math.isfinite(float(label)):
+        values = [table.at[pid, s.name] for s in specs]
+        if not any(v is not None and not (isinstance(v, float) and math.isnan(v))
+                   for v in values):
             skipped.append((pid, "no label"))
             continue
         ids.append(pid)
@@ -266,9 +270,10 @@ def usable_proteins(samples, structures: Sequence):
 
 
 def folds_job(samples, structures: Sequence, out, *, scheme="loocv", k=5, identity=0.9,
-              seed=0) -> list[dict]:
-    """Read the sample table and parsed structures, assign folds, write folds.tsv."""
-    table, ids, proteins = usable_proteins(samples, structures)
+              seed=0, labels=None) -> list[dict]:
+    """Read the sample table and parsed structures, assign folds, write folds.tsv.
+    `labels`: the labels setting (None: the column `label`)."""
+    table, ids, proteins = usable_proteins(samples, structures, labels=labels)
     groups = table["group"].to_dict() if "group" in table.columns else {}
     rows = assign_folds(
         ids, scheme, sequences={i: proteins[i].sequences for i in ids}, groups=groups, k=k,
@@ -293,10 +298,14 @@ def cli(argv: list[str]) -> int:
     ap.add_argument("--k", type=int, default=5)
     ap.add_argument("--identity", type=float, default=0.9)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--labels", default="null",
+                    help="the labels setting (JSON list; null = the single column `label`)")
     ap.add_argument("--out", required=True)
     ap.add_argument("--log", default=None)
     a = ap.parse_args(argv)
     with job_log(a.log):
+        from .labels import parse_labels
+
         folds_job(a.samples, a.structures, a.out, scheme=a.scheme, k=a.k, identity=a.identity,
-                  seed=a.seed)
+                  seed=a.seed, labels=parse_labels(a.labels))
     return 0

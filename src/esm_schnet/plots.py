@@ -1,7 +1,10 @@
 """Plots of the evaluation (matplotlib, Agg, object API only: safe inside Snakemake `run:` threads).
 
 Every function builds and returns a `matplotlib.figure.Figure`; `save` writes it as PNG (at the
-configured dpi) and SVG. `make_plots` reads the evaluate outputs and writes all four plots:
+configured dpi) and SVG. `make_plots` reads the evaluate outputs and writes every plot
+(`plot_names`): per regression label parity and residuals, per classification label roc, pr and
+confusion (esm_schnet.plots_cls), each named with the label (`parity-<label>`) when there are
+several labels; then lengths and learning curves:
 
 - parity.{png,svg}           held-out prediction vs label, identity line, metrics in the corner
 - residuals.{png,svg}        SchNet residual vs protein size (residues)
@@ -27,6 +30,7 @@ from matplotlib.ticker import MaxNLocator
 
 from .embed.featurizers.base import LANGUAGE_MODEL
 from .files import atomic_path
+from .labels import file_suffix, is_default
 
 log = logging.getLogger("esm_schnet.plots")
 
@@ -333,6 +337,49 @@ def save(fig: Figure, base, dpi: int = 150) -> list[Path]:
     return out
 
 
+REGRESSION_PLOTS = ("parity", "residuals")
+CLASSIFICATION_PLOTS = ("roc", "pr", "confusion")
+SHARED_PLOTS = ("lengths", "learning_curves")
+
+
+def plot_names(specs) -> list[str]:
+    """Every plot `make_plots` writes for these labels (LabelSpecs): per label parity and
+    residuals (regression) or roc, pr and confusion (classification), named `<plot><suffix>`
+    (esm_schnet.labels.file_suffix: nothing with one label), then lengths and learning curves."""
+    names = []
+    for spec in specs:
+        kinds = CLASSIFICATION_PLOTS if spec.is_classification else REGRESSION_PLOTS
+        names += [f"{k}{file_suffix(spec, specs)}" for k in kinds]
+    return names + list(SHARED_PLOTS)
+
+
+def plot_kind(name: str) -> str:
+    """The kind of a plot name: 'parity-size' -> 'parity'."""
+    return name.split("-", 1)[0]
+
+
+def doc_labels(doc: Mapping) -> list:
+    """The LabelSpecs of a metrics.json (before several labels: the one label `label`)."""
+    from .labels import LabelSpec, parse_labels
+
+    stored = doc.get("labels")
+    return [LabelSpec.from_dict(d) for d in stored] if stored else parse_labels(None)
+
+
+def label_view(preds: pd.DataFrame, doc: Mapping, spec, specs) -> tuple[pd.DataFrame, dict]:
+    """One label's rows of results/predictions.tsv (numbers for regression) and its models'
+    metrics from metrics.json."""
+    sub = preds
+    if "target" in preds.columns:
+        sub = preds[preds["target"].astype(str) == spec.name].copy()
+        if not spec.is_classification:
+            sub["label"] = sub["label"].astype(float)
+            sub["prediction"] = sub["prediction"].astype(float)
+    targets = doc.get("targets") or {}
+    models = (targets.get(spec.name) or doc).get("models", {})
+    return sub, models
+
+
 def make_plots(
     predictions_tsv,
     metrics_json,
@@ -348,11 +395,12 @@ def make_plots(
 
     `convergence_tsv` (evaluate's results/evaluate/convergence.tsv) marks the folds that did not
     fit in the learning curves; without it they are read from metrics.json `convergence`."""
-    preds = pd.read_csv(predictions_tsv, sep="\t")
     doc = json.loads(Path(metrics_json).read_text(encoding="utf-8"))
+    specs = doc_labels(doc)
+    preds = pd.read_csv(predictions_tsv, sep="\t",
+                        dtype=None if is_default(specs) else {"label": str, "prediction": str})
     lens = pd.read_csv(lengths_tsv, sep="\t")
     hist = pd.read_csv(history_tsv, sep="\t")
-    models = doc.get("models", {})
     kind = doc.get("embedding_kind", "")
     scheme = doc.get("cv_scheme", "?")
     where = f"{SCHEME_NAMES.get(scheme, scheme)}, {doc.get('embedding_model', '?')}"
@@ -363,12 +411,25 @@ def make_plots(
         bad = unconverged_folds(pd.read_csv(convergence_tsv, sep="\t"))
     else:
         bad = [int(u["fold"]) for u in (doc.get("convergence") or {}).get("unconverged", [])]
-    figs = {
-        "parity": parity(preds, models, baselines=baselines, title=f"Held-out predictions ({where})"),
-        "residuals": residuals(preds, sizes, title=f"SchNet residuals vs protein size ({where})"),
-        "lengths": lengths(lens, window),
-        "learning_curves": learning_curves(hist, unconverged=bad),
-    }
+    figs = {}
+    for spec in specs:
+        suffix = file_suffix(spec, specs)
+        sub, sub_models = label_view(preds, doc, spec, specs)
+        if spec.is_classification:
+            from .plots_cls import classification_plots
+
+            figs.update({f"{k}{suffix}": f for k, f in classification_plots(
+                sub, sub_models, spec, where=where, baselines=baselines).items()})
+            continue
+        named = "" if is_default(specs) else f" of {spec.name}"
+        figs[f"parity{suffix}"] = parity(
+            sub, sub_models, baselines=baselines, title=f"Held-out predictions{named} ({where})",
+            label_name=spec.name)
+        figs[f"residuals{suffix}"] = residuals(
+            sub, sizes, title=f"SchNet residuals{named} vs protein size ({where})",
+            label_name=spec.name)
+    figs["lengths"] = lengths(lens, window)
+    figs["learning_curves"] = learning_curves(hist, unconverged=bad)
     outdir = Path(outdir)
     for name, fig in figs.items():
         save(fig, outdir / name, dpi=dpi)

@@ -59,12 +59,14 @@ def tables_html(predictions_tsv, structures_tsv, skipped_tsv) -> str:
     import pandas as pd
 
     preds = pd.read_csv(predictions_tsv, sep="\t")
-    wide = preds.pivot_table(index=["id", "label", "fold"], columns="model", values="prediction",
+    keys = ["target", "id", "label", "fold"] if "target" in preds.columns else ["id", "label", "fold"]
+    wide = preds.pivot_table(index=keys, columns="model", values="prediction",
                              aggfunc="first").reset_index()
     wide.columns.name = None
     if "schnet" in wide:
-        wide["schnet_error"] = wide["schnet"] - wide["label"]
-        cols = ["id", "label", "fold", "schnet", "schnet_error"]
+        wide["schnet_error"] = (pd.to_numeric(wide["schnet"], errors="coerce")
+                                - pd.to_numeric(wide["label"], errors="coerce"))
+        cols = keys + ["schnet", "schnet_error"]
         wide = wide[cols + [c for c in wide.columns if c not in cols]]
     structures = pd.read_csv(structures_tsv, sep="\t", dtype=str, keep_default_na=False)
     skipped = pd.read_csv(skipped_tsv, sep="\t", dtype=str, keep_default_na=False)
@@ -79,15 +81,36 @@ def tables_html(predictions_tsv, structures_tsv, skipped_tsv) -> str:
     return "\n".join(parts)
 
 
+def _targets(metrics: dict) -> list[tuple[str, dict]]:
+    """(label name, that label's metrics.json part) of every label; before several labels
+    the document itself, as the label `label`."""
+    targets = metrics.get("targets")
+    return list(targets.items()) if targets else [("label", metrics)]
+
+
 def headline_rst(metrics: dict) -> str:
+    """The headline of each label (one label: the headline as always)."""
+    targets = _targets(metrics)
+    if len(targets) == 1:
+        return _headline(metrics, targets[0][1].get("task", "regression"))
+    return "\n".join(
+        _headline({**metrics, **part}, part.get("task", "regression"), name)
+        for name, part in targets
+    )
+
+
+def _headline(metrics: dict, task: str = "regression", name: str = "") -> str:
+    metric = "auroc" if task == "classification" else "rmse"
+    what = metric.upper()
+    lead = f"**Headline ({name}):**" if name else "**Headline:**"
     best = metrics.get("best_baseline")
-    rows = [c for c in metrics.get("comparisons", []) if c["baseline"] == best and c["metric"] == "rmse"]
+    rows = [c for c in metrics.get("comparisons", []) if c["baseline"] == best and c["metric"] == metric]
     if not best or not rows:
-        return "**Headline:** no baseline comparison (no baseline was scored).\n"
+        return f"{lead} no baseline comparison (no baseline was scored).\n"
     c = rows[0]
     return (
-        f"**Headline:** SchNet RMSE {_f(c['schnet_value'])} against the best baseline, "
-        f"``{best}``, RMSE {_f(c['baseline_value'])}: difference {_f(c['difference'], 3)} "
+        f"{lead} SchNet {what} {_f(c['schnet_value'])} against the best baseline, "
+        f"``{best}``, {what} {_f(c['baseline_value'])}: difference {_f(c['difference'], 3)} "
         f"(95% paired bootstrap interval {_f(c['lo'], 3)} to {_f(c['hi'], 3)}, "
         f"{c['n_units']} {c['resampling_unit']}s resampled): **{c['verdict']}** "
         f"({metrics.get('n_proteins', '?')} proteins, {metrics.get('n_folds', '?')} folds, "
@@ -97,11 +120,31 @@ def headline_rst(metrics: dict) -> str:
 
 
 def metrics_table_rst(metrics: dict) -> str:
-    """Every model's held-out metrics as an RST list-table, for the report's landing page."""
+    """Every model's held-out metrics as RST list-tables (one per label), for the report's
+    landing page."""
+    targets = _targets(metrics)
+    if len(targets) == 1:
+        return _metrics_table(targets[0][1])
+    return "\n".join(_metrics_table(part, name) for name, part in targets)
+
+
+def _metrics_table(metrics: dict, name: str = "") -> str:
     models = list((metrics.get("models") or {}).values())
     if not models:
         return ""
-    lines = [".. list-table:: Held-out metrics (95% bootstrap intervals; results/metrics.tsv)",
+    of = f" of {name}" if name else ""
+    if metrics.get("task") == "classification":
+        lines = [f".. list-table:: Held-out metrics{of} (95% bootstrap intervals; "
+                 "results/metrics.tsv)", "   :header-rows: 1", "",
+                 "   * - model", "     - n", "     - AUROC [95% CI]", "     - AUPRC",
+                 "     - balanced accuracy", "     - MCC", "     - log loss"]
+        for m in models:
+            lines += [f"   * - ``{m['model']}``", f"     - {m['n']}",
+                      f"     - {_f(m['auroc'], 3)} [{_f(m['auroc_lo'], 3)}, {_f(m['auroc_hi'], 3)}]",
+                      f"     - {_f(m['auprc'], 3)}", f"     - {_f(m['balanced_accuracy'], 3)}",
+                      f"     - {_f(m['mcc'], 3)}", f"     - {_f(m['log_loss'], 3)}"]
+        return "\n".join(lines) + "\n"
+    lines = [f".. list-table:: Held-out metrics{of} (95% bootstrap intervals; results/metrics.tsv)",
              "   :header-rows: 1", "",
              "   * - model", "     - n", "     - RMSE [95% CI]", "     - MAE", "     - R2",
              "     - Pearson"]
@@ -113,14 +156,27 @@ def metrics_table_rst(metrics: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _metric_lines(metrics: dict) -> list[str]:
+def _metric_lines(metrics: dict, task: str = "regression") -> list[str]:
+    """One line per label (several labels: headed by the label's name) and model."""
+    targets = [(n, p) for n, p in _targets(metrics) if p.get("task", "regression") == task]
     lines = []
-    for m in (metrics.get("models") or {}).values():
-        lines.append(
-            f"- ``{m['model']}``: n {m['n']}, RMSE {_f(m['rmse'])} [{_f(m['rmse_lo'], 3)}, "
-            f"{_f(m['rmse_hi'], 3)}], R2 {_f(m['r2'], 3)}, Pearson {_f(m['pearson'], 3)}"
-        )
-    return lines
+    for name, part in targets:
+        if len(_targets(metrics)) > 1:
+            lines.append(f"- label **{name}**:")
+        for m in (part.get("models") or {}).values():
+            if task == "classification":
+                lines.append(
+                    f"- ``{m['model']}``: n {m['n']}, AUROC {_f(m['auroc'], 3)} "
+                    f"[{_f(m['auroc_lo'], 3)}, {_f(m['auroc_hi'], 3)}], AUPRC {_f(m['auprc'], 3)}, "
+                    f"accuracy {_f(m['accuracy'], 3)}, MCC {_f(m['mcc'], 3)}, log loss "
+                    f"{_f(m['log_loss'], 3)}"
+                )
+            else:
+                lines.append(
+                    f"- ``{m['model']}``: n {m['n']}, RMSE {_f(m['rmse'])} [{_f(m['rmse_lo'], 3)}, "
+                    f"{_f(m['rmse_hi'], 3)}], R2 {_f(m['r2'], 3)}, Pearson {_f(m['pearson'], 3)}"
+                )
+    return lines or [f"- no {task} label in this run"]
 
 
 def values_rst(metrics: dict, lengths_tsv, convergence_tsv, history_tsv) -> dict[str, str]:
@@ -146,11 +202,15 @@ def values_rst(metrics: dict, lengths_tsv, convergence_tsv, history_tsv) -> dict
         curve += f"- {int(hist['epoch'].max())} epochs; final training loss: median {_f(last.median(), 3)}, max {_f(last.max(), 3)}\n"
     if len(conv):
         curve += f"- loss ratio to the mean predictor per fold: {', '.join(_f(r, 2) for r in conv['ratio'])}\n"
+    classes = "\n".join(_metric_lines(metrics, "classification")) + "\n"
     return {
         "parity": head + models,
         "residuals": head + models,
         "lengths": head + lengths_txt,
         "learning_curves": head + curve,
+        "roc": head + classes,
+        "pr": head + classes,
+        "confusion": head + classes,
     }
 
 
@@ -173,7 +233,8 @@ def _write_pages(predictions_tsv, metrics_json, structures_tsv, skipped_tsv, len
         write_text(values_out[name], text)
 
 
-PLOT_NAMES = ("parity", "residuals", "lengths", "learning_curves")
+# values/<name>.rst of each kind of plot (the captions include them by position)
+PLOT_NAMES = ("parity", "residuals", "lengths", "learning_curves", "roc", "pr", "confusion")
 
 
 def report_pages_job(input, output, log_path=None) -> None:

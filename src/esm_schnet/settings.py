@@ -191,11 +191,15 @@ def config_markdown() -> str:
             kind = "/".join(types) if isinstance(types, list) else str(types)
             if "enum" in sub:
                 kind += f" ({', '.join(map(str, sub['enum']))})"
-            default = "" if kind == "object" else f"`{sub.get('default')}`"
+            default = ("" if kind == "object" else f"`{sub['default']}`" if "default" in sub
+                       else "(required)")
             text = " ".join(str(sub.get("description", "")).split())
             rows.append(f"| `{name}` | {kind} | {default} | {text} |")
             if "properties" in sub:
                 walk(sub["properties"], name + ".")
+            for option in sub.get("items", {}).get("anyOf", []):  # a list of mappings
+                if "properties" in option:
+                    walk(option["properties"], name + "[].")
 
     walk(load_schema()["properties"], "")
     return "\n".join(head + rows) + "\n"

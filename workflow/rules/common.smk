@@ -1,9 +1,11 @@
 # Sample-table loading, path helpers and wildcard constraints. Nothing else lives here.
+import json
 import os
 import sys
 
 from esm_schnet import deploy, paths
-from esm_schnet.errors import SampleTableError
+from esm_schnet.errors import ConfigError, SampleTableError
+from esm_schnet.labels import parse_labels
 from esm_schnet.samples import read_sample_table, shard_of
 
 # Software: shell rules call the `esm-schnet` console script by name, from PATH (the activated
@@ -19,10 +21,19 @@ os.environ.setdefault(
     os.path.normpath(os.path.join(str(workflow.current_basedir), "..", "..")),
 )
 
+# The labels one model predicts (config `labels:`); a label column whose values do not fit its
+# task stops the run here, before any job, naming the line and the column.
 try:
-    SAMPLES = read_sample_table(config["samples"], require_labels=True)
+    LABEL_SPECS = parse_labels(config["labels"])
+    SAMPLES = read_sample_table(
+        config["samples"], require_labels=True, labels=LABEL_SPECS
+    )
 except SampleTableError as exc:
     sys.exit(f"esm-schnet: {exc}")
+except ConfigError as exc:
+    sys.exit(f"Error validating config file: {exc}")
+LABEL_SPECS = SAMPLES.attrs["labels"]  # with the classes found in the table
+LABELS_JSON = json.dumps(config["labels"])
 
 IDS = list(SAMPLES.index)
 N_SHARDS = config["embedding"]["shards"]
@@ -69,6 +80,17 @@ def job_resources(stage):
     return {"threads": own["threads"], "resources": resources}
 
 
+def plot_output(name):
+    # results/plots/<name>.png for the report, captioned by workflow/report/<kind>.rst
+    from esm_schnet.plots import plot_kind
+
+    return report(
+        f"results/plots/{name}.png",
+        caption=f"../report/{plot_kind(name)}.rst",
+        category="1. Plots",
+    )
+
+
 def ids_in_shard(shard):
     return [i for i in IDS if shard_of(i, N_SHARDS) == int(shard)]
 
@@ -98,10 +120,9 @@ def all_targets():
     )  # train stage (fold outputs come in via evaluate)
     # evaluate + report stages: metrics tables and every plot
     targets += ["results/metrics.tsv", "results/metrics.json"]
-    targets += [
-        f"results/plots/{p}.png"
-        for p in ("parity", "residuals", "lengths", "learning_curves")
-    ]
+    from esm_schnet.plots import plot_names
+
+    targets += [f"results/plots/{p}.png" for p in plot_names(LABEL_SPECS)]
     if config["predict"][
         "samples"
     ]:  # predict stage, only when a prediction table is set

@@ -56,6 +56,7 @@ rule evaluate:
         scheme=SCHEME,
         bootstrap=config["evaluate"]["bootstrap"],
         seed=config["evaluate"]["seed"],
+        labels=LABELS_JSON,
     shell:
         "esm-schnet evaluate"
         " --fold-predictions {input.predictions:q}"
@@ -68,6 +69,7 @@ rule evaluate:
         " --scheme {params.scheme:q}"
         " --bootstrap {params.bootstrap:q}"
         " --seed {params.seed:q}"
+        " --labels {params.labels:q}"
         " --out-predictions {output.predictions:q}"
         " --out-metrics {output.metrics:q}"
         " --out-json {output.json:q}"

@@ -3,8 +3,13 @@
 # `snakemake --report results/report.html` collects every output marked with report().
 from pathlib import Path
 
-from esm_schnet.plots import plots_job
+from esm_schnet.plots import plot_names, plots_job
 from esm_schnet.report_pages import PLOT_NAMES, report_pages_job
+
+# Every plot of the configured labels (esm_schnet.plots.plot_names): per label parity and
+# residuals (regression) or roc, pr and confusion (classification), named with the label when
+# there are several (plot_output in common.smk: the caption of its kind of plot).
+PLOTS = plot_names(LABEL_SPECS)
 
 
 # Report pages: predictions and QC as sortable HTML tables, the headline result that the landing
@@ -44,30 +49,8 @@ rule plots:
         # the numbers each caption shows (report_pages)
         values=expand("results/report/values/{name}.rst", name=PLOT_NAMES),
     output:
-        parity=report(
-            "results/plots/parity.png",
-            caption="../report/parity.rst",
-            category="1. Plots",
-        ),
-        residuals=report(
-            "results/plots/residuals.png",
-            caption="../report/residuals.rst",
-            category="1. Plots",
-        ),
-        lengths=report(
-            "results/plots/lengths.png",
-            caption="../report/lengths.rst",
-            category="1. Plots",
-        ),
-        learning_curves=report(
-            "results/plots/learning_curves.png",
-            caption="../report/learning_curves.rst",
-            category="1. Plots",
-        ),
-        svg=expand(
-            "results/plots/{name}.svg",
-            name=["parity", "residuals", "lengths", "learning_curves"],
-        ),
+        **{name.replace("-", "_"): plot_output(name) for name in PLOTS},
+        svg=expand("results/plots/{name}.svg", name=PLOTS),
     log:
         "logs/plots/plots.log",
     benchmark:
@@ -84,7 +67,7 @@ rule plots:
             i.metrics,
             i.lengths,
             i.history,
-            Path(output.parity).parent,
+            Path(output.lengths).parent,
             params.dpi,
             params.window,
             log[0],

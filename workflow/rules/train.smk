@@ -41,10 +41,11 @@ checkpoint folds:
         k=CV["k"],
         identity=CV["identity"],
         seed=config["training"]["seed"],
+        labels=LABELS_JSON,
     shell:
         "esm-schnet folds --samples {input.samples:q} --structures {input.structures:q}"
         " --scheme {wildcards.scheme:q} --k {params.k:q} --identity {params.identity:q}"
-        " --seed {params.seed:q} --out {output:q} --log {log:q}"
+        " --seed {params.seed:q} --labels {params.labels:q} --out {output:q} --log {log:q}"
 
 
 rule train_fold:
@@ -72,12 +73,14 @@ rule train_fold:
         graph=GRAPH_JSON,
         model=MODEL_JSON,
         training=TRAINING_JSON,
+        labels=LABELS_JSON,
         outdir=lambda w, output: os.path.dirname(output.model),
     shell:
         "esm-schnet train-fold --shards {input.shards:q} --samples {input.samples:q}"
         " --folds {input.folds:q} --fold {wildcards.fold:q}"
         " --graph {params.graph:q} --model {params.model:q} --training {params.training:q}"
-        " --outdir {params.outdir:q} --threads {threads:q} --log {log:q}"
+        " --labels {params.labels:q} --outdir {params.outdir:q} --threads {threads:q}"
+        " --log {log:q}"
 
 
 rule train_final:
@@ -102,9 +105,11 @@ rule train_final:
         graph=GRAPH_JSON,
         model=MODEL_JSON,
         training=TRAINING_JSON,
+        labels=LABELS_JSON,
         outdir=lambda w, output: os.path.dirname(output.model),
     shell:
         "esm-schnet train-final --shards {input.shards:q} --samples {input.samples:q}"
         " --structures {input.structures:q}"
         " --graph {params.graph:q} --model {params.model:q} --training {params.training:q}"
-        " --outdir {params.outdir:q} --threads {threads:q} --log {log:q}"
+        " --labels {params.labels:q} --outdir {params.outdir:q} --threads {threads:q}"
+        " --log {log:q}"

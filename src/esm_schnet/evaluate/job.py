@@ -40,6 +40,7 @@ class EvaluateInputs:
     provenances: Sequence[Path] = ()  # every fold's provenance.json (convergence)
     n_boot: int = 1000
     seed: int = 0
+    labels: object = None  # the labels setting or its LabelSpecs (None: the column `label`)
 
 
 @dataclass(frozen=True)
@@ -66,8 +67,66 @@ class EvaluateOutputs:
         })
 
 
+@dataclass
+class LabelResult:
+    """One label's evaluation: predictions (long), metrics, comparisons and info."""
+
+    spec: object
+    preds: pd.DataFrame
+    metrics: pd.DataFrame
+    comparisons: pd.DataFrame
+    info: dict
+
+
+def evaluate_label(spec, specs, fold_preds, folds, samples, records, *, n_boot, seed, scheme
+                   ) -> LabelResult:
+    """SchNet and the baselines on one label, on the proteins that have it (same folds)."""
+    from .read import label_predictions
+
+    values = samples[spec.name]
+    have = {i for i, v in values.items() if v is not None and v == v}
+    sub = folds[folds["id"].isin(have)].reset_index(drop=True)
+    fp = label_predictions(fold_preds, spec, specs)
+    fp = fp[fp["id"].isin(set(sub["id"]))]
+    log.info("label %s (%s): %d of %d proteins labelled", spec.name, spec.task, len(sub),
+             len(folds))
+    if spec.is_classification:
+        from .classify import classification_tables, compare_classification
+
+        preds, metrics, info = classification_tables(
+            spec, fp, sub, values, records, n_boot=n_boot, seed=seed, scheme=scheme)
+        comparisons = compare_classification(spec, preds, sub, scheme, n_boot=n_boot, seed=seed)
+    else:
+        preds, metrics, info = evaluate_tables(
+            fp, sub, values.astype(float), records, n_boot=n_boot, seed=seed, scheme=scheme)
+        comparisons = compare_to_baselines(preds, sub, scheme, n_boot=n_boot, seed=seed)
+    return LabelResult(spec, preds, metrics, comparisons, info)
+
+
+def _with_target(df: pd.DataFrame, r: LabelResult, task: bool = False) -> pd.DataFrame:
+    df = df.copy()
+    if task:
+        df.insert(0, "task", r.spec.task)
+    df.insert(0, "target", r.spec.name)
+    return df
+
+
+def combine(results: list[LabelResult], default: bool):
+    """(predictions, metrics, comparisons) of every label: the first label's own tables when
+    `default` (the one label `label`: today's format), else with target (and task) columns."""
+    if default:
+        (r,) = results
+        return r.preds, r.metrics, r.comparisons
+    preds = pd.concat([_with_target(r.preds, r) for r in results], ignore_index=True)
+    metrics = pd.concat([_with_target(r.metrics, r, task=True) for r in results],
+                        ignore_index=True)
+    comparisons = pd.concat([_with_target(r.comparisons, r) for r in results], ignore_index=True)
+    return preds, metrics, comparisons
+
+
 def run(inputs: EvaluateInputs, outputs: EvaluateOutputs = EvaluateOutputs()) -> pd.DataFrame:
     """Everything `esm-schnet evaluate` does; returns the metrics table."""
+    from ..labels import is_default
     from ..samples import read_sample_table
     from ..store import load_records
 
@@ -78,16 +137,20 @@ def run(inputs: EvaluateInputs, outputs: EvaluateOutputs = EvaluateOutputs()) ->
     convergence = read_convergence(inputs.provenances)
     folds = _read_tsv(inputs.folds, ["id", "fold"])
     folds["id"] = folds["id"].astype(str)
-    samples = read_sample_table(inputs.samples, require_labels=True)
+    samples = read_sample_table(inputs.samples, require_labels=True, labels=inputs.labels)
+    specs = samples.attrs["labels"]
     log.info(
-        "%d proteins in %d folds (scheme %s); loading %d shard(s)",
-        len(folds), folds["fold"].nunique(), scheme, len(inputs.shards),
+        "%d proteins in %d folds (scheme %s), %d label(s); loading %d shard(s)",
+        len(folds), folds["fold"].nunique(), scheme, len(specs), len(inputs.shards),
     )
     records = load_records(list(inputs.shards))
-    preds, metrics, info = evaluate_tables(
-        fold_preds, folds, samples["label"], records, n_boot=n_boot, seed=seed, scheme=scheme
-    )
-    comparisons = compare_to_baselines(preds, folds, scheme, n_boot=n_boot, seed=seed)
+    results = [
+        evaluate_label(spec, specs, fold_preds, folds, samples, records, n_boot=n_boot,
+                       seed=seed, scheme=scheme)
+        for spec in specs
+    ]
+    default = is_default(specs)
+    preds, metrics, comparisons = combine(results, default)
     for line in convergence_lines(convergence):
         log.warning("%s", line.removeprefix("WARNING: "))
     lengths = chain_lengths({i: records[i] for i in folds["id"].astype(str)})
@@ -101,23 +164,38 @@ def run(inputs: EvaluateInputs, outputs: EvaluateOutputs = EvaluateOutputs()) ->
     write_tsv(lengths, outputs.lengths)
     write_tsv(histories, outputs.history)
     write_tsv(convergence, outputs.convergence)
+    first = results[0]
     doc = metrics_document(
-        metrics, info, model_id, scheme, n_boot, seed, comparisons=comparisons,
-        convergence=convergence,
+        first.metrics, first.info, model_id, scheme, n_boot, seed,
+        comparisons=first.comparisons, convergence=convergence, task=first.spec.task,
     )
+    doc["labels"] = [r.spec.as_dict() for r in results]
+    doc["targets"] = {
+        r.spec.name: metrics_document(
+            r.metrics, r.info, model_id, scheme, n_boot, seed, comparisons=r.comparisons,
+            task=r.spec.task,
+        )
+        for r in results
+    }
     write_json(outputs.json, doc, sort_keys=False)
     title = f"embedding {model_id}; CV scheme {scheme}; {len(folds)} proteins"
-    write_text(outputs.html, tables_html(mt, comparisons, convergence, title))
+    sections = [(r.spec, r.metrics, r.comparisons) for r in results]
+    write_text(outputs.html, tables_html(mt, comparisons, convergence, title,
+                                         sections=None if default else sections))
     log.info("wrote %s, %s, %s, %s", outputs.predictions, outputs.metrics, outputs.json,
              outputs.comparisons)
-    log.info(
-        "summary (held-out predictions, 95%% bootstrap intervals over %d resamples):\n%s",
-        n_boot, summary_table(metrics, model_id, scheme, comparisons, convergence),
-    )
+    for r in results:
+        log.info(
+            "summary%s (held-out predictions, 95%% bootstrap intervals over %d resamples):\n%s",
+            "" if default else f" of label {r.spec.name} ({r.spec.task})", n_boot,
+            summary_table(r.metrics, model_id, scheme, r.comparisons, convergence,
+                          task=r.spec.task),
+        )
     return metrics
 
 
 def cli(argv: list[str]) -> int:
+    from ..labels import parse_labels
     from ..log import job_log
 
     ap = argparse.ArgumentParser(
@@ -136,6 +214,8 @@ def cli(argv: list[str]) -> int:
     ap.add_argument("--scheme", required=True)
     ap.add_argument("--bootstrap", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--labels", default="null",
+                    help="the labels setting (JSON list; null = the single column `label`)")
     ap.add_argument("--out-predictions", type=Path, default=d.predictions)
     ap.add_argument("--out-metrics", type=Path, default=d.metrics)
     ap.add_argument("--out-json", type=Path, default=d.json)
@@ -157,6 +237,7 @@ def cli(argv: list[str]) -> int:
         scheme=a.scheme,
         n_boot=a.bootstrap,
         seed=a.seed,
+        labels=parse_labels(a.labels),
     )
     outputs = EvaluateOutputs(
         predictions=a.out_predictions, metrics=a.out_metrics, json=a.out_json,

@@ -18,9 +18,9 @@ from .schema import CONVERGENCE_COLUMNS
 _FOLD_DIR = re.compile(r"fold-(\d+)$")
 
 
-def _read_tsv(path, required: Sequence[str]) -> pd.DataFrame:
+def _read_tsv(path, required: Sequence[str], **kwargs) -> pd.DataFrame:
     try:
-        df = pd.read_csv(path, sep="\t")
+        df = pd.read_csv(path, sep="\t", **kwargs)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise CorruptFileError(path, str(exc).splitlines()[0]) from exc
     missing = [c for c in required if c not in df.columns]
@@ -38,21 +38,51 @@ def fold_of_path(path) -> int:
 
 
 def gather_fold_predictions(paths: Sequence) -> pd.DataFrame:
-    """Concatenate fold predictions.tsv files (id, y_true, y_pred, fold)."""
+    """Concatenate fold predictions.tsv files: id, y_true, y_pred, fold, and with several labels
+    also target (the label's name) and p_<class> columns (esm_schnet.train.job)."""
     frames = []
     for p in paths:
         df = _read_tsv(p, ["id", "y_true", "y_pred"])
+        if "target" in df.columns:  # several labels: class names stay text ("1", not 1.0)
+            df = _read_tsv(p, ["id", "y_true", "y_pred"],
+                           dtype={"id": str, "target": str, "y_true": str, "y_pred": str})
         if "fold" not in df.columns:
             df["fold"] = fold_of_path(p)
-        frames.append(df[["id", "y_true", "y_pred", "fold"]])
+        extra = [c for c in df.columns if c == "target" or c.startswith("p_")]
+        frames.append(df[["id", "y_true", "y_pred", "fold", *extra]])
     if not frames:
         raise InputError(None, "no fold predictions to evaluate")
     out = pd.concat(frames, ignore_index=True)
     out["id"] = out["id"].astype(str)
-    dup = out["id"][out["id"].duplicated()].unique()
+    key = out["id"] if "target" not in out.columns else out["target"].astype(str) + "/" + out["id"]
+    dup = out["id"][key.duplicated()].unique()
     if len(dup):
         raise InputError(dup[0], f"predicted in more than one fold ({len(dup)} such proteins)")
     return out
+
+
+def label_predictions(fold_predictions: pd.DataFrame, spec, specs) -> pd.DataFrame:
+    """The fold predictions of one label (LabelSpec `spec` of `specs`): id, y_true, y_pred,
+    fold, with floats for regression and, for classification, p_<class> of its classes."""
+    fp = fold_predictions
+    if "target" in fp.columns:
+        fp = fp[fp["target"].astype(str) == spec.name]
+    elif len(specs) > 1 or spec.is_classification:
+        raise InputError(None, "fold predictions have no target column but several labels "
+                               "or a classification label are configured: rerun the folds")
+    cols = ["id", "y_true", "y_pred", "fold"]
+    if spec.is_classification:
+        missing = [f"p_{c}" for c in spec.classes if f"p_{c}" not in fp.columns]
+        if missing:
+            raise InputError(None, f"fold predictions of {spec.name!r} lack {', '.join(missing)}")
+        out = fp[cols + [f"p_{c}" for c in spec.classes]].copy()
+        out["y_true"] = out["y_true"].astype(str)
+        out["y_pred"] = out["y_pred"].astype(str)
+        return out.reset_index(drop=True)
+    out = fp[cols].copy()
+    out["y_true"] = out["y_true"].astype(float)
+    out["y_pred"] = out["y_pred"].astype(float)
+    return out.reset_index(drop=True)
 
 
 def gather_histories(paths: Sequence) -> pd.DataFrame:

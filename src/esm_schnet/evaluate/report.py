@@ -43,37 +43,87 @@ h2 { font-size: 15px; }
 </style>"""
 
 
-def tables_html(
-    metrics: pd.DataFrame, comparisons: pd.DataFrame, convergence: pd.DataFrame, title: str = ""
-) -> str:
-    """The metrics, comparisons and convergence tables as one HTML page (pandas to_html)."""
-    def table(df: pd.DataFrame) -> str:
-        return df.to_html(index=False, na_rep="", float_format=lambda v: f"{v:.4g}", border=0)
+def _table(df: pd.DataFrame) -> str:
+    return df.to_html(index=False, na_rep="", float_format=lambda v: f"{v:.4g}", border=0)
 
-    m = metrics.copy()
-    m["RMSE [95% CI]"] = [
-        f"{_fmt(r['rmse'], 4)} [{_fmt(r['rmse_lo'])}, {_fmt(r['rmse_hi'])}]"
+
+def _with_ci(m: pd.DataFrame, metric: str, head: str, digits: int) -> None:
+    m[head] = [
+        f"{_fmt(r[metric], digits)} [{_fmt(r[metric + '_lo'])}, {_fmt(r[metric + '_hi'])}]"
         for _, r in m.iterrows()
     ]
-    m["R2 [95% CI]"] = [
-        f"{_fmt(r['r2'], 3)} [{_fmt(r['r2_lo'])}, {_fmt(r['r2_hi'])}]" for _, r in m.iterrows()
-    ]
+
+
+def short_metrics(metrics: pd.DataFrame, task: str = "regression") -> pd.DataFrame:
+    """The metrics table's readable columns (point estimates with their 95% intervals)."""
+    m = metrics.copy()
+    if task == "classification":
+        from .classify import CLS_DESCRIPTIONS
+
+        for metric, head in (("auroc", "AUROC"), ("auprc", "AUPRC"),
+                             ("balanced_accuracy", "balanced acc."), ("mcc", "MCC"),
+                             ("log_loss", "log loss")):
+            _with_ci(m, metric, f"{head} [95% CI]", 3)
+        m["description"] = m["model"].map(CLS_DESCRIPTIONS).fillna("")
+        return m[["model", "n", "AUROC [95% CI]", "AUPRC [95% CI]", "accuracy",
+                  "balanced acc. [95% CI]", "MCC [95% CI]", "log loss [95% CI]", "description",
+                  "notes"]]
+    _with_ci(m, "rmse", "RMSE [95% CI]", 4)
+    _with_ci(m, "r2", "R2 [95% CI]", 3)
     m["description"] = m["model"].map(MODEL_DESCRIPTIONS).fillna("")
-    short = m[["model", "n", "RMSE [95% CI]", "mae", "R2 [95% CI]", "pearson", "spearman",
-               "description", "notes"]]
+    return m[["model", "n", "RMSE [95% CI]", "mae", "R2 [95% CI]", "pearson", "spearman",
+              "description", "notes"]]
+
+
+def tables_html(
+    metrics: pd.DataFrame, comparisons: pd.DataFrame, convergence: pd.DataFrame, title: str = "",
+    sections=None,
+) -> str:
+    """The metrics, comparisons and convergence tables as one HTML page (pandas to_html).
+    `sections`: with several labels, (LabelSpec, metrics, comparisons) of each label, shown
+    one after the other."""
+    table = _table
+    if sections is None:
+        body = [
+            "<h2>Metrics (held-out predictions, 95% bootstrap intervals)</h2>",
+            table(short_metrics(metrics)),
+            "<h2>SchNet minus each baseline (95% paired bootstrap intervals)</h2>",
+            table(comparisons),
+        ]
+    else:
+        body = []
+        for spec, m, c in sections:
+            body += [
+                f"<h2>Label {spec.name} ({spec.task}): metrics (held-out predictions, 95% "
+                "bootstrap intervals)</h2>", table(short_metrics(m, spec.task)),
+                f"<h2>Label {spec.name}: SchNet minus each baseline (95% paired bootstrap "
+                "intervals)</h2>", table(c),
+            ]
     parts = [
         "<!DOCTYPE html>", '<html><head><meta charset="utf-8"><title>esm-schnet metrics</title>',
         _HTML_STYLE, "</head><body>",
         f"<p>{title}</p>" if title else "",
-        "<h2>Metrics (held-out predictions, 95% bootstrap intervals)</h2>", table(short),
-        "<h2>SchNet minus each baseline (95% paired bootstrap intervals)</h2>",
-        table(comparisons),
+        *body,
         "<h2>Convergence of each fold</h2>",
         table(convergence) if len(convergence) else "<p>no fold provenance given</p>",
         "<h2>All metric columns</h2>", table(metrics),
         "</body></html>",
     ]
     return "\n".join(parts) + "\n"
+
+
+def _cls_metrics():
+    from ..metrics_cls import CLS_METRICS
+
+    return CLS_METRICS
+
+
+def _descriptions(task: str) -> dict:
+    if task == "classification":
+        from .classify import CLS_DESCRIPTIONS
+
+        return CLS_DESCRIPTIONS
+    return MODEL_DESCRIPTIONS
 
 
 def metrics_document(
@@ -85,10 +135,13 @@ def metrics_document(
     seed: int,
     comparisons: pd.DataFrame | None = None,
     convergence: pd.DataFrame | None = None,
+    task: str = "regression",
 ) -> dict:
+    """metrics.json (of one label): settings, every model's metrics, the best baseline and the
+    paired comparisons, the folds' convergence."""
     extra = {}
     if comparisons is not None:
-        extra["best_baseline"] = best_baseline(metrics)
+        extra["best_baseline"] = best_baseline(metrics, task)
         extra["comparisons"] = comparisons.to_dict(orient="records")
     if convergence is not None:
         extra["convergence"] = convergence_document(convergence)
@@ -98,9 +151,10 @@ def metrics_document(
             "embedding_kind": embedding_kind(model_id),
             "cv_scheme": scheme,
             "bootstrap": {"resamples": n_boot, "seed": seed, "confidence": 0.95},
-            "metrics": list(METRICS),
+            "task": task,
+            "metrics": list(METRICS if task == "regression" else _cls_metrics()),
             "models": {
-                r["model"]: {"description": MODEL_DESCRIPTIONS.get(r["model"], ""), **r}
+                r["model"]: {"description": _descriptions(task).get(r["model"], ""), **r}
                 for r in metrics.to_dict(orient="records")
             },
             "esm_schnet_version": __version__,

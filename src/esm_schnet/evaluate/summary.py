@@ -80,9 +80,15 @@ def summary_table(
     scheme: str = "",
     comparisons: pd.DataFrame | None = None,
     convergence: pd.DataFrame | None = None,
+    task: str = "regression",
 ) -> str:
-    """Plain-text table of every model's metrics (RMSE and R2 with 95% intervals), then a
-    WARNING line per unconverged fold and, last, SchNet against the best baseline (paired)."""
+    """Plain-text table of every model's metrics (RMSE and R2 with 95% intervals; for a
+    classification label AUROC, balanced accuracy, MCC and log loss), then a WARNING line per
+    unconverged fold and, last, SchNet against the best baseline (paired)."""
+    if task == "classification":
+        from .classify import summary_table_cls
+
+        return summary_table_cls(metrics, model_id, scheme, comparisons, convergence)
     head = (
         f"{'model':<13}{'n':>4}  {'RMSE [95% CI]':<24}{'MAE':>8}  {'R2 [95% CI]':>26}"
         f"{'Pearson':>9}{'Spearman':>10}"

@@ -133,7 +133,17 @@ def compare_to_baselines(
     return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
 
 
-def best_baseline(metrics: pd.DataFrame) -> str | None:
-    """The baseline with the lowest RMSE (point estimate), or None."""
-    base = metrics[metrics["model"] != MODEL_NAME].set_index("model")["rmse"].dropna()
-    return str(base.idxmin()) if len(base) else None
+# The metric that picks the best baseline and the headline comparison, per task.
+HEADLINE_METRIC = {"regression": "rmse", "classification": "auroc"}
+
+
+def best_baseline(metrics: pd.DataFrame, task: str = "regression") -> str | None:
+    """The baseline with the lowest RMSE (classification: the highest AUROC; point
+    estimates), or None."""
+    col = HEADLINE_METRIC[task]
+    if col not in metrics.columns:
+        return None
+    base = metrics[metrics["model"] != MODEL_NAME].set_index("model")[col].dropna()
+    if not len(base):
+        return None
+    return str(base.idxmax() if task == "classification" else base.idxmin())

@@ -16,6 +16,8 @@ def _common_args(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--graph", default="{}", help="graph settings (JSON)")
     ap.add_argument("--model", default="{}", help="model settings (JSON)")
     ap.add_argument("--training", default="{}", help="training settings (JSON)")
+    ap.add_argument("--labels", default="null",
+                    help="the labels setting (JSON list; null = the single column `label`)")
     ap.add_argument("--outdir", required=True)
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     ap.add_argument("--log", default=None, help="log file (default: stderr)")
@@ -31,6 +33,12 @@ def _json_arg(text: str, name: str) -> dict:
     if not isinstance(value, dict):
         raise ConfigError(f"--{name} must be a JSON object")
     return value
+
+
+def _labels_arg(text: str):
+    from ..labels import parse_labels
+
+    return parse_labels(text)
 
 
 def cli_fold(argv: list[str]) -> int:
@@ -54,7 +62,7 @@ def cli_fold(argv: list[str]) -> int:
             shards=a.shards, samples=a.samples, train_ids=train, test_ids=test,
             outdir=a.outdir, graph_cfg=_json_arg(a.graph, "graph"),
             model_cfg=_json_arg(a.model, "model"), training=_json_arg(a.training, "training"),
-            fold=a.fold, threads=a.threads,
+            fold=a.fold, threads=a.threads, labels=_labels_arg(a.labels),
             extra_provenance={"folds": str(a.folds),
                               "clusters": {i: c for i, (_, c) in folds.items()}},
         )
@@ -73,10 +81,12 @@ def cli_final(argv: list[str]) -> int:
     with job_log(a.log):
         from ..folds import usable_proteins
 
-        _, ids, _ = usable_proteins(a.samples, a.structures)
+        labels = _labels_arg(a.labels)
+        _, ids, _ = usable_proteins(a.samples, a.structures, labels=labels)
         run_training_job(
             shards=a.shards, samples=a.samples, train_ids=ids, test_ids=[], outdir=a.outdir,
             graph_cfg=_json_arg(a.graph, "graph"), model_cfg=_json_arg(a.model, "model"),
             training=_json_arg(a.training, "training"), fold=None, threads=a.threads,
+            labels=labels,
         )
     return 0
