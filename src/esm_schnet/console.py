@@ -12,7 +12,6 @@ import math
 from pathlib import Path
 
 RULE = "=" * 72
-PLOTS = ("parity", "residuals", "lengths", "learning_curves")
 
 
 def _fmt(v, digits: int = 3) -> str:
@@ -24,23 +23,36 @@ def _fmt(v, digits: int = 3) -> str:
 
 
 def metrics_lines(metrics_tsv: Path, comparisons_tsv: Path | None = None) -> list[str]:
-    """The headline table (model, n, RMSE [95% CI]) and the SchNet-vs-best-baseline line."""
+    """The headline table (model, n, RMSE [95% CI]; classification: AUROC) and the
+    SchNet-vs-best-baseline line, per label when there are several (a `target` column)."""
     import pandas as pd
 
-    from .evaluate import comparison_line
-
     metrics = pd.read_csv(metrics_tsv, sep="\t")
-    lines = [f"  {'model':<14}{'n':>4}  RMSE [95% CI]", f"  {'-' * 44}"]
-    for _, r in metrics.iterrows():
-        n = int(r["n"]) if math.isfinite(float(r["n"])) else 0
-        lines.append(
-            f"  {r['model']:<14}{n:>4}  {_fmt(r['rmse'], 4)} "
-            f"[{_fmt(r['rmse_lo'])}, {_fmt(r['rmse_hi'])}]"
-        )
     comparisons = None
     if comparisons_tsv is not None and Path(comparisons_tsv).exists():
         comparisons = pd.read_csv(comparisons_tsv, sep="\t")
-    lines.append("  " + comparison_line(metrics, comparisons))
+    if "target" not in metrics.columns:
+        return _label_lines(metrics, comparisons, "regression")
+    lines = []
+    for name, sub in metrics.groupby("target", sort=False):
+        task = str(sub["task"].iloc[0])
+        comp = None if comparisons is None else comparisons[comparisons["target"] == name]
+        lines += [f"  label {name} ({task})"] + _label_lines(sub, comp, task)
+    return lines
+
+
+def _label_lines(metrics, comparisons, task: str) -> list[str]:
+    from .evaluate import comparison_line
+
+    metric = "auroc" if task == "classification" else "rmse"
+    lines = [f"  {'model':<14}{'n':>4}  {metric.upper()} [95% CI]", f"  {'-' * 44}"]
+    for _, r in metrics.iterrows():
+        n = int(r["n"]) if math.isfinite(float(r["n"])) else 0
+        lines.append(
+            f"  {r['model']:<14}{n:>4}  {_fmt(r[metric], 4)} "
+            f"[{_fmt(r[metric + '_lo'])}, {_fmt(r[metric + '_hi'])}]"
+        )
+    lines.append("  " + comparison_line(metrics, comparisons, task))
     return lines
 
 
@@ -60,7 +72,7 @@ def results_block(results: str | Path = "results") -> str:
     for label, path, note in where:
         if path.exists():
             lines.append(f"  {label:<14}{path}{note}")
-    plots = [p for p in PLOTS if (r / "plots" / f"{p}.png").exists()]
+    plots = sorted(p.stem for p in (r / "plots").glob("*.png"))
     if plots:
         lines.append(f"  {'plots':<14}{r / 'plots'}/{{{','.join(plots)}}}.png (+ .svg)")
     if (r / "metrics.tsv").exists():

@@ -142,7 +142,7 @@ def check_value(spec: LabelSpec, text: str) -> tuple[object, str | None]:
 def class_problem(spec: LabelSpec, classes: Sequence[str], n_labelled: int) -> str | None:
     """Why a classification column cannot be learned (None when it can)."""
     if len(classes) < 2:
-        found = f"only {classes[0]!r}" if classes else "no values"
+        found = f"every labelled row is {classes[0]!r}" if classes else "no values"
         return f"classification label with one class only ({found}); it needs at least two"
     limit = min(MAX_CLASSES, max(2, n_labelled // 2))
     if len(classes) > limit:

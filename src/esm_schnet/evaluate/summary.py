@@ -8,7 +8,7 @@ import math
 import pandas as pd
 
 from .read import _float
-from .tables import best_baseline
+from .tables import HEADLINE_METRIC, best_baseline
 
 
 def _fmt(v: float, digits: int = 3) -> str:
@@ -54,12 +54,16 @@ def convergence_lines(conv: pd.DataFrame | None) -> list[str]:
     return lines
 
 
-def comparison_line(metrics: pd.DataFrame, comparisons: pd.DataFrame | None) -> str:
-    """SchNet against the best baseline: paired RMSE difference, its interval and the verdict."""
-    best = best_baseline(metrics)
+def comparison_line(metrics: pd.DataFrame, comparisons: pd.DataFrame | None,
+                    task: str = "regression") -> str:
+    """SchNet against the best baseline: paired RMSE difference (classification: AUROC), its
+    interval and the verdict."""
+    best = best_baseline(metrics, task)
+    metric = HEADLINE_METRIC[task]
+    what = metric.upper()
     if best is None or comparisons is None or not len(comparisons):
         return "SchNet vs the best baseline: no comparison (no baseline scored)"
-    r = comparisons[(comparisons["baseline"] == best) & (comparisons["metric"] == "rmse")]
+    r = comparisons[(comparisons["baseline"] == best) & (comparisons["metric"] == metric)]
     if not len(r):
         return f"SchNet vs the best baseline ({best}): no comparison"
     r = r.iloc[0]
@@ -68,7 +72,7 @@ def comparison_line(metrics: pd.DataFrame, comparisons: pd.DataFrame | None) -> 
         else "[no bootstrap interval]"
     )
     return (
-        f"SchNet vs the best baseline ({best}, RMSE {_fmt(r['baseline_value'], 4)}): RMSE "
+        f"SchNet vs the best baseline ({best}, {what} {_fmt(r['baseline_value'], 4)}): {what} "
         f"difference {_fmt(r['difference'], 3)} {ci} over {int(r['n_units'])} "
         f"{r['resampling_unit']}s resampled: {r['verdict']}"
     )
