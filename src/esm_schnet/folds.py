@@ -6,6 +6,10 @@ Schemes (config `cv.scheme`):
   so fold sizes differ by at most one.
 - `group`: leave-one-cluster-out; one fold per cluster, clusters numbered by first appearance.
 
+With a classification label (the first one of `labels:`), `kfold` is stratified on it and
+`group` deals whole clusters into `cv.k` stratified folds when there are more clusters than k
+(`stratify_rows`).
+
 Clusters (single linkage) join two proteins when
   (a) their sets of chain sequences are identical, or
   (b) their sequence identity is >= `cv.identity`, where the identity of two chains is the number
@@ -211,6 +215,42 @@ def assign_folds(
     return [{"id": i, "fold": fold[i], "cluster": cluster[i]} for i in ids]
 
 
+def stratify_rows(rows: list[dict], table, specs, scheme: str, *, k: int, seed: int
+                  ) -> list[dict]:
+    """Folds stratified on the FIRST classification label of `specs` (LabelSpecs), if any:
+
+    - `kfold`: stratified k-fold (`stratified_folds`) over the proteins that have that label;
+      proteins without it are dealt round-robin over the folds (seeded order).
+    - `group`: when there are more clusters than cv.k, stratified group folds: whole clusters
+      dealt into cv.k folds, classes as balanced as the clusters allow (proteins without the
+      label count as a class of their own); otherwise one fold per cluster as without labels.
+    - `loocv`: one protein per fold, nothing to stratify.
+    `rows` ({id, fold, cluster}, from assign_folds) is returned with the new folds."""
+    cls = next((s for s in specs if s.is_classification), None)
+    if cls is None or scheme == "loocv":
+        return rows
+    import numpy as np
+
+    ids = [r["id"] for r in rows]
+    value = {i: table.at[i, cls.name] for i in ids}
+    has = [i for i in ids if value[i] is not None and value[i] == value[i]]
+    if scheme == "kfold":
+        fold = dict(zip(has, stratified_folds(has, [str(value[i]) for i in has], k, seed)))
+        rest = [i for i in ids if i not in fold]
+        for n, j in enumerate(np.random.default_rng(seed).permutation(len(rest))):
+            fold[rest[j]] = n % k
+        log.info("kfold stratified on label %r (%d proteins with it)", cls.name, len(has))
+    else:
+        clusters = [r["cluster"] for r in rows]
+        if len(set(clusters)) <= k:
+            return rows
+        classes = [str(value[i]) if i in set(has) else "" for i in ids]
+        fold = dict(zip(ids, stratified_folds(ids, classes, k, seed, groups=clusters)))
+        log.info("group folds: %d clusters into cv.k = %d folds stratified on label %r",
+                 len(set(clusters)), k, cls.name)
+    return [{**r, "fold": int(fold[r["id"]])} for r in rows]
+
+
 def write_folds(rows: list[dict], path) -> None:
     """folds.tsv (id, fold, cluster), written atomically."""
     from .files import write_tsv
@@ -279,6 +319,7 @@ def folds_job(samples, structures: Sequence, out, *, scheme="loocv", k=5, identi
         ids, scheme, sequences={i: proteins[i].sequences for i in ids}, groups=groups, k=k,
         identity=identity, seed=seed,
     )
+    rows = stratify_rows(rows, table, table.attrs["labels"], scheme, k=k, seed=seed)
     write_folds(rows, out)
     n_folds = len({r["fold"] for r in rows})
     n_clusters = len({r["cluster"] for r in rows})

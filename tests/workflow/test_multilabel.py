@@ -118,14 +118,14 @@ def test_metrics_and_comparisons_per_label(run):
     assert set(reg.index) == {"schnet", "ridge_seq", "ridge_pooled", "size_linear", "mean"}
     assert (reg["n"] == int((table["half"] != "").sum())).all()
     cls = m[m["target"] == "large"].set_index("model")
-    assert set(cls.index) == {"schnet", "seq_logistic", "size_logistic", "majority"}
+    assert set(cls.index) == {"schnet", "seq_logistic", "size_logistic", "majority_class"}
     assert (cls["n"] == 20).all()
     # the size threshold is learned: AUROC well above chance, and the interval above 0.5
     assert cls.loc["schnet", "auroc"] > 0.8, cls.loc["schnet"].to_dict()
     assert cls.loc["schnet", "auroc_lo"] > 0.5
     # the size-only logistic baseline sees exactly the feature that defines the label
     assert cls.loc["size_logistic", "auroc"] > 0.9
-    assert cls.loc["majority", "accuracy"] == pytest.approx(0.5)
+    assert cls.loc["majority_class", "accuracy"] == pytest.approx(0.5)
     for c in ("auroc", "auprc", "accuracy", "balanced_accuracy", "mcc", "log_loss"):
         assert {c, f"{c}_lo", f"{c}_hi"} <= set(m.columns)
         assert cls[c].notna().all()
