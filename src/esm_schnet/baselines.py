@@ -28,6 +28,20 @@ What each baseline can and cannot see:
 With `onehot` embeddings the sum-pooled features are the amino-acid counts, so `ridge_seq` fits
 any label that is a weighted sum over residues; SchNet beating it means the 3-D graph added
 something that sequence composition and size alone do not give.
+
+Classification labels (class indices 0..K-1) have their own three, same folds, same rule; each
+returns [n, K] out-of-fold class probabilities (`CLS_BASELINES`):
+
+- `majority_class`: the class frequencies of the training fold (its argmax is the majority
+  class; AUROC 0.5; its log loss is what knowing only the class balance scores).
+- `size_logistic`: L2 logistic regression (C = `SIZE_C`) on the standardised log residue count.
+- `seq_logistic`: the sequence-only classifier: L2 logistic regression on standardised
+  `sequence_features` (mean-pooled, sum-pooled, residue count), C chosen from `LOGISTIC_CS` by
+  the lowest inner-CV log loss (ties: the smaller C, i.e. the stronger penalty) with the same
+  inner folds as `ridge_seq` (`_inner_splits`, whole groups together), on the training fold only.
+
+A training set with one class only predicts that class with probability 1 (nothing else can be
+learned); a class absent from a training set gets probability 0 from the logistic models.
 """
 
 from __future__ import annotations
@@ -43,6 +57,10 @@ log = logging.getLogger("esm_schnet.baselines")
 RIDGE_ALPHAS = tuple(float(a) for a in np.logspace(-3, 4, 15))
 BASELINES: tuple[str, ...] = ("mean", "size_linear", "ridge_pooled", "ridge_seq")
 INNER_FOLDS = 5
+CLS_BASELINES: tuple[str, ...] = ("majority_class", "size_logistic", "seq_logistic")
+LOGISTIC_CS = tuple(float(c) for c in np.logspace(-3, 3, 13))  # inverse L2 penalty, seq_logistic
+SIZE_C = 1.0  # inverse L2 penalty of size_logistic (one standardised feature)
+LOGISTIC_MAX_ITER = 1000
 
 
 def _check(y: np.ndarray, fold: np.ndarray, x: np.ndarray | None = None) -> None:
@@ -66,9 +84,11 @@ def _feature_inputs(features, y, fold) -> tuple[np.ndarray, np.ndarray, np.ndarr
 
 
 def _per_fold(
-    y: np.ndarray, fold: np.ndarray, fit_predict: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    y: np.ndarray, fold: np.ndarray, fit_predict: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    width: int | None = None,
 ) -> np.ndarray:
-    pred = np.full(y.shape, np.nan)
+    """Out-of-fold predictions: [n], or [n, width] (class probabilities) when width is given."""
+    pred = np.full(y.shape if width is None else (y.size, width), np.nan)
     for k in np.unique(fold):
         test = fold == k
         train = ~test
@@ -264,3 +284,142 @@ def run_baselines(
     )
     info = {"ridge_alpha_per_fold": alphas, "ridge_seq_per_fold": seq_choice}
     return pd.concat(frames, ignore_index=True), info
+
+
+# --------------------------------------------------------------------------- classification
+def _class_inputs(y, fold, n_classes: int | None, x=None):
+    """(y as int, fold, K, x as float64 or None), checked: classes 0..K-1, K >= 2."""
+    y = np.asarray(y)
+    fold = np.asarray(fold)
+    x = None if x is None else np.asarray(x, dtype=np.float64)
+    if x is not None and x.ndim != 2:
+        raise ValueError(f"features must be 2-D [proteins, dims], got {x.shape}")
+    _check(y.astype(np.float64), fold, x)
+    yi = y.astype(np.int64)
+    k = int(yi.max()) + 1 if n_classes is None else int(n_classes)
+    if np.any(yi != y) or yi.min() < 0 or yi.max() >= k or k < 2:
+        raise ValueError(f"class labels must be integers 0..K-1 with K >= 2 (K = {k})")
+    return yi, fold, k, x
+
+
+def _one_thread():
+    """BLAS on one thread: these fits are tiny, and threaded BLAS made them ~10x slower."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1)
+
+
+def _prior(ytr: np.ndarray, k: int, n_test: int) -> np.ndarray:
+    return np.tile(np.bincount(ytr, minlength=k) / ytr.size, (n_test, 1))
+
+
+def majority_class(y, fold, n_classes: int | None = None) -> np.ndarray:
+    """Class frequencies of each training fold as the held-out proteins' probabilities [n, K]."""
+    y, fold, k, _ = _class_inputs(y, fold, n_classes)
+    return _per_fold(y, fold, lambda tr, te: _prior(y[tr], k, int(te.sum())), width=k)
+
+
+def _logistic_path(xtr, ytr, xte, k: int, cs) -> list[np.ndarray]:
+    """Standardised L2 logistic regression (lbfgs) for each C in `cs`: [n_test, K]
+    probabilities per C, classes missing from ytr at probability 0."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+
+    present = np.unique(ytr)
+    if present.size < 2:
+        return [_prior(ytr, k, len(xte)) for _ in cs]
+    a, b = _scale(xtr, xte, True)
+    model = LogisticRegression(max_iter=LOGISTIC_MAX_ITER)
+    out = []
+    for c in cs:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.set_params(C=float(c)).fit(a, ytr)
+        prob = np.zeros((len(xte), k))
+        prob[:, model.classes_] = model.predict_proba(b)
+        out.append(prob)
+    return out
+
+
+def size_logistic(
+    n_residues, y, fold, n_classes: int | None = None, log_size: bool = True
+) -> np.ndarray:
+    """Logistic regression on the standardised log residue count (or the count), per training
+    fold, C = SIZE_C. Returns [n, K] out-of-fold probabilities."""
+    n = np.asarray(n_residues, dtype=np.float64).reshape(-1, 1)
+    if log_size and np.any(n <= 0):
+        raise ValueError("log size needs residue counts > 0")
+    y, fold, k, x = _class_inputs(y, fold, n_classes, np.log(n) if log_size else n)
+    with _one_thread():
+        return _per_fold(
+            y, fold, lambda tr, te: _logistic_path(x[tr], y[tr], x[te], k, [SIZE_C])[0], width=k
+        )
+
+
+def _log_loss(prob: np.ndarray, y: np.ndarray) -> float:
+    from .metrics_cls import EPS
+
+    return float(-np.log(np.clip(prob[np.arange(y.size), y], EPS, 1.0)).mean())
+
+
+def seq_logistic(
+    features, y, fold, groups=None, cs=LOGISTIC_CS, inner_folds: int = INNER_FOLDS, seed: int = 0,
+    n_classes: int | None = None,
+) -> tuple[np.ndarray, dict[int, dict]]:
+    """L2 logistic regression on standardised sequence features, C chosen by inner CV per
+    training fold (grouped by `groups` when given; the lowest inner log loss, ties: smaller C).
+
+    `features`: [proteins, dims], e.g. from `sequence_features`. Returns ([n, K] out-of-fold
+    probabilities, {fold: {"C", "inner_log_loss"}}).
+    """
+    y, fold, k, x = _class_inputs(y, fold, n_classes, features)
+    cs = np.asarray(sorted(cs), dtype=np.float64)
+    g = None if groups is None else np.asarray(groups)
+    if g is not None and g.shape != y.shape:
+        raise ValueError(f"groups has {g.size} values, labels {y.size}")
+    chosen: dict[int, dict] = {}
+
+    def fit_predict(tr, te):
+        xtr, ytr = x[tr], y[tr]
+        f = int(fold[te][0])
+        if len(ytr) < 3:  # too few proteins for an inner CV: the strongest penalty
+            best, loss = float(cs[0]), float("nan")
+        else:
+            masks = _inner_splits(len(ytr), None if g is None else g[tr], inner_folds, seed + f)
+            held = [np.zeros((len(ytr), k)) for _ in cs]
+            for m in masks:
+                for j, prob in enumerate(_logistic_path(xtr[~m], ytr[~m], xtr[m], k, cs)):
+                    held[j][m] = prob
+            losses = np.array([_log_loss(h, ytr) for h in held])
+            j = int(np.argmin(losses))  # first minimum: the smallest C among ties
+            best, loss = float(cs[j]), float(losses[j])
+        chosen[f] = {"C": best, "inner_log_loss": loss}
+        return _logistic_path(xtr, ytr, x[te], k, [best])[0]
+
+    with _one_thread():
+        return _per_fold(y, fold, fit_predict, width=k), chosen
+
+
+def run_cls_baselines(
+    y, fold, n_residues, pooled, summed=None, groups=None, n_classes: int | None = None
+) -> tuple[dict[str, np.ndarray], dict]:
+    """The classification baselines on the same folds: ({name: [n, K] probabilities}, info with
+    seq_logistic's C per fold). Inputs as in `run_baselines`."""
+    pooled = np.asarray(pooled, dtype=np.float64)
+    n_res = np.asarray(n_residues, dtype=np.float64)
+    summed = pooled * n_res[:, None] if summed is None else summed
+    probs = {
+        "majority_class": majority_class(y, fold, n_classes),
+        "size_logistic": size_logistic(n_res, y, fold, n_classes),
+    }
+    probs["seq_logistic"], choice = seq_logistic(
+        sequence_features(pooled, summed, n_res), y, fold, groups=groups, n_classes=n_classes
+    )
+    c = np.array([v["C"] for v in choice.values()])
+    log.info(
+        "seq_logistic: %d features, C per fold median %.3g (range %.3g-%.3g), inner CV on each "
+        "training fold", pooled.shape[1] * 2 + 1, np.median(c), c.min(), c.max(),
+    )
+    return probs, {"seq_logistic_per_fold": choice}
