@@ -172,3 +172,36 @@ def test_warmup_then_cosine_schedule():
     assert lrs[4] == pytest.approx(1.0) and lrs[-1] < 0.1
     assert all(a >= b for a, b in zip(lrs[4:], lrs[5:]))
     assert _epoch_lr(1.0, "constant", 7, 10, warmup=4) == 1.0
+
+
+def test_fold_job_with_several_labels_writes_one_row_per_protein_and_label(dataset):
+    """Two regression labels (one empty for some proteins) and a classification label: the
+    fold's predictions.tsv is long (target column, class probabilities); the default label's
+    file keeps id, y_true, y_pred, fold (test_fold_job_end_to_end)."""
+    tmp, shards, samples, folds, labels = dataset
+    table = pd.read_csv(samples, sep="\t")
+    table["half"] = [0.5 * v if k % 2 else math.nan for k, v in enumerate(table["label"])]
+    table["big"] = np.where(table["label"] > table["label"].median(), "big", "small")
+    table.to_csv(samples, sep="\t", index=False, na_rep="")
+    specs = ["label", "half", {"column": "big", "task": "classification"}]
+    out = tmp / "multi"
+    argv = ["--shards", *shards, "--samples", samples, "--folds", str(folds), "--fold", "1",
+            "--graph", json.dumps({"cutoff": 12.0}), "--model", json.dumps(SMALL_MODEL),
+            "--training", json.dumps({"epochs": 2, "seed": 1, "device": "cpu"}),
+            "--labels", json.dumps(specs), "--outdir", str(out), "--threads", "1"]
+    assert cli_fold(argv) == 0
+    pred = pd.read_csv(out / "predictions.tsv", sep="\t", dtype={"y_true": str, "y_pred": str})
+    assert list(pred.columns) == ["id", "target", "y_true", "y_pred", "fold", "p_big", "p_small"]
+    test_ids = ["p01", "p05"]
+    assert sorted(pred.loc[pred.target == "label", "id"]) == test_ids
+    assert sorted(pred.loc[pred.target == "half", "id"]) == [
+        i for i in test_ids if not math.isnan(table.set_index("id").at[i, "half"])]
+    cls = pred[pred.target == "big"].set_index("id")
+    assert set(cls["y_true"]) <= {"big", "small"}
+    np.testing.assert_allclose(cls[["p_big", "p_small"]].astype(float).sum(1), 1.0, atol=1e-6)
+    assert (cls["y_pred"] == np.where(cls["p_big"].astype(float) >= 0.5, "big", "small")).all()
+    trained = load_model(out / "model.pt")
+    assert [s.name for s in trained.labels] == ["label", "half", "big"]
+    assert trained.labels[2].classes == ("big", "small")
+    prov = json.loads((out / "provenance.json").read_text())
+    assert [h["spec"]["name"] for h in prov["labels"]] == ["label", "half", "big"]
