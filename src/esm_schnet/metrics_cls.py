@@ -1,7 +1,8 @@
 """Classification metrics with 95% percentile-bootstrap intervals and paired comparisons.
 
 Inputs: `y_true`, the class index (0..K-1) of each protein, and `prob` [n, K], the predicted
-class probabilities (rows summing to 1; a 1-D `prob` is read as P(class 1) of a binary task).
+class probabilities (rows summing to 1 within `PROB_TOLERANCE`; a 1-D `prob` is read as
+P(class 1) of a binary task).
 The predicted class is the most probable one (ties: the lower index).
 
 Metrics (`CLS_METRICS`), point estimates from scikit-learn:
@@ -11,7 +12,8 @@ Metrics (`CLS_METRICS`), point estimates from scikit-learn:
   `average_precision_score`); binary: class 1; K > 2: macro one-vs-rest.
 - `accuracy`, `balanced_accuracy` (mean per-class recall), `mcc` (Matthews correlation,
   multi-class form; 0 when the predictions are all one class, as in sklearn), `log_loss`
-  (mean negative log probability of the true class, probabilities clipped at float64 eps).
+  (mean negative log probability of the true class, rows renormalised to sum to exactly 1 and
+  probabilities clipped at float64 eps).
 Higher is better for every metric but `log_loss` (`HIGHER_IS_BETTER`).
 
 Macro averages run over the classes present in `y_true`; a class with no protein is named in the
@@ -72,6 +74,12 @@ def as_inputs(y_true, prob) -> tuple[np.ndarray, np.ndarray]:
     return yi, p
 
 
+def _true_class_prob(y: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Probability of the true class, its row renormalised (a float32 softmax sums to 1 only
+    within ~1e-7) and clipped at EPS, for the log loss. Ranking metrics use prob as given."""
+    return np.clip(p[np.arange(y.size), y] / p.sum(axis=1), EPS, 1.0)
+
+
 def _present(y: np.ndarray, k: int) -> np.ndarray:
     return np.flatnonzero(np.bincount(y, minlength=k) > 0)
 
@@ -93,7 +101,9 @@ def point_metrics(y_true, prob) -> tuple[dict[str, float], list[str]]:
     notes: list[str] = []
     pred = p.argmax(axis=1)
     out["accuracy"] = float(skm.accuracy_score(y, pred))
-    out["log_loss"] = float(skm.log_loss(y, np.clip(p, EPS, 1.0), labels=list(range(k))))
+    out["log_loss"] = float(
+        skm.log_loss(y, np.clip(p / p.sum(axis=1, keepdims=True), EPS, 1.0), labels=list(range(k)))
+    )
     present = _present(y, k)
     if present.size < 2:
         notes.append(f"{', '.join(CLASS_METRICS)} undefined: one class only (class {present[0]})")
@@ -160,7 +170,7 @@ def weighted_metrics(y_true, prob, w) -> dict[str, np.ndarray]:
     diag = np.trace(conf, axis1=1, axis2=2)
     res = {
         "accuracy": diag / tot,
-        "log_loss": -(w * np.log(np.clip(p[np.arange(n), y], EPS, 1.0))).sum(axis=1) / tot,
+        "log_loss": -(w * np.log(_true_class_prob(y, p))).sum(axis=1) / tot,
     }
     present = _present(y, k)
     complete = np.all(true_n[:, present] > 0, axis=1) & (present.size >= 2)

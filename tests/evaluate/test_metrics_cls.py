@@ -1,6 +1,7 @@
 """Classification metrics: against sklearn and hand-computed values, bootstrap, paired comparisons."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -150,6 +151,18 @@ def test_group_units_resample_whole_groups():
     assert by_group["auroc_lo"] != by_protein["auroc_lo"]
     with pytest.raises(ValueError, match="units"):
         mc.compute_metrics(y, p, units=groups[:5], n_boot=10)
+
+
+def test_float32_softmax_rows_are_accepted_without_warnings():
+    rng = np.random.default_rng(5)
+    logits = rng.normal(size=(30, 3)).astype(np.float32)
+    p32 = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    y = np.arange(30) % 3
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        row = mc.compute_metrics(y, p32, n_boot=20)
+    p64 = p32.astype(np.float64)
+    assert row["log_loss"] == pytest.approx(skm.log_loss(y, p64 / p64.sum(axis=1, keepdims=True)))
 
 
 def test_bad_inputs_raise():
