@@ -2,8 +2,8 @@
 
 Every function builds and returns a `matplotlib.figure.Figure`; `save` writes it as PNG (at the
 configured dpi) and SVG. `make_plots` reads the evaluate outputs and writes every plot
-(`plot_names`): per regression label parity and residuals, per classification label roc, pr and
-confusion (esm_schnet.plots_cls), each named with the label (`parity-<label>`) when there are
+(`plot_names`): per regression label parity and residuals, per classification label roc_pr (ROC
+and precision-recall curves) and confusion (esm_schnet.plots_cls), each named with the label (`parity-<label>`) when there are
 several labels; then lengths and learning curves:
 
 - parity.{png,svg}           held-out prediction vs label, identity line, metrics in the corner
@@ -338,13 +338,13 @@ def save(fig: Figure, base, dpi: int = 150) -> list[Path]:
 
 
 REGRESSION_PLOTS = ("parity", "residuals")
-CLASSIFICATION_PLOTS = ("roc", "pr", "confusion")
+CLASSIFICATION_PLOTS = ("roc_pr", "confusion")
 SHARED_PLOTS = ("lengths", "learning_curves")
 
 
 def plot_names(specs) -> list[str]:
     """Every plot `make_plots` writes for these labels (LabelSpecs): per label parity and
-    residuals (regression) or roc, pr and confusion (classification), named `<plot><suffix>`
+    residuals (regression) or roc_pr and confusion (classification), named `<plot><suffix>`
     (esm_schnet.labels.file_suffix: nothing with one label), then lengths and learning curves."""
     names = []
     for spec in specs:
@@ -378,6 +378,29 @@ def label_view(preds: pd.DataFrame, doc: Mapping, spec, specs) -> tuple[pd.DataF
     targets = doc.get("targets") or {}
     models = (targets.get(spec.name) or doc).get("models", {})
     return sub, models
+
+
+def classification_plots(preds: pd.DataFrame, models: Mapping, spec, *, where: str = "",
+                         baselines: bool = True) -> dict[str, Figure]:
+    """roc_pr and confusion (esm_schnet.plots_cls) of one classification label from its rows of
+    results/predictions.tsv (label = true class, p_<class> per class) and its models' metrics."""
+    from .plots_cls import confusion, roc_pr
+
+    classes = list(spec.classes)
+    cols = [f"p_{c}" for c in classes]
+    by_model = {m: g.set_index("id") for m, g in preds.groupby("model", sort=False)}
+    if "schnet" not in by_model:
+        raise ValueError(f"no SchNet predictions of label {spec.name!r}")
+    ids = list(by_model["schnet"].index)
+    y = np.array([classes.index(str(c)) for c in by_model["schnet"]["label"]])
+    probs = {m: g.loc[ids, cols].to_numpy(dtype=float) for m, g in by_model.items()
+             if baselines or m == "schnet"}
+    return {
+        "roc_pr": roc_pr(y, probs, models, class_names=classes, label_name=spec.name,
+                         title=f"Held-out class probabilities of {spec.name} ({where})"),
+        "confusion": confusion(y, probs["schnet"], class_names=classes, label_name=spec.name,
+                               title=f"SchNet confusion matrix of {spec.name} ({where})"),
+    }
 
 
 def make_plots(
@@ -416,8 +439,6 @@ def make_plots(
         suffix = file_suffix(spec, specs)
         sub, sub_models = label_view(preds, doc, spec, specs)
         if spec.is_classification:
-            from .plots_cls import classification_plots
-
             figs.update({f"{k}{suffix}": f for k, f in classification_plots(
                 sub, sub_models, spec, where=where, baselines=baselines).items()})
             continue

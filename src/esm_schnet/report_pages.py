@@ -208,8 +208,7 @@ def values_rst(metrics: dict, lengths_tsv, convergence_tsv, history_tsv) -> dict
         "residuals": head + models,
         "lengths": head + lengths_txt,
         "learning_curves": head + curve,
-        "roc": head + classes,
-        "pr": head + classes,
+        "roc_pr": head + classes,
         "confusion": head + classes,
     }
 
@@ -234,7 +233,7 @@ def _write_pages(predictions_tsv, metrics_json, structures_tsv, skipped_tsv, len
 
 
 # values/<name>.rst of each kind of plot (the captions include them by position)
-PLOT_NAMES = ("parity", "residuals", "lengths", "learning_curves", "roc", "pr", "confusion")
+PLOT_NAMES = ("parity", "residuals", "lengths", "learning_curves", "roc_pr", "confusion")
 
 
 def report_pages_job(input, output, log_path=None) -> None:

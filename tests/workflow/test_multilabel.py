@@ -151,7 +151,7 @@ def test_plots_final_model_and_report(run):
     wd, _ = run
     plots = wd / "results" / "plots"
     for name in ("parity-label", "residuals-label", "parity-half", "residuals-half",
-                 "roc-large", "pr-large", "confusion-large", "lengths", "learning_curves"):
+                 "roc_pr-large", "confusion-large", "lengths", "learning_curves"):
         for ext in ("png", "svg"):
             assert (plots / f"{name}.{ext}").stat().st_size > 0, name
     assert not (plots / "parity.png").exists()
