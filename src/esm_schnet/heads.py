@@ -49,9 +49,9 @@ class Head:
             "spec": self.spec.as_dict(),
             "start": self.start,
             "scaler": asdict(self.scaler) if self.scaler is not None else None,
-            "log_prior": list(self.log_prior),
-            "weights": list(self.weights),
-            "logit_scale": self.logit_scale,
+            "log_prior": [float(v) for v in self.log_prior],  # plain floats: weights_only load
+            "weights": [float(v) for v in self.weights],
+            "logit_scale": float(self.logit_scale),
         }
 
     @classmethod
@@ -108,7 +108,8 @@ class LabelHeads:
                 counts = np.bincount(y[have, j].astype(int), minlength=spec.width).astype(float)
                 prior = (counts + 0.5) / (counts.sum() + 0.5 * spec.width)  # never log(0)
                 if spec.class_weights == "balanced":
-                    weights = [counts.sum() / (spec.width * c) if c > 0 else 0.0 for c in counts]
+                    weights = [float(counts.sum() / (spec.width * c)) if c > 0 else 0.0
+                               for c in counts]
                 else:
                     weights = [1.0] * spec.width
                 scale = float(n[have].mean()) if readout == "add" else 1.0

@@ -53,6 +53,7 @@ def test_class_prior_and_balanced_weights():
     y = np.array([[0], [0], [0], [1]], dtype=float)
     spec = LabelSpec("k", "classification", "balanced", ("x", "y"))
     heads = LabelHeads.fit([spec], "add", y, np.array([10.0, 10, 10, 10]))
+    assert all(type(v) is float for d in heads.as_dict() for v in d["weights"] + d["log_prior"])
     h = heads.heads[0]
     assert h.weights == pytest.approx((4 / 6, 2.0))  # n / (classes x count)
     probs = heads.to_outputs(torch.zeros(2, 2), torch.tensor([10.0, 50.0]))[0]

@@ -125,7 +125,12 @@ def test_metrics_and_comparisons_per_label(run):
     assert cls.loc["schnet", "auroc_lo"] > 0.5
     # the size-only logistic baseline sees exactly the feature that defines the label
     assert cls.loc["size_logistic", "auroc"] > 0.9
-    assert cls.loc["majority_class", "accuracy"] == pytest.approx(0.5)
+    assert cls.loc["schnet", "auroc"] > cls.loc["majority_class", "auroc"]
+    # kfold is stratified on the classification label: each class spread evenly over the folds
+    folds = pd.read_csv(wd / "results/cv/kfold/folds.tsv", sep="\t").set_index("id")
+    per_fold = pd.crosstab(folds["fold"], table.set_index("id").loc[folds.index, "large"])
+    assert per_fold.shape == (5, 2)
+    assert (per_fold.max() - per_fold.min()).max() <= 1, per_fold
     for c in ("auroc", "auprc", "accuracy", "balanced_accuracy", "mcc", "log_loss"):
         assert {c, f"{c}_lo", f"{c}_hi"} <= set(m.columns)
         assert cls[c].notna().all()
