@@ -9,6 +9,11 @@ this module scores them with results/final/model.pt:
 results/predict/predictions.tsv  id, prediction, status, reason (+ label, error where the table
 has labels). status is `ok`, `skipped` (the structure could not be parsed; reason says why) or
 `failed` (parsed but could not be scored, e.g. no embedding); prediction is empty unless ok.
+
+A model of several labels (or a classification label) writes, instead of `prediction`, one
+column per label: `prediction_<label>` (the value, or the most probable class) and for a
+classification label `p_<label>_<class>` per class; where the table has that label's column,
+`label_<label>` (and `error_<label>` for regression) too.
 """
 
 from __future__ import annotations
@@ -36,7 +41,8 @@ def predict_table(
     records: Mapping,
     trained,
 ) -> pd.DataFrame:
-    """One row per requested id, in table order.
+    """One row per requested id, in table order. `labels`: id -> label of the one-label
+    model; for a model of several labels, label name -> {id: value}.
 
     parse_errors: id -> reason the structure was skipped (None when it parsed);
     records: id -> esm_schnet.store.ProteinRecord; trained: esm_schnet.checkpoint.TrainedModel.
@@ -50,15 +56,15 @@ def predict_table(
             f"embeddings have {got} (was embedding.model changed after training? "
             f"retrain with `snakemake results/final/model.pt`)"
         )
+    from .labels import is_default
+
+    if not is_default(trained.labels):
+        return _per_label_table(ids, labels or {}, parse_errors, records, trained)
     rows = []
     for pid in ids:
-        row = {"id": pid, "prediction": math.nan, "status": "ok", "reason": ""}
-        err = parse_errors.get(pid)
-        if err:
-            row.update(status="skipped", reason=f"could not be parsed: {err}")
-        elif pid not in records:
-            row.update(status="failed", reason="no embedding record for this protein")
-        else:
+        status, reason = _status(pid, parse_errors, records)
+        row = {"id": pid, "prediction": math.nan, "status": status, "reason": reason}
+        if status == "ok":
             try:
                 row["prediction"] = float(trained.predict_records([records[pid]])[pid])
             except (ValueError, RuntimeError) as exc:
@@ -72,6 +78,58 @@ def predict_table(
         if lab.notna().any():
             table["label"] = lab.to_numpy()
             table["error"] = table["prediction"] - table["label"]
+    return table
+
+
+def _status(pid, parse_errors, records) -> tuple[str, str]:
+    err = parse_errors.get(pid)
+    if err:
+        return "skipped", f"could not be parsed: {err}"
+    if pid not in records:
+        return "failed", "no embedding record for this protein"
+    return "ok", ""
+
+
+def _per_label_table(ids, labels: Mapping[str, Mapping], parse_errors, records, trained
+                     ) -> pd.DataFrame:
+    """predict_table of a model with several labels; `labels`: label name -> {id: value} of
+    the prediction table's label columns (absent or empty where it has none)."""
+    specs = trained.labels
+    columns = ["id", "status", "reason"]
+    for s in specs:
+        columns.append(f"prediction_{s.name}")
+        if s.is_classification:
+            columns += [f"p_{s.name}_{c}" for c in s.classes]
+    rows = []
+    for pid in ids:
+        status, reason = _status(pid, parse_errors, records)
+        row = {"id": pid, "status": status, "reason": reason}
+        if status == "ok":
+            try:
+                values = trained.predict_records_labels([records[pid]])
+            except (ValueError, RuntimeError) as exc:
+                row.update(status="failed", reason=str(exc).splitlines()[0])
+            else:
+                for s in specs:
+                    v = values[s.name][pid]
+                    if s.is_classification:
+                        row[f"prediction_{s.name}"] = s.classes[int(np.argmax(v))]
+                        row.update({f"p_{s.name}_{c}": float(p) for c, p in zip(s.classes, v)})
+                    else:
+                        row[f"prediction_{s.name}"] = float(v)
+        if row["status"] != "ok":
+            log.warning("%s: %s (%s)", pid, row["status"], row["reason"])
+        rows.append(row)
+    table = pd.DataFrame(rows, columns=columns)
+    for s in specs:
+        given = labels.get(s.name) or {}
+        col = [given.get(i) for i in ids]
+        col = [None if v is None or (isinstance(v, float) and math.isnan(v)) else v for v in col]
+        if any(v is not None for v in col):
+            table[f"label_{s.name}"] = col
+            if not s.is_classification:
+                table[f"error_{s.name}"] = (table[f"prediction_{s.name}"].astype(float)
+                                           - table[f"label_{s.name}"].astype(float))
     return table
 
 
@@ -90,7 +148,8 @@ def run(
     from .store import load_records
     from .parse import read_structure_h5
 
-    samples = read_sample_table(samples_path, require_labels=False)
+    trained = load_model(model_path, device=device)
+    samples = read_sample_table(samples_path, require_labels=False, labels=trained.labels)
     ids = list(samples["id"])
     parse_errors: dict[str, str | None] = {}
     for p in structure_paths:
@@ -103,12 +162,15 @@ def run(
         parse_errors[i] = "no parsed structure was given for this id"
     records = load_records(list(shard_paths)) if shard_paths else {}
     records = {k: v for k, v in records.items() if k in set(ids)}
-    trained = load_model(model_path, device=device)
     log.info(
         "scoring %d protein(s) with %s (trained on %s embeddings, %d features)",
         len(ids), model_path, trained.meta.get("embedding_model", "?"), trained.config.in_channels,
     )
-    table = predict_table(ids, samples["label"].to_dict(), parse_errors, records, trained)
+    from .labels import is_default
+
+    labels = (samples["label"].to_dict() if is_default(trained.labels)
+              else {s.name: samples[s.name].to_dict() for s in trained.labels})
+    table = predict_table(ids, labels, parse_errors, records, trained)
     write_tsv(table, out_path)
     n_ok = int((table["status"] == "ok").sum())
     log.info("predicted %d of %d protein(s); wrote %s", n_ok, len(table), out_path)

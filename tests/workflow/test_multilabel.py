@@ -60,7 +60,7 @@ def _table(wd: Path) -> pd.DataFrame:
     return ex
 
 
-def _config(wd: Path, samples: str, labels) -> None:
+def _config(wd: Path, samples: str, labels, predict=None) -> None:
     cfg = yaml.safe_load((REPO / "config.yaml").read_text())
     cfg["samples"] = samples
     cfg["labels"] = labels
@@ -70,6 +70,7 @@ def _config(wd: Path, samples: str, labels) -> None:
     cfg["cv"].update(scheme="kfold", k=5)
     cfg["evaluate"]["bootstrap"] = 100
     cfg["plots"]["dpi"] = 50
+    cfg["predict"]["samples"] = predict
     (wd / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
 
 
@@ -78,7 +79,9 @@ def run(tmp_path_factory):
     wd = tmp_path_factory.mktemp("multilabel")
     table = _table(wd)
     table.drop(columns=["n_residues"]).to_csv(wd / "samples.tsv", sep="\t", index=False)
-    _config(wd, "samples.tsv", LABELS)
+    # prediction table: three of the proteins, with one of the labels only
+    table.head(3)[["id", "structure", "half"]].to_csv(wd / "predict.tsv", sep="\t", index=False)
+    _config(wd, "samples.tsv", LABELS, predict="predict.tsv")
     _smk(wd, "--cores", "2")
     return wd, table
 
@@ -173,6 +176,20 @@ def test_plots_final_model_and_report(run):
     res = _smk(wd, "--cores", "1", "--report", "results/report.html")
     assert "Traceback" not in res.output
     assert (wd / "results/report.html").stat().st_size > 0
+
+
+def test_predict_writes_every_label(run):
+    wd, table = run
+    pred = pd.read_csv(wd / "results/predict/predictions.tsv", sep="\t")
+    assert list(pred.columns) == [
+        "id", "status", "reason", "prediction_label", "prediction_half", "prediction_large",
+        "p_large_large", "p_large_small", "label_half", "error_half"]
+    assert list(pred["id"]) == list(table["id"][:3]) and (pred["status"] == "ok").all()
+    np.testing.assert_allclose(pred[["p_large_large", "p_large_small"]].sum(axis=1), 1.0,
+                               atol=1e-6)
+    assert set(pred["prediction_large"]) <= {"large", "small"}
+    ok = pred.dropna(subset=["label_half"])
+    np.testing.assert_allclose(ok["error_half"], ok["prediction_half"] - ok["label_half"])
 
 
 @pytest.mark.parametrize(
