@@ -8,7 +8,9 @@ PREDICT_TABLE = config["predict"]["samples"]
 PREDICT_JOB = job_resources("predict")
 if PREDICT_TABLE:
     try:
-        PREDICT = read_sample_table(PREDICT_TABLE, require_labels=False)
+        PREDICT = read_sample_table(
+            PREDICT_TABLE, require_labels=False, labels=LABEL_SPECS
+        )
     except SampleTableError as exc:
         sys.exit(f"esm-schnet: predict.samples: {exc}")
     PREDICT_IDS = list(PREDICT.index)
