@@ -51,9 +51,9 @@ def classification_tables(
     fold_predictions: id, y_true, y_pred, fold, p_<class> (SchNet, this label's rows);
     folds: id, fold[, cluster] of the proteins that have this label; values: the label's class
     text by id (the sample table)."""
-    from ..baselines import mean_pool, run_cls_baselines
+    from ..baselines import run_cls_baselines
     from ..metrics_cls import compute_metrics, metric_columns
-    from .tables import resampling_units
+    from .tables import baseline_inputs
 
     classes = list(spec.classes)
     folds = folds.copy()
@@ -75,10 +75,7 @@ def classification_tables(
                                  "from the sample table")
     y = np.array([classes.index(c) for c in truth], dtype=int)
     probs = {MODEL_NAME: _probabilities(schnet, classes)}
-    n_res = np.array([int(records[i].n_residues) for i in ids])
-    pooled = np.stack([mean_pool(records[i].embedding) for i in ids])
-    summed = np.stack([np.asarray(records[i].embedding, dtype=np.float64).sum(0) for i in ids])
-    groups = resampling_units(folds, scheme)[1] if scheme == "group" else None
+    n_res, pooled, summed, groups = baseline_inputs(ids, records, folds, scheme)
     base, info = run_cls_baselines(y, fold, n_res, pooled, summed=summed, groups=groups,
                                    n_classes=len(classes))
     probs.update(base)
@@ -113,7 +110,7 @@ def compare_classification(spec, preds: pd.DataFrame, folds: pd.DataFrame, schem
     proteins, with 95% paired bootstrap intervals and direction-aware verdicts (AUROC higher is
     better, log loss lower)."""
     from ..metrics_cls import CLS_METRICS, paired_difference
-    from .tables import resampling_units
+    from .tables import comparison_rows, resampling_units
 
     classes = list(spec.classes)
     unit, units = resampling_units(folds, scheme)
@@ -128,13 +125,7 @@ def compare_classification(spec, preds: pd.DataFrame, folds: pd.DataFrame, schem
         res = paired_difference(y, _probabilities(schnet, classes),
                                 _probabilities(by_model[name], classes), units=units,
                                 n_boot=n_boot, seed=seed)
-        for m in CLS_METRICS:
-            r = res[m]
-            rows.append({
-                "baseline": name, "metric": m, "difference": r["difference"], "lo": r["lo"],
-                "hi": r["hi"], "verdict": r["verdict"], "resampling_unit": unit,
-                "n_units": int(len(set(units))), "schnet_value": r["a"], "baseline_value": r["b"],
-            })
+        rows += comparison_rows(name, res, CLS_METRICS, unit, units)
     return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
 
 

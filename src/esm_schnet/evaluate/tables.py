@@ -64,10 +64,7 @@ def evaluate_tables(
         bad = [i for i, a, b in zip(ids, schnet["fold"], fold) if a != b]
         raise InputError(bad[0], "predicted in a different fold than the folds table says")
 
-    n_res = np.array([int(records[i].n_residues) for i in ids])
-    pooled = np.stack([mean_pool(records[i].embedding) for i in ids])
-    summed = np.stack([np.asarray(records[i].embedding, dtype=np.float64).sum(0) for i in ids])
-    groups = resampling_units(folds, scheme)[1] if scheme == "group" else None
+    n_res, pooled, summed, groups = baseline_inputs(ids, records, folds, scheme)
     base, info = run_baselines(ids, y, fold, n_res, pooled, summed=summed, groups=groups)
     own = pd.DataFrame(
         {
@@ -123,14 +120,29 @@ def compare_to_baselines(
             y, wide[MODEL_NAME].to_numpy(float), wide[name].to_numpy(float),
             units=units, n_boot=n_boot, seed=seed,
         )
-        for m in PAIRED_METRICS:
-            r = res[m]
-            rows.append({
-                "baseline": name, "metric": m, "difference": r["difference"], "lo": r["lo"],
-                "hi": r["hi"], "verdict": r["verdict"], "resampling_unit": unit,
-                "n_units": int(len(set(units))), "schnet_value": r["a"], "baseline_value": r["b"],
-            })
+        rows += comparison_rows(name, res, PAIRED_METRICS, unit, units)
     return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
+
+
+def baseline_inputs(ids, records: Mapping, folds: pd.DataFrame, scheme: str):
+    """(residue counts, mean-pooled, sum-pooled embeddings, inner-CV groups or None) of `ids`:
+    what the baselines see."""
+    n_res = np.array([int(records[i].n_residues) for i in ids])
+    pooled = np.stack([mean_pool(records[i].embedding) for i in ids])
+    summed = np.stack([np.asarray(records[i].embedding, dtype=np.float64).sum(0) for i in ids])
+    groups = resampling_units(folds, scheme)[1] if scheme == "group" else None
+    return n_res, pooled, summed, groups
+
+
+def comparison_rows(name: str, res: dict, metrics, unit: str, units) -> list[dict]:
+    """comparisons.tsv rows of one baseline from a paired_difference result {metric: ...}."""
+    return [
+        {"baseline": name, "metric": m, "difference": res[m]["difference"], "lo": res[m]["lo"],
+         "hi": res[m]["hi"], "verdict": res[m]["verdict"], "resampling_unit": unit,
+         "n_units": int(len(set(units))), "schnet_value": res[m]["a"],
+         "baseline_value": res[m]["b"]}
+        for m in metrics
+    ]
 
 
 # The metric that picks the best baseline and the headline comparison, per task.
