@@ -195,10 +195,3 @@ class LabelHeads:
     def first_scaler(self) -> TargetScaler | None:
         return next((h.scaler for h in self.heads if h.scaler is not None), None)
 
-
-def class_index(values, spec: LabelSpec) -> np.ndarray:
-    """Class indices (float, NaN where missing) of class texts."""
-    from .labels import encode
-
-    return np.array([encode(spec, v) for v in values], dtype=np.float64)
-

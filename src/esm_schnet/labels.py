@@ -163,10 +163,6 @@ def with_classes(specs: Sequence[LabelSpec], table) -> list[LabelSpec]:
     return out
 
 
-def specs_json(specs: Sequence[LabelSpec]) -> str:
-    return json.dumps([s.as_dict() for s in specs])
-
-
 def encode(spec: LabelSpec, value) -> float:
     """A label value as the float the network trains on: the number (regression) or the class
     index (classification); NaN when missing."""
