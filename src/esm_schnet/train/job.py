@@ -83,7 +83,7 @@ def run_training_job(
     unknown key is a ConfigError)."""
     import torch
 
-    from ..checkpoint import TrainedModel, save_model
+    from ..checkpoint import TrainedModel, embedding_meta, save_model
     from ..errors import EsmSchnetError
     from ..model import ModelConfig
     from ..samples import read_sample_table
@@ -136,6 +136,7 @@ def run_training_job(
         "embedding_model": attrs.get("model_id", ""),
         "embedding_revision": attrs.get("model_revision", ""),
         "embedding_dim": cfg.in_channels,
+        "embedding": embedding_meta(attrs),
         "fold": fold,
         "seed": training.seed,
         "train_ids": list(train_ids),
