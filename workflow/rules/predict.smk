@@ -6,20 +6,6 @@
 import shlex
 
 PREDICT_TABLE = config["predict"]["samples"]
-PREDICT_MODELS = config["predict"]["models"]
-
-
-def predict_models(wildcards):
-    # The model files that score the prediction set: the final model first, then the folds of
-    # the configured scheme in fold order (their number is known once the folds checkpoint ran).
-    models = []
-    if PREDICT_MODELS in ("final", "both"):
-        models.append("results/final/model.pt")
-    if PREDICT_MODELS in ("folds", "both"):
-        models += fold_outputs(wildcards, "model.pt")
-    return models
-
-
 # Job size of the embed and scoring jobs: config resources.predict (mem_mb, runtime, threads).
 PREDICT_JOB = job_resources("predict")
 if PREDICT_TABLE:
@@ -77,7 +63,7 @@ if PREDICT_TABLE:
     rule predict:
         input:
             samples=local(PREDICT_TABLE),
-            models=predict_models,
+            models=predict_models,  # common.smk: predict.models
             structures=expand("results/predict/structures/{id}.h5", id=PREDICT_IDS),
             shard=f"results/predict/embeddings/{MODEL_TAG}/shard-000.h5",
         output:
