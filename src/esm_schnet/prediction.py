@@ -300,9 +300,11 @@ def cli(argv: list[str]) -> int:
         "structures and embedding shards given).",
     )
     ap.add_argument("files", nargs="*", metavar="FILE", help="PDB/mmCIF files (plain or .gz)")
-    ap.add_argument("--model", action="append", required=True, metavar="MODEL",
+    ap.add_argument("--model", action="append", default=[], metavar="MODEL",
                     help="model.pt (results/final/model.pt, results/cv/<scheme>/fold-<k>/model.pt); "
                     "repeat for an ensemble")
+    ap.add_argument("--models", action="extend", nargs="+", dest="model", metavar="MODEL",
+                    help="several models at once (the workflow's form; put FILEs before it)")
     ap.add_argument("--out", default=None, help="output TSV (one-step mode: default stdout)")
     ap.add_argument("--device", default=None,
                     help="one-step: featurizer and model device (default: embedding.device's "
@@ -321,6 +323,8 @@ def cli(argv: list[str]) -> int:
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     ap.add_argument("--log", default=None)
     a = ap.parse_args(argv)
+    if not a.model:
+        ap.error("give the model(s): --model results/final/model.pt (repeat for an ensemble)")
     workflow = a.samples is not None
     if workflow and (a.files or not a.structures or not a.out):
         ap.error("with --samples give --structures and --out, and no FILE")

@@ -3,8 +3,6 @@
 # namespace (results/predict/...), so they may repeat training ids. A structure that cannot be
 # parsed is recorded (parse forced to on_error=skip; in-process like the parse rule) and reported
 # in the predictions table; the others are embedded (reusing the embedding cache) and predicted.
-import shlex
-
 PREDICT_TABLE = config["predict"]["samples"]
 # Job size of the embed and scoring jobs: config resources.predict (mem_mb, runtime, threads).
 PREDICT_JOB = job_resources("predict")
@@ -81,14 +79,9 @@ if PREDICT_TABLE:
         threads: PREDICT_JOB["threads"]
         resources:
             **PREDICT_JOB["resources"],
-        params:
-            # one quoted `--model PATH` per model (the option repeats)
-            models=lambda w, input: " ".join(
-                f"--model {shlex.quote(m)}" for m in input.models
-            ),
         shell:
             "esm-schnet predict --samples {input.samples:q} --structures {input.structures:q}"
-            " --shards {input.shard:q} {params.models} --out {output:q}"
+            " --shards {input.shard:q} --models {input.models:q} --out {output:q}"
             " --threads {threads:q} --log {log:q}"
 
 else:
