@@ -111,8 +111,9 @@ def model_predictions(
                 out[m, j] = model.predict([graphs[key][pid]])[pid]
             except (ValueError, RuntimeError) as exc:
                 failed[pid] = first_line(exc)
-    for pid in failed:
-        out[:, ids.index(pid)] = np.nan
+    column = {pid: j for j, pid in enumerate(ids)}
+    for pid in failed:  # a protein one model could not score is not scored by the others
+        out[:, column[pid]] = np.nan
     return out, failed
 
 
