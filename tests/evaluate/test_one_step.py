@@ -47,7 +47,7 @@ def _save(path, in_channels, meta, seed=0):
 @pytest.fixture(scope="module")
 def esm_setup(tmp_path_factory):
     """Two structures embedded as the workflow does (parse job, shard job with a tiny ESM2 at
-    layer 1 of 2, a cache), and two model files recording that embedding."""
+    layer 1 of 2, revision v1, a cache), and two model files recording that embedding."""
     from esm_schnet.checkpoint import embedding_meta
     from esm_schnet.embed.shard import embed_shard
     from esm_schnet.parse import parse_job
@@ -64,7 +64,9 @@ def esm_setup(tmp_path_factory):
         parse_job(pdb, f"p{k}", h5[-1], tmp / f"qc-{k}.tsv", "skip")
     shard = tmp / "shard-000.h5"
     cache = tmp / "cache"
-    embed_shard(h5, shard, {"model": esm, "layer": 1, "cache": str(cache), "device": "cpu"})
+    # a revision other than the default: recorded as configured (a local directory ignores it)
+    embed_shard(h5, shard, {"model": esm, "layer": 1, "revision": "v1", "cache": str(cache),
+                            "device": "cpu"})
     attrs = shard_attrs(shard)
     meta = {"embedding_model": esm, "embedding": embedding_meta(attrs)}
     models = [_save(tmp / f"m{s}.pt", attrs["embedding_dim"], meta, seed=s) for s in (0, 1)]
@@ -79,7 +81,7 @@ def test_model_records_the_featurizer_settings(esm_setup):
 
     emb = esm_schnet.load_model(esm_setup["models"][0]).embedding
     assert emb["recorded"] and emb["featurizer"] == "esm2" and emb["model"] == esm_setup["esm"]
-    assert emb["layer"] == 1 and emb["dtype"] == "float32" and emb["revision"] == "main"
+    assert emb["layer"] == 1 and emb["dtype"] == "float32" and emb["revision"] == "v1"
     assert emb["weights"].startswith("sha256:") and emb["dim"] == 32
 
 
