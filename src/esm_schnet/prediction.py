@@ -182,17 +182,14 @@ def structure_id(path) -> str:
     return stem if dot and stem else name
 
 
-def embedding_config(models: Sequence, **options):
-    """The EmbedConfig that makes the models' features again: the featurizer settings recorded in
-    the model files, plus `options` that change where and how fast, not what (device, cache,
-    models_dir, max_tokens; the schema's defaults where not given)."""
+def embedding_config(models: Sequence, *, device=None, cache=None, models_dir=None,
+                     max_tokens=None):
+    """(EmbedConfig, embedding record) that make the models' features again: the featurizer
+    settings recorded in the model files, plus what changes where and how fast, not what (device,
+    cache, models_dir, max_tokens; None = the schema's default)."""
     from .embed.shard import EmbedConfig
     from .ensemble import shared_embedding
 
-    allowed = {"device", "cache", "models_dir", "max_tokens"}
-    unknown = sorted(set(options) - allowed)
-    if unknown:
-        raise ConfigError(f"unknown option(s) {', '.join(unknown)} (known: {', '.join(sorted(allowed))})")
     emb = shared_embedding(models)
     if not emb["model"]:
         raise ConfigError("the model file does not record which featurizer made its embeddings "
@@ -203,7 +200,8 @@ def embedding_config(models: Sequence, **options):
     settings = {k: emb[k] for k in ("model", "revision", "layer", "dtype", "storage_dtype")}
     if emb["window"]:  # 0: the featurizer does not window; the setting's default is unused then
         settings.update(window=emb["window"], overlap=emb["overlap"])
-    settings.update({k: v for k, v in options.items() if v is not None})
+    where = dict(device=device, cache=cache, models_dir=models_dir, max_tokens=max_tokens)
+    settings.update({k: v for k, v in where.items() if v is not None})
     return EmbedConfig.from_dict(settings), emb
 
 
@@ -255,7 +253,8 @@ def predict_structures(
     if proteins:
         featurizer = load(cfg)  # a featurizer whose weights are absent: one line saying how to fetch them
         if emb["recorded"] and emb["weights"] and featurizer.revision != emb["weights"]:
-            log.warning("%s: the weights here (%s) are not those the model was trained with (%s)",
+            log.warning("%s: the weights here (%s) are not those the model was trained with (%s): "
+                        "the features, and so the predictions, may differ",
                         cfg.model, featurizer.revision, emb["weights"])
         for rec in embed_proteins(proteins, featurizer, cfg, cache=make_cache(featurizer, cfg)):
             # what a shard round trip does (esm_schnet.store): embeddings in the storage dtype
