@@ -6,6 +6,15 @@ spec with task and classes, target scaler or class prior; esm_schnet.heads), `me
 `state_dict`. Version 4 added `labels` and `model_config.out_channels` (before: one regression
 label `label`, its `target_scaler`); version 2 added `model_config.encoder`; versions 1-3 still
 load.
+
+`meta["embedding"]` records how the training embeddings were made, enough to make them again for
+new structures (`esm-schnet predict --model M FILE...`): `featurizer`, `model` (embedding.model),
+`revision` (embedding.revision as configured), `weights` (their identity: hub commit, weights
+hash, `builtin`), `layer` (the hidden-state index actually exported), `dtype` (the compute
+dtype actually used), `window`, `overlap` (0: the featurizer does not window), `storage_dtype`
+and `dim`. Files written before it have only `meta["embedding_model"]` and
+`meta["embedding_revision"]`; `TrainedModel.embedding` fills the rest from the schema's defaults
+and says so (`recorded: False`).
 """
 
 from __future__ import annotations
@@ -81,6 +90,11 @@ class TrainedModel:
             return {i: float(p[-1]) for i, p in first.items()}
         return first
 
+    @property
+    def embedding(self) -> dict:
+        """How this model's training embeddings were made (see the module docstring)."""
+        return recorded_embedding(self.meta)
+
     def _graphs(self, records):
         from .graph import build_graph
 
@@ -97,6 +111,52 @@ class TrainedModel:
     def predict_records_labels(self, records, batch_size: int = 8) -> dict[str, dict]:
         """`predict_labels` from esm_schnet.store ProteinRecords."""
         return self.predict_labels(self._graphs(records), batch_size)
+
+
+def embedding_meta(attrs: dict) -> dict:
+    """`meta["embedding"]` of a model trained on shards with these file attrs
+    (esm_schnet.store.shard_attrs); {} without attrs (no non-empty shard)."""
+    if not attrs:
+        return {}
+    from .settings import default
+
+    return {
+        "featurizer": str(attrs.get("featurizer", "")),
+        "model": str(attrs.get("model_id", "")),
+        # shards written before `requested_revision` existed: the schema's default revision
+        "revision": str(attrs.get("requested_revision") or default("embedding.revision")),
+        "weights": str(attrs.get("model_revision", "")),
+        "layer": int(attrs.get("layer", default("embedding.layer"))),
+        "dtype": str(attrs.get("dtype", default("embedding.dtype"))),
+        "window": int(attrs.get("window", 0)),
+        "overlap": int(attrs.get("overlap", 0)),
+        "storage_dtype": str(attrs.get("storage_dtype", default("embedding.storage_dtype"))),
+        "dim": int(attrs.get("embedding_dim", 0)),
+    }
+
+
+def recorded_embedding(meta: dict) -> dict:
+    """`meta["embedding"]` with `recorded: True`, or, for a model file written before it, what
+    the file says (embedding_model, embedding_revision, embedding_dim) with the schema's defaults
+    for the rest and `recorded: False`."""
+    rec = meta.get("embedding")
+    if isinstance(rec, dict) and rec.get("model"):
+        return {**rec, "recorded": True}
+    from .settings import default
+
+    return {
+        "featurizer": "",
+        "model": str(meta.get("embedding_model", "")),
+        "revision": default("embedding.revision"),
+        "weights": str(meta.get("embedding_revision", "")),
+        "layer": default("embedding.layer"),
+        "dtype": default("embedding.dtype"),
+        "window": default("embedding.window"),
+        "overlap": default("embedding.overlap"),
+        "storage_dtype": default("embedding.storage_dtype"),
+        "dim": int(meta.get("embedding_dim", 0) or 0),
+        "recorded": False,
+    }
 
 
 def as_heads(heads: LabelHeads | TargetScaler) -> LabelHeads:

@@ -23,7 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train-fold": ("esm_schnet.train.cli:cli_fold", "train SchNet on one fold and predict its test set"),
     "train-final": ("esm_schnet.train.cli:cli_final", "train the final model on every labelled protein"),
     "evaluate": ("esm_schnet.evaluate:cli", "gather folds: metrics, baselines, plots"),
-    "predict": ("esm_schnet.predict:cli", "score new structures with the final model"),
+    "predict": ("esm_schnet.prediction:cli", "score structure files (or the workflow's prediction set) with one or more models"),
     "inspect": ("esm_schnet.inspect:cli", "summarise any HDF5 file the workflow writes"),
     "make-example": ("esm_schnet.example.cli:cli", "write the bundled synthetic example dataset"),
 }

@@ -3,7 +3,8 @@
 Shard file `results/embeddings/<tag>/shard-NNN.h5`:
 - file attrs: `kind`="embeddings", `schema_version`, `featurizer` (registered name: esm2, onehot,
   a plugin's) and `featurizer_kind` (language model, onehot, ...), `model_id`, `model_revision`
-  (hub commit, `sha256:<weights hash>` for a local directory, `builtin` for onehot), `layer` (hidden-state
+  (hub commit, `sha256:<weights hash>` for a local directory, `builtin` for onehot),
+  `requested_revision` (the configured `embedding.revision`), `layer` (hidden-state
   index actually exported), `dtype` (compute dtype), `storage_dtype`, `embedding_dim`, `window`,
   `overlap`, `package_version`, `n_proteins`;
 - one group per protein id (ids are file-name safe, so valid group names) with datasets

@@ -62,7 +62,7 @@ def predict_inputs(tmp_path):
 
 
 def test_predict_end_to_end_reports_broken_structure(predict_inputs, tmp_path):
-    from esm_schnet import predict
+    from esm_schnet import prediction as predict
 
     d = predict_inputs
     out = tmp_path / "results/predict/predictions.tsv"
@@ -75,7 +75,8 @@ def test_predict_end_to_end_reports_broken_structure(predict_inputs, tmp_path):
     assert rc == 0
     t = pd.read_csv(out, sep="\t", keep_default_na=False, na_values=["nan", ""])
     assert list(t["id"]) == ["a", "broken", "b"]
-    assert list(t.columns) == ["id", "prediction", "status", "reason", "label", "error"]
+    assert list(t.columns) == ["id", "prediction", "prediction_std", "n_models", "status",
+                               "reason", "label", "error"]
     st = t.set_index("id")
     assert st.loc["a", "status"] == "ok" and st.loc["b", "status"] == "ok"
     assert np.isfinite(st.loc["a", "prediction"]) and np.isfinite(st.loc["b", "prediction"])
@@ -94,7 +95,7 @@ def test_predict_end_to_end_reports_broken_structure(predict_inputs, tmp_path):
 
 
 def test_predict_refuses_embedding_of_another_width(predict_inputs, tmp_path):
-    from esm_schnet import predict
+    from esm_schnet import prediction as predict
     from esm_schnet.errors import ConfigError
 
     d = predict_inputs

@@ -198,7 +198,7 @@ def test_fold_job_with_several_labels_writes_one_row_per_protein_and_label(datas
         i for i in test_ids if not math.isnan(table.set_index("id").at[i, "half"])]
     cls = pred[pred.target == "big"].set_index("id")
     assert set(cls["y_true"]) <= {"big", "small"}
-    np.testing.assert_allclose(cls[["p_big", "p_small"]].astype(float).sum(1), 1.0, atol=1e-6)
+    np.testing.assert_allclose(cls[["p_big", "p_small"]].astype(float).sum(axis=1), 1.0, atol=1e-6)
     assert (cls["y_pred"] == np.where(cls["p_big"].astype(float) >= 0.5, "big", "small")).all()
     trained = load_model(out / "model.pt")
     assert [s.name for s in trained.labels] == ["label", "half", "big"]

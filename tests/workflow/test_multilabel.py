@@ -182,8 +182,10 @@ def test_predict_writes_every_label(run):
     wd, table = run
     pred = pd.read_csv(wd / "results/predict/predictions.tsv", sep="\t")
     assert list(pred.columns) == [
-        "id", "status", "reason", "prediction_label", "prediction_half", "prediction_large",
-        "p_large_large", "p_large_small", "label_half", "error_half"]
+        "id", "n_models", "status", "reason", "prediction_label", "prediction_std_label",
+        "prediction_half", "prediction_std_half", "prediction_large", "p_large_large",
+        "p_large_small", "label_half", "error_half"]
+    assert (pred["n_models"] == 1).all()  # predict.models: final (the default)
     assert list(pred["id"]) == list(table["id"][:3]) and (pred["status"] == "ok").all()
     np.testing.assert_allclose(pred[["p_large_large", "p_large_small"]].sum(axis=1), 1.0,
                                atol=1e-6)

@@ -112,6 +112,17 @@ def fold_outputs(wildcards, name="predictions.tsv", scheme=None):
     return [f"results/cv/{scheme}/fold-{k}/{name}" for k in fold_numbers(scheme)]
 
 
+def predict_models(wildcards):
+    """The model files that score the prediction set (config predict.models): the final model
+    first, then the folds of the configured scheme in fold order (known once the folds
+    checkpoint ran)."""
+    which = config["predict"]["models"]
+    models = ["results/final/model.pt"] if which in ("final", "both") else []
+    if which in ("folds", "both"):
+        models += fold_outputs(wildcards, "model.pt")
+    return models
+
+
 def all_targets():
     targets = ["results/qc/structures.tsv"]
     targets.append(f"results/embeddings/{MODEL_TAG}/manifest.tsv")

@@ -1,8 +1,8 @@
 # predict stage (only when config predict.samples is set): score new structures with the final
-# model. Their ids live in their own namespace (results/predict/...), so they may repeat training
-# ids. A structure that cannot be parsed is recorded (parse forced to on_error=skip; in-process
-# like the parse rule) and reported in the predictions table; the others are embedded (reusing
-# the embedding cache) and predicted.
+# model and/or the cross-validation fold models (predict.models). Their ids live in their own
+# namespace (results/predict/...), so they may repeat training ids. A structure that cannot be
+# parsed is recorded (parse forced to on_error=skip; in-process like the parse rule) and reported
+# in the predictions table; the others are embedded (reusing the embedding cache) and predicted.
 PREDICT_TABLE = config["predict"]["samples"]
 # Job size of the embed and scoring jobs: config resources.predict (mem_mb, runtime, threads).
 PREDICT_JOB = job_resources("predict")
@@ -63,7 +63,7 @@ if PREDICT_TABLE:
     rule predict:
         input:
             samples=local(PREDICT_TABLE),
-            model="results/final/model.pt",
+            models=predict_models,  # common.smk: predict.models
             structures=expand("results/predict/structures/{id}.h5", id=PREDICT_IDS),
             shard=f"results/predict/embeddings/{MODEL_TAG}/shard-000.h5",
         output:
@@ -83,14 +83,14 @@ if PREDICT_TABLE:
             **PREDICT_JOB["resources"],
         shell:
             "esm-schnet predict --samples {input.samples:q} --structures {input.structures:q}"
-            " --shards {input.shard:q} --model {input.model:q} --out {output:q}"
+            " --shards {input.shard:q} --models {input.models:q} --out {output:q}"
             " --threads {threads:q} --log {log:q}"
 
 else:
     # `snakemake predict` (or its output as a target) without predict.samples: say what to set,
-    # not Snakemake's "no rule to produce" (esm_schnet.predict.not_configured).
+    # not Snakemake's "no rule to produce" (esm_schnet.prediction.not_configured).
     from esm_schnet.log import rule_job
-    from esm_schnet.predict import not_configured
+    from esm_schnet.prediction import not_configured
 
     rule predict:
         output:

@@ -223,13 +223,16 @@ def embed_proteins(
 
 def shard_file_attrs(featurizer: Featurizer | None, cfg: EmbedConfig) -> dict:
     """File attrs of a shard; `featurizer` (registered name) and `featurizer_kind` record which
-    featurizer computed it (from the registry alone when the shard is empty)."""
+    featurizer computed it (from the registry alone when the shard is empty). `model_revision`
+    is the weights' identity (hub commit, weights hash); `requested_revision` the configured
+    `embedding.revision` (what a later job passes to load the same weights again)."""
     if featurizer is None:  # empty shard: no model loaded
         return {
             "featurizer": featurizer_name(cfg.model),
             "featurizer_kind": featurizer_kind(cfg.model),
             "model_id": cfg.model,
             "model_revision": cfg.revision,
+            "requested_revision": cfg.revision,
             "layer": cfg.layer,
             "dtype": cfg.dtype,
             "embedding_dim": 0,
@@ -241,6 +244,7 @@ def shard_file_attrs(featurizer: Featurizer | None, cfg: EmbedConfig) -> dict:
         "featurizer_kind": featurizer.kind,
         "model_id": featurizer.id,
         "model_revision": featurizer.revision,
+        "requested_revision": cfg.revision,
         "layer": featurizer.layer,
         "dtype": featurizer.dtype,
         "embedding_dim": featurizer.dim,

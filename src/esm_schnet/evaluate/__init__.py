@@ -33,7 +33,7 @@ from .read import (
     gather_histories,
     read_convergence,
 )
-from .report import metrics_document, tables_html, write_tsv
+from .report import metrics_document, tables_html, tsv_text, write_tsv
 from .schema import (
     COMPARISON_COLUMNS,
     CONVERGENCE_COLUMNS,
@@ -52,5 +52,5 @@ __all__ = [
     "compare_to_baselines", "comparison_line", "convergence_document", "convergence_lines",
     "embedding_kind", "evaluate_tables", "fold_of_path", "gather_fold_predictions",
     "gather_histories", "metrics_document", "read_convergence", "resampling_units", "run",
-    "summary_table", "tables_html", "write_tsv",
+    "summary_table", "tables_html", "tsv_text", "write_tsv",
 ]

@@ -28,9 +28,14 @@ def _json_safe(obj):
     return obj
 
 
+def tsv_text(df: pd.DataFrame) -> str:
+    """A DataFrame as TSV text: floats to 6 significant digits, NaN as `nan`."""
+    return df.to_csv(sep="\t", index=False, float_format="%.6g", na_rep="nan")
+
+
 def write_tsv(df: pd.DataFrame, path) -> None:
-    """A DataFrame as TSV, written atomically (esm_schnet.files.write_text)."""
-    write_text(path, df.to_csv(sep="\t", index=False, float_format="%.6g", na_rep="nan"))
+    """A DataFrame as TSV (tsv_text), written atomically (esm_schnet.files.write_text)."""
+    write_text(path, tsv_text(df))
 
 
 _HTML_STYLE = """<style>

@@ -132,7 +132,7 @@ def run_training_job(
     unknown key is a ConfigError); labels: the `labels:` setting (None: its default)."""
     import torch
 
-    from ..checkpoint import TrainedModel, save_model
+    from ..checkpoint import TrainedModel, embedding_meta, save_model
     from ..errors import EsmSchnetError
     from ..model import ModelConfig
     from ..samples import read_sample_table
@@ -185,6 +185,7 @@ def run_training_job(
         "embedding_model": attrs.get("model_id", ""),
         "embedding_revision": attrs.get("model_revision", ""),
         "embedding_dim": cfg.in_channels,
+        "embedding": embedding_meta(attrs),
         "fold": fold,
         "seed": training.seed,
         "train_ids": list(train_ids),

@@ -1,0 +1,419 @@
+"""Score new structures with trained models (`esm-schnet predict`, `esm_schnet.predict`).
+
+Two ways in, one scoring path (esm_schnet.ensemble), so both give the same numbers:
+
+- The workflow's `predict` target parses the structures of `predict.samples` into their own
+  namespace (results/predict/structures/<id>.h5, with parse.on_error forced to `skip` so one
+  broken file never stops the others), embeds them through the embedding stage (reusing its
+  content-addressed cache) into results/predict/embeddings/<tag>/, and `run` scores them with the
+  models `predict.models` names (the final model, the fold models, or both):
+  `esm-schnet predict --samples T --structures H5... --shards H5... --model M [--model M ...]`.
+- One step, no sample table and no Snakemake (`predict_structures`; the public
+  `esm_schnet.predict`): `esm-schnet predict --model M [--model M ...] FILE...` parses the files
+  in memory, embeds them with the featurizer and settings recorded in the model
+  (checkpoint.recorded_embedding; the same embedding cache), and prints or writes the table.
+
+The table: id, prediction (the mean over the models), prediction_std (their standard deviation,
+ddof=1; empty with one model), n_models, status, reason (+ label, error where the sample table
+has labels; + structure in the one-step mode). status is `ok`, `skipped` (the structure could not
+be parsed; reason says why) or `failed` (parsed but could not be scored); the prediction columns
+are empty unless ok.
+
+A model of several labels (or a classification label) writes, instead of prediction and
+prediction_std, per label `prediction_<label>` and `prediction_std_<label>` (regression) or
+`prediction_<label>` (the most probable class of the mean probabilities) and `p_<label>_<class>`
+(the class probabilities averaged over the models) (classification); where the sample table has
+that label's column, `label_<label>` (and `error_<label>` for regression) too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import ConfigError, InputError
+
+log = logging.getLogger("esm_schnet.predict")
+
+COLUMNS = ["id", "prediction", "prediction_std", "n_models", "status", "reason"]
+
+
+def predict_table(
+    ids: Sequence[str],
+    labels: Mapping[str, float] | None,
+    parse_errors: Mapping[str, str | None],
+    records: Mapping,
+    models: Sequence,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """(table, per-model predictions [n_models, n_ids]): one row per requested id, in order.
+    `labels`: id -> label; for models of several labels, label name -> {id: value} (and the
+    per-model predictions {label: array}, see `_per_label_table`).
+
+    parse_errors: id -> reason the structure was skipped (None when it parsed);
+    records: id -> esm_schnet.store.ProteinRecord; models: esm_schnet.checkpoint.TrainedModels.
+    """
+    from .ensemble import model_predictions, summarise
+
+    want = int(models[0].config.in_channels)
+    dims = {int(np.asarray(r.embedding).shape[1]) for r in records.values()}
+    if dims and dims != {want}:
+        got = ", ".join(map(str, sorted(dims)))
+        raise ConfigError(
+            f"the model expects {want}-dimensional embeddings but the prediction "
+            f"embeddings have {got} (was embedding.model changed after training? "
+            f"retrain with `snakemake results/final/model.pt`)"
+        )
+    ids = list(ids)
+    parsed = [i for i in ids if not parse_errors.get(i)]
+    from .labels import is_default
+
+    if not is_default(models[0].labels):
+        return _per_label_table(ids, parsed, labels or {}, parse_errors, records, models)
+    preds, failed = model_predictions(models, records, parsed)
+    mean, std, n = summarise(preds)
+    column = {pid: j for j, pid in enumerate(parsed)}
+    per_model = np.full((len(models), len(ids)), np.nan)
+    rows = []
+    for k, pid in enumerate(ids):
+        row = {"id": pid, "prediction": math.nan, "prediction_std": math.nan, "n_models": 0,
+               "status": "ok", "reason": ""}
+        err = parse_errors.get(pid)
+        if err:
+            row.update(status="skipped", reason=f"could not be parsed: {err}")
+        elif pid in failed:
+            row.update(status="failed", reason=failed[pid])
+        else:
+            j = column[pid]
+            per_model[:, k] = preds[:, j]
+            row.update(prediction=float(mean[j]), prediction_std=float(std[j]), n_models=int(n[j]))
+        if row["status"] != "ok":
+            log.warning("%s: %s (%s)", pid, row["status"], row["reason"])
+        rows.append(row)
+    table = pd.DataFrame(rows, columns=COLUMNS)
+    if labels is not None:
+        lab = pd.Series([labels.get(i, math.nan) for i in ids], dtype=float)
+        if lab.notna().any():
+            table["label"] = lab.to_numpy()
+            table["error"] = table["prediction"] - table["label"]
+    return table, per_model
+
+
+def _per_label_table(ids, parsed, labels: Mapping[str, Mapping], parse_errors, records, models
+                     ) -> tuple[pd.DataFrame, dict]:
+    """predict_table of models with several labels: (table, {label: per-model predictions})."""
+    from .ensemble import model_predictions, summarise
+
+    specs = models[0].labels
+    outs, failed = model_predictions(models, records, parsed, per_label=True)
+    column = {pid: j for j, pid in enumerate(parsed)}
+    stats = {s.name: summarise(outs[s.name]) for s in specs}
+    columns = ["id", "n_models", "status", "reason"]
+    for s in specs:
+        columns.append(f"prediction_{s.name}")
+        columns += ([f"p_{s.name}_{c}" for c in s.classes] if s.is_classification
+                    else [f"prediction_std_{s.name}"])
+    rows = []
+    for pid in ids:
+        row = {"id": pid, "n_models": 0, "status": "ok", "reason": ""}
+        err = parse_errors.get(pid)
+        if err:
+            row.update(status="skipped", reason=f"could not be parsed: {err}")
+        elif pid in failed:
+            row.update(status="failed", reason=failed[pid])
+        else:
+            j = column[pid]
+            for s in specs:
+                mean, std, n = stats[s.name]
+                if s.is_classification:
+                    row[f"prediction_{s.name}"] = s.classes[int(np.argmax(mean[j]))]
+                    row.update({f"p_{s.name}_{c}": float(p) for c, p in zip(s.classes, mean[j])})
+                else:
+                    row[f"prediction_{s.name}"] = float(mean[j])
+                    row[f"prediction_std_{s.name}"] = float(std[j])
+                row["n_models"] = int(np.min(n[j]))
+        if row["status"] != "ok":
+            log.warning("%s: %s (%s)", pid, row["status"], row["reason"])
+        rows.append(row)
+    table = pd.DataFrame(rows, columns=columns)
+    for s in specs:
+        given = labels.get(s.name) or {}
+        col = [given.get(i) for i in ids]
+        col = [None if v is None or (isinstance(v, float) and math.isnan(v)) else v for v in col]
+        if any(v is not None for v in col):
+            table[f"label_{s.name}"] = col
+            if not s.is_classification:
+                table[f"error_{s.name}"] = (table[f"prediction_{s.name}"].astype(float)
+                                           - table[f"label_{s.name}"].astype(float))
+    return table, outs
+
+
+def _summary(table: pd.DataFrame, n_models: int, where: str | None) -> None:
+    n_ok = int((table["status"] == "ok").sum())
+    log.info("predicted %d of %d protein(s) with %d model(s)%s", n_ok, len(table), n_models,
+             f"; wrote {where}" if where else "")
+    if n_ok < len(table):
+        bad = table[table["status"] != "ok"]
+        log.warning(
+            "%d protein(s) not predicted:\n%s",
+            len(bad), "\n".join(f"  {r.id}: {r.status}: {r.reason}" for r in bad.itertuples()),
+        )
+    if "error" in table.columns and n_ok:
+        ok = table[table["status"] == "ok"].dropna(subset=["label"])
+        if len(ok):
+            rmse = float(np.sqrt((ok["error"] ** 2).mean()))
+            log.info("on the %d labelled protein(s): RMSE %.4g, MAE %.4g",
+                     len(ok), rmse, float(ok["error"].abs().mean()))
+
+
+def check_shard_embeddings(models: Sequence, attrs: dict) -> None:
+    """ConfigError when the prediction shard's featurizer is not the one the models were trained
+    on (only what both sides record is compared)."""
+    from .ensemble import shared_embedding
+
+    emb = shared_embedding(models)
+    pairs = [("model", "model_id")] + ([("weights", "model_revision")] if emb["recorded"] else [])
+    for ours, theirs in pairs:
+        a, b = emb.get(ours), attrs.get(theirs)
+        if a and b and str(a) != str(b):
+            raise ConfigError(
+                f"the model was trained on embeddings with {ours} {a!r} but the prediction "
+                f"embeddings have {b!r} (was embedding.model or its weights changed after "
+                f"training? retrain with `snakemake results/final/model.pt`)"
+            )
+
+
+def run(
+    samples_path,
+    structure_paths: Sequence,
+    shard_paths: Sequence,
+    model_paths,
+    out_path,
+    device: str = "cpu",
+) -> pd.DataFrame:
+    """Everything the workflow's `esm-schnet predict --samples ...` does; returns the table."""
+    from .ensemble import as_models
+    from .evaluate import write_tsv
+    from .parse import read_structure_h5
+    from .samples import read_sample_table
+    from .store import load_records, shard_attrs
+
+    models = as_models(model_paths, device=device)
+    specs = models[0].labels
+    samples = read_sample_table(samples_path, require_labels=False, labels=specs)
+    ids = list(samples["id"])
+    parse_errors: dict[str, str | None] = {}
+    for p in structure_paths:
+        protein = read_structure_h5(p)
+        parse_errors[protein.id] = protein.error or (
+            None if protein.n_residues > 0 else "no residue with a C-alpha atom"
+        )
+    for i in ids:
+        parse_errors.setdefault(i, "no parsed structure was given for this id")
+    records = load_records(list(shard_paths)) if shard_paths else {}
+    records = {k: v for k, v in records.items() if k in set(ids)}
+    attrs = next((a for a in map(shard_attrs, shard_paths) if a.get("n_proteins")), {})
+    check_shard_embeddings(models, attrs)
+    log.info(
+        "scoring %d protein(s) with %d model(s): %s (trained on %s embeddings, %d features)",
+        len(ids), len(models), ", ".join(map(str, _as_list(model_paths))),
+        models[0].embedding["model"] or "?", models[0].config.in_channels,
+    )
+    from .labels import is_default
+
+    labels = (samples["label"].to_dict() if is_default(specs)
+              else {s.name: samples[s.name].to_dict() for s in specs})
+    table, _ = predict_table(ids, labels, parse_errors, records, models)
+    write_tsv(table, out_path)
+    _summary(table, len(models), str(out_path))
+    return table
+
+
+def _as_list(x) -> list:
+    return [x] if isinstance(x, (str, os.PathLike)) else list(x)
+
+
+def structure_id(path) -> str:
+    """The id of a structure file in the one-step mode: its name without .gz and extension."""
+    name = Path(path).name
+    if name.lower().endswith(".gz"):
+        name = name[:-3]
+    stem, dot, ext = name.rpartition(".")
+    return stem if dot and stem else name
+
+
+def embedding_config(models: Sequence, *, device=None, cache=None, models_dir=None,
+                     max_tokens=None):
+    """(EmbedConfig, embedding record) that make the models' features again: the featurizer
+    settings recorded in the model files, plus what changes where and how fast, not what (device,
+    cache, models_dir, max_tokens; None = the schema's default)."""
+    from .embed.shard import EmbedConfig
+    from .ensemble import shared_embedding
+
+    emb = shared_embedding(models)
+    if not emb["model"]:
+        raise ConfigError("the model file does not record which featurizer made its embeddings "
+                          "(retrain it with this version of esm-schnet)")
+    if not emb["recorded"]:
+        log.warning("%s predates recorded featurizer settings: embedding %s with the default "
+                    "revision, layer and dtype", models[0].meta.get("path", "the model"), emb["model"])
+    settings = {k: emb[k] for k in ("model", "revision", "layer", "dtype", "storage_dtype")}
+    if emb["window"]:  # 0: the featurizer does not window; the setting's default is unused then
+        settings.update(window=emb["window"], overlap=emb["overlap"])
+    where = dict(device=device, cache=cache, models_dir=models_dir, max_tokens=max_tokens)
+    settings.update({k: v for k, v in where.items() if v is not None})
+    return EmbedConfig.from_dict(settings), emb
+
+
+def predict_structures(
+    model_or_models,
+    structures,
+    *,
+    ids: Sequence[str] | None = None,
+    device: str | None = None,
+    cache=None,
+    models_dir=None,
+    max_tokens: int | None = None,
+) -> pd.DataFrame:
+    """Parse, embed (featurizer settings recorded in the model, reusing the embedding cache) and
+    score structure files with one model or several (an ensemble): the table of the module
+    docstring, with a `structure` column. `ids` default to the file names without extension."""
+    from .embed.shard import embed_proteins, load, make_cache
+    from .ensemble import as_models
+    from .parse import parse_structure
+    from .settings import default
+
+    paths = [os.fspath(p) for p in _as_list(structures)]
+    if not paths:
+        raise ConfigError("no structure given: pass one or more PDB/mmCIF files (plain or .gz)")
+    ids = list(ids) if ids is not None else [structure_id(p) for p in paths]
+    if len(ids) != len(paths):
+        raise ConfigError(f"{len(ids)} ids for {len(paths)} structures")
+    seen: dict[str, str] = {}
+    for pid, path in zip(ids, paths):
+        if pid in seen:
+            raise ConfigError(f"{seen[pid]} and {path} both have the id {pid!r}: rename one")
+        seen[pid] = path
+    device = device or default("embedding.device")
+    models = as_models(model_or_models, device=_model_device(device))
+    cfg, emb = embedding_config(models, device=device, cache=cache, models_dir=models_dir,
+                                max_tokens=max_tokens)
+    cfg.check()
+    parse_errors: dict[str, str | None] = {}
+    proteins = []
+    for pid, path in zip(ids, paths):
+        try:
+            protein = parse_structure(path, pid)
+        except InputError as exc:
+            parse_errors[pid] = exc.reason
+            continue
+        parse_errors[pid] = None
+        proteins.append(protein)
+    records: dict = {}
+    if proteins:
+        featurizer = load(cfg)  # a featurizer whose weights are absent: one line saying how to fetch them
+        if emb["recorded"] and emb["weights"] and featurizer.revision != emb["weights"]:
+            log.warning("%s: the weights here (%s) are not those the model was trained with (%s): "
+                        "the features, and so the predictions, may differ",
+                        cfg.model, featurizer.revision, emb["weights"])
+        for rec in embed_proteins(proteins, featurizer, cfg, cache=make_cache(featurizer, cfg)):
+            # what a shard round trip does (esm_schnet.store): embeddings in the storage dtype
+            rec.embedding = np.asarray(rec.embedding, dtype=np.dtype(cfg.storage_dtype))
+            records[rec.id] = rec
+    table, _ = predict_table(ids, None, parse_errors, records, models)
+    table.insert(1, "structure", paths)
+    _summary(table, len(models), None)
+    return table
+
+
+def _model_device(device: str) -> str:
+    from .device import resolve_device
+
+    return str(resolve_device(device, setting="--device"))
+
+
+NOT_CONFIGURED = (
+    "predict.samples is not set: set it to a sample table (columns id, structure) of the "
+    "structures to score, e.g. snakemake --cores 2 --config 'predict={samples: new.tsv}'"
+)
+
+
+def not_configured(log=None) -> None:
+    """The `predict` target without predict.samples: one clear error (job log + console)."""
+    from .log import job_log
+
+    with job_log(log):
+        raise ConfigError(NOT_CONFIGURED)
+
+
+def cli(argv: list[str]) -> int:
+    from .log import job_log
+    from .settings import default
+
+    ap = argparse.ArgumentParser(
+        prog="esm-schnet predict",
+        description="Score structures with trained models. One step: `esm-schnet predict --model "
+        "results/final/model.pt a.pdb b.cif.gz` parses, embeds (with the featurizer recorded in "
+        "the model) and prints the table (or writes --out). Several --model = an ensemble (mean, "
+        "standard deviation, count). With --samples: the workflow's scoring step (parsed "
+        "structures and embedding shards given).",
+    )
+    ap.add_argument("files", nargs="*", metavar="FILE", help="PDB/mmCIF files (plain or .gz)")
+    ap.add_argument("--model", action="append", default=[], metavar="MODEL",
+                    help="model.pt (results/final/model.pt, results/cv/<scheme>/fold-<k>/model.pt); "
+                    "repeat for an ensemble")
+    ap.add_argument("--models", action="extend", nargs="+", dest="model", metavar="MODEL",
+                    help="several models at once (the workflow's form; put FILEs before it)")
+    ap.add_argument("--out", default=None, help="output TSV (one-step mode: default stdout)")
+    ap.add_argument("--device", default=None,
+                    help="one-step: featurizer and model device (default: embedding.device's "
+                    f"default, {default('embedding.device')}); workflow mode: model device (cpu)")
+    ap.add_argument("--cache", default=default("embedding.cache"),
+                    help="embedding cache directory ('' = none; default %(default)s)")
+    ap.add_argument("--models-dir", default=default("embedding.models_dir"),
+                    help="downloaded weights (default %(default)s)")
+    ap.add_argument("--max-tokens", type=int, default=default("embedding.max_tokens"),
+                    help="token budget of one embedding batch (default %(default)s)")
+    ap.add_argument("--samples", default=None, help="workflow mode: prediction sample table")
+    ap.add_argument("--structures", nargs="+", default=None, metavar="H5",
+                    help="workflow mode: parsed structures (results/predict/structures/<id>.h5)")
+    ap.add_argument("--shards", nargs="*", default=[], metavar="H5",
+                    help="workflow mode: embedding shard(s) of the prediction set")
+    ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    ap.add_argument("--log", default=None)
+    a = ap.parse_args(argv)
+    if not a.model:
+        ap.error("give the model(s): --model results/final/model.pt (repeat for an ensemble)")
+    workflow = a.samples is not None
+    if workflow and (a.files or not a.structures or not a.out):
+        ap.error("with --samples give --structures and --out, and no FILE")
+    if not workflow and (a.structures or a.shards):
+        ap.error("--structures/--shards belong to the workflow mode (with --samples)")
+    if not workflow and not a.files:
+        ap.error("give one or more structure files (or --samples ... for the workflow mode)")
+    for p in [*a.model, *a.shards]:
+        if not Path(p).is_file():
+            raise ConfigError(f"{p} does not exist")
+    with job_log(a.log, echo=a.log is None):
+        if a.threads:
+            import torch
+
+            torch.set_num_threads(a.threads)
+        if workflow:
+            run(a.samples, a.structures, a.shards, a.model, a.out, device=a.device or "cpu")
+            return 0
+        table = predict_structures(a.model, a.files, device=a.device, cache=a.cache,
+                                   models_dir=a.models_dir, max_tokens=a.max_tokens)
+    from .evaluate import tsv_text, write_tsv
+
+    if a.out:
+        write_tsv(table, a.out)
+    else:
+        print(tsv_text(table), end="")
+    return 0
