@@ -71,6 +71,7 @@ def _config(wd: Path, samples: str, labels, predict=None) -> None:
     cfg["evaluate"]["bootstrap"] = 100
     cfg["plots"]["dpi"] = 50
     cfg["predict"]["samples"] = predict
+    cfg["predict"]["models"] = "both"  # the final model and the 5 fold models: an ensemble
     (wd / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
 
 
@@ -185,7 +186,20 @@ def test_predict_writes_every_label(run):
         "id", "n_models", "status", "reason", "prediction_label", "prediction_std_label",
         "prediction_half", "prediction_std_half", "prediction_large", "p_large_large",
         "p_large_small", "label_half", "error_half"]
-    assert (pred["n_models"] == 1).all()  # predict.models: final (the default)
+    assert (pred["n_models"] == 6).all()  # predict.models: both (final + 5 folds)
+    # the ensemble is the mean of its models, each scored on its own (the one-step Python API)
+    import esm_schnet
+
+    paths = [wd / "results/final/model.pt",
+             *sorted((wd / "results/cv/kfold").glob("fold-*/model.pt"))]
+    each = [esm_schnet.predict(str(p), list(table["structure"][:3]), ids=list(table["id"][:3]),
+                               device="cpu", cache="") for p in paths]
+    for col in ("prediction_half", "p_large_large", "p_large_small"):
+        mean = np.mean([t[col].to_numpy(dtype=float) for t in each], axis=0)
+        np.testing.assert_allclose(pred[col], mean, rtol=1e-4, atol=1e-5)
+    std = np.std([t["prediction_half"].to_numpy(dtype=float) for t in each], axis=0, ddof=1)
+    np.testing.assert_allclose(pred["prediction_std_half"], std, rtol=1e-3, atol=1e-5)
+    assert (each[0]["n_models"] == 1).all() and each[0]["prediction_std_half"].isna().all()
     assert list(pred["id"]) == list(table["id"][:3]) and (pred["status"] == "ok").all()
     np.testing.assert_allclose(pred[["p_large_large", "p_large_small"]].sum(axis=1), 1.0,
                                atol=1e-6)
