@@ -82,19 +82,13 @@ def predict_table(
     per_model = np.full((len(models), len(ids)), np.nan)
     rows = []
     for k, pid in enumerate(ids):
+        status, reason = _status(pid, parse_errors, failed)
         row = {"id": pid, "prediction": math.nan, "prediction_std": math.nan, "n_models": 0,
-               "status": "ok", "reason": ""}
-        err = parse_errors.get(pid)
-        if err:
-            row.update(status="skipped", reason=f"could not be parsed: {err}")
-        elif pid in failed:
-            row.update(status="failed", reason=failed[pid])
-        else:
+               "status": status, "reason": reason}
+        if status == "ok":
             j = column[pid]
             per_model[:, k] = preds[:, j]
             row.update(prediction=float(mean[j]), prediction_std=float(std[j]), n_models=int(n[j]))
-        if row["status"] != "ok":
-            log.warning("%s: %s (%s)", pid, row["status"], row["reason"])
         rows.append(row)
     table = pd.DataFrame(rows, columns=COLUMNS)
     if labels is not None:
@@ -103,6 +97,18 @@ def predict_table(
             table["label"] = lab.to_numpy()
             table["error"] = table["prediction"] - table["label"]
     return table, per_model
+
+
+def _status(pid: str, parse_errors: Mapping, failed: Mapping) -> tuple[str, str]:
+    """(status, reason) of one requested protein; a warning in the log when it is not ok."""
+    if parse_errors.get(pid):
+        status, reason = "skipped", f"could not be parsed: {parse_errors[pid]}"
+    elif pid in failed:
+        status, reason = "failed", failed[pid]
+    else:
+        return "ok", ""
+    log.warning("%s: %s (%s)", pid, status, reason)
+    return status, reason
 
 
 def _per_label_table(ids, parsed, labels: Mapping[str, Mapping], parse_errors, records, models
@@ -121,13 +127,9 @@ def _per_label_table(ids, parsed, labels: Mapping[str, Mapping], parse_errors, r
                     else [f"prediction_std_{s.name}"])
     rows = []
     for pid in ids:
-        row = {"id": pid, "n_models": 0, "status": "ok", "reason": ""}
-        err = parse_errors.get(pid)
-        if err:
-            row.update(status="skipped", reason=f"could not be parsed: {err}")
-        elif pid in failed:
-            row.update(status="failed", reason=failed[pid])
-        else:
+        status, reason = _status(pid, parse_errors, failed)
+        row = {"id": pid, "n_models": 0, "status": status, "reason": reason}
+        if status == "ok":
             j = column[pid]
             for s in specs:
                 mean, std, n = stats[s.name]
@@ -138,8 +140,6 @@ def _per_label_table(ids, parsed, labels: Mapping[str, Mapping], parse_errors, r
                     row[f"prediction_{s.name}"] = float(mean[j])
                     row[f"prediction_std_{s.name}"] = float(std[j])
                 row["n_models"] = int(np.min(n[j]))
-        if row["status"] != "ok":
-            log.warning("%s: %s (%s)", pid, row["status"], row["reason"])
         rows.append(row)
     table = pd.DataFrame(rows, columns=columns)
     for s in specs:
