@@ -39,3 +39,23 @@ def test_plots_module_does_not_import_matplotlib():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "False"
+
+
+def _console(*args, tmp_path):
+    return subprocess.run([sys.executable, "-m", "esm_schnet.cli", *args], capture_output=True,
+                          text=True, cwd=tmp_path)
+
+
+def test_console_ends_at_once_with_its_status_output_and_log_complete(tmp_path):
+    # the console script skips the interpreter's teardown (os._exit): piped output, the exit
+    # status and the job log must still be all there
+    ok = _console("--version", tmp_path=tmp_path)
+    assert ok.returncode == 0 and ok.stdout.strip()
+    bad = _console("nope", tmp_path=tmp_path)
+    assert bad.returncode == 2 and "unknown command 'nope'" in bad.stderr
+    log = tmp_path / "folds.log"
+    err = _console("folds", "--samples", str(tmp_path / "missing.tsv"), "--structures", "x.h5",
+                   "--out", str(tmp_path / "folds.tsv"), "--log", str(log), tmp_path=tmp_path)
+    assert err.returncode == 1
+    assert err.stderr.startswith("esm-schnet folds: error:") and "missing.tsv" in err.stderr
+    assert "missing.tsv" in log.read_text()
