@@ -1,7 +1,7 @@
 """Workflow scale: job graph, no-op rerun and parse + embed (onehot) for thousands of proteins.
 
     .venv/bin/python bench/scale.py [--sizes 1000,10000] [--cores 2] [--shards auto]
-                                    [--no-run] [--keep DIR]
+                                    [--no-run] [--repeats 3] [--keep DIR]
 
 For each size N it writes N tiny synthetic proteins (one chain of 30-60 residues, C-alpha only,
 random sequence, a 3.8 A random walk: every sequence is distinct, so the embedding cache never
@@ -10,6 +10,11 @@ repository's Snakefile (with profiles/default: greedy scheduler, run: jobs in th
 onehot embeddings, i.e. parse + embed):
 
 - dry_run_s / jobs: `snakemake -n` (builds the whole job graph: N parse jobs, the shard jobs, ...);
+- trivial_dry_run_s / dry_run_ratio: Snakemake's own floor for that job graph: a trivial
+  Snakefile (TRIVIAL below: the same targets, rules, wildcards, number of jobs and files per job,
+  each rule a `touch`) planned in the same run with the same profile, the two dry runs taken in
+  turn (`--repeats` pairs); dry_run_ratio = median(ours) / median(trivial), with the min and
+  median of the pair-by-pair ratios beside it;
 - run_s: parse + embed end to end (every job executed), and per_job_ms = run_s / jobs;
 - noop_s: the same command again when everything is up to date;
 - slurm_plan: the cluster jobs `--profile profiles/slurm` would submit for the same targets
@@ -26,6 +31,7 @@ import os
 import platform
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -90,12 +96,76 @@ def write_config(work: Path, shards: int) -> Path:
     return cfg
 
 
+# Snakemake's floor for the job graph of parse + embed: the same targets, wildcards, inputs,
+# outputs, log and benchmark files per job as the workflow's parse / qc / embed / manifest rules
+# (the structure files by pattern, the shard members by a dict lookup), every rule a `touch`.
+TRIVIAL = """
+import csv
+
+with open(config["samples"]) as fh:
+    IDS = [row["id"] for row in csv.DictReader(fh, delimiter="\\t")]
+N = int(config["shards"])
+BY_SHARD = {f"{s:03d}": IDS[s::N] for s in range(N)}
+
+
+rule parse:
+    input:
+        "structures/{id}.pdb",
+    output:
+        h5="results/structures/{id}.h5",
+        qc="results/qc/parse/{id}.tsv",
+    log:
+        "logs/parse/{id}.log",
+    benchmark:
+        "benchmarks/parse/{id}.tsv"
+    shell:
+        "touch {output} {log}"
+
+
+rule qc:
+    input:
+        expand("results/qc/parse/{id}.tsv", id=IDS),
+    output:
+        structures="results/qc/structures.tsv",
+        skipped="results/qc/skipped.tsv",
+    log:
+        "logs/qc/structures.log",
+    shell:
+        "touch {output} {log}"
+
+
+rule embed:
+    input:
+        lambda w: expand("results/structures/{id}.h5", id=BY_SHARD[w.shard]),
+    output:
+        "results/embeddings/onehot/shard-{shard}.h5",
+    log:
+        "logs/embed/onehot/shard-{shard}.log",
+    benchmark:
+        "benchmarks/embed/onehot/shard-{shard}.tsv"
+    shell:
+        "touch {output} {log}"
+
+
+rule manifest:
+    input:
+        expand("results/embeddings/onehot/shard-{shard}.h5", shard=sorted(BY_SHARD)),
+    output:
+        "results/embeddings/onehot/manifest.tsv",
+    log:
+        "logs/manifest/onehot.log",
+    shell:
+        "touch {output} {log}"
+"""
+
+
 def targets() -> list[str]:
     return ["results/qc/structures.tsv", "results/embeddings/onehot/manifest.tsv"]
 
 
-def snakemake(work: Path, *args: str, timeout: float = 3600) -> tuple[float, subprocess.CompletedProcess]:
-    cmd = [SNAKEMAKE, "--snakefile", str(REPO / "Snakefile"), "--directory", str(work), *args]
+def snakemake(work: Path, *args: str, timeout: float = 3600, snakefile: Path = REPO / "Snakefile"
+              ) -> tuple[float, subprocess.CompletedProcess]:
+    cmd = [SNAKEMAKE, "--snakefile", str(snakefile), "--directory", str(work), *args]
     t = time.perf_counter()
     env = dict(os.environ, PATH=f"{Path(SNAKEMAKE).parent}{os.pathsep}{os.environ.get('PATH', '')}")
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=REPO, env=env)
@@ -150,7 +220,36 @@ def slurm_plan(work: Path, cores: int) -> dict:
             "local_jobs": {r: n for r, n in counts.items() if r in local}}
 
 
-def bench_size(n: int, cores: int, shards: int, run: bool, keep: Path | None) -> dict:
+def dry_run_vs_trivial(work: Path, shards: int, cores: int, repeats: int) -> dict:
+    """Dry runs of the workflow and of TRIVIAL on the same folder, in turn (A B A B ...)."""
+    trivial = work / "trivial.smk"
+    trivial.write_text(TRIVIAL)
+    # the same workflow profile as ours (greedy scheduler, subsampling, ...), the same targets
+    triv_args = ["-n", "--cores", str(cores), "--workflow-profile", str(REPO / "profiles/default"),
+                 "--config", "samples=samples.tsv", f"shards={shards}", "--", *targets()]
+    ours, triv, jobs = [], [], set()
+    for _ in range(repeats):
+        dt, proc = snakemake(work, "-n", "--cores", str(cores), *targets())
+        ours.append(dt)
+        jobs.add(("ours", sum(job_counts(proc.stdout + proc.stderr).values())))
+        dt, proc = snakemake(work, *triv_args, snakefile=trivial)
+        triv.append(dt)
+        jobs.add(("trivial", sum(job_counts(proc.stdout + proc.stderr).values())))
+    if len({n for _, n in jobs}) != 1:
+        raise SystemExit(f"the trivial Snakefile plans a different number of jobs: {sorted(jobs)}")
+    pairs = [a / b for a, b in zip(ours, triv)]
+    med = statistics.median
+    return {
+        "dry_run_s": {"min": round(min(ours), 2), "median": round(med(ours), 2)},
+        "trivial_dry_run_s": {"min": round(min(triv), 2), "median": round(med(triv), 2)},
+        "dry_run_ratio": round(med(ours) / med(triv), 2),
+        "dry_run_ratio_pairs": {"min": round(min(pairs), 2), "median": round(med(pairs), 2)},
+        "dry_run_repeats": repeats,
+    }
+
+
+def bench_size(n: int, cores: int, shards: int, run: bool, keep: Path | None, repeats: int
+               ) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix=f"esm-schnet-scale-{n}-", dir=keep))
     try:
         t = time.perf_counter()
@@ -159,13 +258,13 @@ def bench_size(n: int, cores: int, shards: int, run: bool, keep: Path | None) ->
         write_config(tmp, shards)
         # profiles/default applies (greedy scheduler, run: jobs in threads), as for users
         common = ["--cores", str(cores)]
-        dry_s, proc = snakemake(tmp, "-n", *common, *targets())
+        _, proc = snakemake(tmp, "-n", *common, *targets())  # warm-up (file cache, .pyc)
         counts = job_counts(proc.stdout + proc.stderr)
         res = {
             "proteins": n,
             "shards": shards,
             "write_dataset_s": round(write_s, 2),
-            "dry_run_s": round(dry_s, 2),
+            **dry_run_vs_trivial(tmp, shards, cores, repeats),
             "jobs": sum(counts.values()),
             "jobs_by_rule": dict(counts),
             "slurm_plan": slurm_plan(tmp, cores),
@@ -211,12 +310,15 @@ def main(argv=None) -> int:
     ap.add_argument("--shards", default="auto",
                     help="embedding.shards; auto = one shard per 1,000 proteins (at least 1)")
     ap.add_argument("--no-run", action="store_true", help="dry runs only")
+    ap.add_argument("--repeats", type=int, default=3,
+                    help="dry-run pairs (ours, trivial) per size; min and median are reported")
     ap.add_argument("--keep", type=Path, default=None, help="keep work folders under DIR")
     args = ap.parse_args(argv)
     out = {"machine": machine(), "sizes": []}
     for n in [int(s) for s in args.sizes.split(",")]:
         shards = max(1, n // 1000) if args.shards == "auto" else int(args.shards)
-        out["sizes"].append(bench_size(n, args.cores, shards, not args.no_run, args.keep))
+        out["sizes"].append(bench_size(n, args.cores, shards, not args.no_run, args.keep,
+                                      args.repeats))
         print(json.dumps(out["sizes"][-1]), file=sys.stderr)
     print(json.dumps(out, indent=2))
     return 0

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from esm_schnet.errors import SampleTableError
-from esm_schnet.samples import ID_PATTERN, read_sample_table, shard_of
+from esm_schnet.samples import ID_PATTERN, ids_by_shard, read_sample_table, shard_of
 
 
 @pytest.fixture
@@ -175,6 +175,16 @@ def test_shard_of_is_stable_and_in_range():
     assert shard_of("1a05_1_protein", 4) == shard_of("1a05_1_protein", 4)
     # adding a protein never moves the others
     assert [shard_of(i, 4) for i in ids + ["new"]][:200] == shards
+
+
+def test_ids_by_shard_groups_like_shard_of_and_keeps_order():
+    ids = [f"p{i}" for i in range(300)][::-1]
+    groups = ids_by_shard(ids, 7)
+    assert sorted(groups) == list(range(7))  # every shard, empty or not
+    for s, members in groups.items():
+        assert members == [i for i in ids if shard_of(i, 7) == s]
+    assert ids_by_shard(["only"], 5)[shard_of("only", 5)] == ["only"]
+    assert sum(map(len, ids_by_shard(["only"], 5).values())) == 1
 
 
 def test_samples_schema_agrees_with_reader():

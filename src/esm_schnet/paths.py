@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 
@@ -20,3 +21,16 @@ def model_tag(model: str) -> str:
 
 def shard_name(shard: int) -> str:
     return f"shard-{shard:03d}.h5"
+
+
+def job_input_path(path: str) -> str:
+    """A user's input file as a job input: relative to the working directory when it lies
+    inside it, else absolute.
+
+    Snakemake records each job's input paths, and an absolute one would rerun every job that
+    reads it (and all downstream) after the project folder is moved or copied. Absolute when the
+    relative path would start with "-" (it would read as an option on a command line).
+    """
+    rel = os.path.relpath(path)
+    outside = rel == ".." or rel.startswith(".." + os.sep)
+    return path if outside or rel.startswith("-") else rel

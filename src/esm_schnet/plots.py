@@ -21,16 +21,17 @@ import logging
 import math
 from collections.abc import Collection, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 
 from .embed.featurizers.base import LANGUAGE_MODEL
 from .files import atomic_path
 from .labels import file_suffix, is_default
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 log = logging.getLogger("esm_schnet.plots")
 
@@ -50,6 +51,11 @@ MAX_UNCONVERGED_LABELS = 6  # more unconverged folds than this share one legend 
 
 
 def _figure(width: float, height: float, ncols: int = 1):
+    # matplotlib is imported here, not with the module: report.smk imports this module while
+    # Snakemake plans every run (~0.6 s), and most runs never draw a plot.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(width, height), layout="constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(1, ncols)
@@ -313,6 +319,8 @@ def learning_curves(
     values = pd.concat([history[c] for c in ("train_loss", "val_loss") if c in history]).dropna()
     if positive and len(values) and values.max() / values.min() > 20:
         ax.set_yscale("log")
+    from matplotlib.ticker import MaxNLocator
+
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch", fontsize=BASE_FONT + 1)
     ax.set_ylabel(loss_label, fontsize=BASE_FONT + 1)

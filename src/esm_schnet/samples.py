@@ -35,6 +35,17 @@ def shard_of(sample_id: str, n_shards: int) -> int:
     return int.from_bytes(digest[:8], "big") % n_shards
 
 
+def ids_by_shard(ids, n_shards: int) -> dict[int, list[str]]:
+    """Every shard number (0 .. n_shards-1, empty ones too) -> its ids, in the order given.
+
+    One hash per id: the workflow builds this once instead of scanning every id per shard job.
+    """
+    out: dict[int, list[str]] = {s: [] for s in range(n_shards)}
+    for sid in ids:
+        out[shard_of(sid, n_shards)].append(sid)
+    return out
+
+
 def _check_id(value: str) -> str | None:
     if value == "":
         return "empty id"

@@ -6,7 +6,8 @@ import sys
 from esm_schnet import deploy, paths
 from esm_schnet.errors import ConfigError, SampleTableError
 from esm_schnet.labels import parse_labels
-from esm_schnet.samples import read_sample_table, shard_of
+from esm_schnet.paths import job_input_path
+from esm_schnet.samples import ids_by_shard, read_sample_table
 
 # Software: shell rules call the `esm-schnet` console script by name, from PATH (the activated
 # environment) or, with --software-deployment-method conda, from their envs/*.yaml environment.
@@ -48,17 +49,23 @@ wildcard_constraints:
     fold=r"\d+",
 
 
-def structure_of(wildcards, table=None):
-    # The structure file of a protein of `table` (default: the training sample table).
-    # Relative to the working directory when the file lies inside it: Snakemake records each
-    # job's input paths, and an absolute one would rerun every parse (and all downstream) after
-    # the project folder is moved or copied. (Absolute when outside, or when the relative path
-    # would start with "-" and read as an option on the command line.)
-    path = (SAMPLES if table is None else table).loc[wildcards.id, "structure"]
-    rel = os.path.relpath(path)
-    outside = rel == ".." or rel.startswith(".." + os.sep)
-    # local(): a user's input file, never moved under a module's `prefix:` (see README, Modules).
-    return local(path if outside or rel.startswith("-") else rel)
+# Per-protein lookups are built once, here: an input function runs once per job, and a pandas
+# lookup per parse job plus a scan of every id per embed job were the workflow's own largest
+# planning costs at 10,000 proteins (bench/scale.py, README Scale).
+def structure_paths(table):
+    # id -> structure file of a sample table, as a job input (esm_schnet.paths.job_input_path:
+    # relative inside the working directory, so moving the project folder reruns nothing).
+    return {pid: job_input_path(path) for pid, path in table["structure"].items()}
+
+
+STRUCTURES = structure_paths(SAMPLES)
+SHARD_IDS = {f"{s:03d}": ids for s, ids in ids_by_shard(IDS, N_SHARDS).items()}
+
+
+def structure_of(wildcards, structures=STRUCTURES):
+    # The structure file of a protein (default: of the training sample table). local(): a
+    # user's input file, never moved under a module's `prefix:` (see README, Modules).
+    return local(structures[wildcards.id])
 
 
 # Job sizes of a stage from config resources.<stage> (the schema fills every default):
@@ -92,7 +99,18 @@ def plot_output(name):
 
 
 def ids_in_shard(shard):
-    return [i for i in IDS if shard_of(i, N_SHARDS) == int(shard)]
+    return SHARD_IDS.get(shard, [])
+
+
+def parsed_h5(ids):
+    # parse's output of each id (a plain list: expand() costs ~20x more per path)
+    return [f"results/structures/{i}.h5" for i in ids]
+
+
+# Every parsed protein: an input of `folds` and `train_final` through an input function
+# (`lambda w: PARSED_H5`), so a run that does not reach them (e.g. parse + embed only) never
+# turns these 10,000s of paths into the rules' input files while it plans.
+PARSED_H5 = parsed_h5(IDS)
 
 
 # Fold outputs of the train stage: the folds come from the `folds` checkpoint (train.smk).

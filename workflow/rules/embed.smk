@@ -59,9 +59,7 @@ rule download_model:
 
 rule embed:
     input:
-        structures=lambda w: expand(
-            "results/structures/{id}.h5", id=ids_in_shard(w.shard)
-        ),
+        structures=lambda w: parsed_h5(ids_in_shard(w.shard)),
         model=MODEL_INPUT,
     output:
         f"{EMBED_DIR}/shard-{{shard}}.h5",

@@ -14,10 +14,11 @@ if PREDICT_TABLE:
     except SampleTableError as exc:
         sys.exit(f"esm-schnet: predict.samples: {exc}")
     PREDICT_IDS = list(PREDICT.index)
+    PREDICT_STRUCTURES = structure_paths(PREDICT)
 
     rule predict_parse:
         input:
-            lambda w: structure_of(w, PREDICT),
+            lambda w: structure_of(w, PREDICT_STRUCTURES),
         output:
             h5="results/predict/structures/{id}.h5",
             qc="results/predict/qc/{id}.tsv",

@@ -24,7 +24,7 @@ wildcard_constraints:
 
 checkpoint folds:
     input:
-        structures=expand("results/structures/{id}.h5", id=IDS),
+        structures=lambda w: PARSED_H5,
         samples=local(config["samples"]),
     output:
         "results/cv/{scheme}/folds.tsv",
@@ -86,7 +86,7 @@ rule train_fold:
 rule train_final:
     input:
         shards=TRAIN_SHARDS,
-        structures=expand("results/structures/{id}.h5", id=IDS),
+        structures=lambda w: PARSED_H5,
         samples=local(config["samples"]),
     output:
         model="results/final/model.pt",

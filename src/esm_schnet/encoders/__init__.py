@@ -14,6 +14,8 @@ from collections.abc import Callable
 
 from torch import nn
 
+from . import pyg  # noqa: F401  (first: PyG loads here, without `transformers`)
+
 Builder = Callable[..., nn.Module]
 _ENCODERS: dict[str, Builder] = {}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,6 +131,7 @@ def run(inputs: EvaluateInputs, outputs: EvaluateOutputs = EvaluateOutputs()) ->
     from ..samples import read_sample_table
     from ..store import load_records
 
+    t_start = time.perf_counter()
     model_id, scheme = inputs.embedding_model, inputs.scheme
     n_boot, seed = inputs.n_boot, inputs.seed
     fold_preds = gather_fold_predictions(inputs.fold_predictions)
@@ -144,6 +146,7 @@ def run(inputs: EvaluateInputs, outputs: EvaluateOutputs = EvaluateOutputs()) ->
         len(folds), folds["fold"].nunique(), scheme, len(specs), len(inputs.shards),
     )
     records = load_records(list(inputs.shards))
+    t_read = time.perf_counter()
     results = [
         evaluate_label(spec, specs, fold_preds, folds, samples, records, n_boot=n_boot,
                        seed=seed, scheme=scheme)
@@ -154,6 +157,7 @@ def run(inputs: EvaluateInputs, outputs: EvaluateOutputs = EvaluateOutputs()) ->
     for line in convergence_lines(convergence):
         log.warning("%s", line.removeprefix("WARNING: "))
     lengths = chain_lengths({i: records[i] for i in folds["id"].astype(str)})
+    t_tables = time.perf_counter()
     mt = metrics.copy()
     mt["embedding_model"] = model_id
     mt["embedding_kind"] = embedding_kind(model_id)
@@ -184,6 +188,10 @@ def run(inputs: EvaluateInputs, outputs: EvaluateOutputs = EvaluateOutputs()) ->
                                          sections=None if default else sections))
     log.info("wrote %s, %s, %s, %s", outputs.predictions, outputs.metrics, outputs.json,
              outputs.comparisons)
+    # phases of the job (bench/jobcost.py reads this line); tables = baselines, metrics with
+    # bootstrap intervals and the paired comparisons (scikit-learn and scipy load there)
+    log.info("timings: read %.3f s, tables %.3f s, write %.3f s", t_read - t_start,
+             t_tables - t_read, time.perf_counter() - t_tables)
     for r in results:
         log.info(
             "summary%s (held-out predictions, 95%% bootstrap intervals over %d resamples):\n%s",
