@@ -112,3 +112,24 @@ def test_workers_raise_the_forward_error():
 
     with pytest.raises(ValueError, match="bad batch"):
         run_batches(["A" * 5, "C" * 30, "D" * 40], forward, 40, workers=2)
+
+
+def test_oom_memory_freed_after_the_exception_is_gone(monkeypatch):
+    # while the OOM exception is alive its traceback holds the failed forward's tensors, so
+    # emptying the CUDA cache inside the except block would free nothing
+    import sys
+
+    import torch
+
+    from esm_schnet.embed import batching
+
+    active = []
+    monkeypatch.setattr(batching, "_free_cuda", lambda: active.append(sys.exc_info()[1]))
+
+    def forward(batch):
+        if len(batch) > 1:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory")
+        return [np.zeros((len(s), 2)) for s in batch]
+
+    out = run_batches(["M" * 10] * 4, forward, max_tokens=12 * 4)
+    assert len(out) == 4 and active and all(e is None for e in active)

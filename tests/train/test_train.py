@@ -172,3 +172,16 @@ def test_warmup_then_cosine_schedule():
     assert lrs[4] == pytest.approx(1.0) and lrs[-1] < 0.1
     assert all(a >= b for a, b in zip(lrs[4:], lrs[5:]))
     assert _epoch_lr(1.0, "constant", 7, 10, warmup=4) == 1.0
+
+
+def test_seeding_makes_cublas_deterministic_without_overriding_the_user(monkeypatch):
+    import os
+
+    from esm_schnet.train.runtime import seed_everything
+
+    monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG", raising=False)
+    seed_everything(0)
+    assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":4096:8"
+    monkeypatch.setenv("CUBLAS_WORKSPACE_CONFIG", ":16:8")
+    seed_everything(0)
+    assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":16:8"

@@ -136,19 +136,23 @@ def run_batches(
         queue = []
     while queue:
         batch = queue.pop(0)
+        out = None
         try:
             out = forward([sequences[i] for i in batch])
         except Exception as exc:  # noqa: BLE001 - only OOM is handled
             if not _is_oom(exc):
                 raise
-            _free_cuda()
-            tokens = padded_tokens([lengths[i] for i in batch], special)
             if len(batch) == 1:
                 log.error(
                     "out of memory on a single sequence of %d residues; lower embedding.window",
                     lengths[batch[0]],
                 )
                 raise
+        if out is None:
+            # Out of memory. Freed only here, after the except block: while the exception is
+            # alive its traceback holds the failed forward's frames and their tensors.
+            _free_cuda()
+            tokens = padded_tokens([lengths[i] for i in batch], special)
             budget = max(1, tokens // 2)
             log.warning(
                 "out of memory on a batch of %d sequences (%d tokens): halving it "

@@ -55,7 +55,8 @@ def convergence(model, batches, scaler, threshold: float = FIT_THRESHOLD) -> dic
     final = _mean_loss(model, batches, scaler)
     with torch.no_grad():
         t = torch.cat([scaler.standardise(b.y, b.num_nodes) for b in batches])
-        const = torch.full((1,), float(t.mean()), dtype=t.dtype)
+        # on the batches' device: a CPU tensor of shape [1] does not mix with CUDA ones
+        const = torch.full((1,), float(t.mean()), dtype=t.dtype, device=t.device)
         ref = float(np.mean([float(scaler.loss(const, b.y, b.num_nodes)) for b in batches]))
     ratio = final / ref if ref > 0 else (0.0 if final == 0 else math.inf)
     ok = bool(math.isfinite(ratio) and ratio <= threshold)
