@@ -1,6 +1,7 @@
 """Embedding throughput: our embedder vs a naive baseline, and against this machine's FLOP roofline.
 
     .venv/bin/python bench/embed.py [--models 8M,650M] [--max-residues-650M 2000] [--threads N]
+        [--repeats 3] [--repeats-650M 1] [--dtypes float32,bfloat16] [--one-team]
 
 Prints one JSON object. Same sequences, same architecture, same random weights, same library
 (transformers EsmModel, SDPA) for both:
@@ -30,7 +31,8 @@ Padding fraction = padded tokens / all tokens of the batch tensors (BOS/EOS coun
 At 8M the runs are interleaved and repeated (--repeats, best of each: other load only slows).
 
 Roofline: sgemm GFLOP/s measured with torch.matmul (float32, square n=2048, these threads, best
-of 5). FLOPs per token = 2 * N_enc + 4 * n_layer * L * d (N_enc = parameters of the encoder
+of 5), at the start and again after every repeat, the best of all kept (a rate measured while
+other jobs held the cores would inflate every fraction). FLOPs per token = 2 * N_enc + 4 * n_layer * L * d (N_enc = parameters of the encoder
 blocks; L = padded length of the batch in tokens incl. BOS/EOS; the 4Ld term is QK^T and AV).
 - `ours.fraction_of_roofline`: unpadded FLOPs of what actually ran / seconds / sgemm rate (how
   well the machine is used), with `roofline_residues_run_per_s` the matching ceiling;
@@ -43,6 +45,15 @@ Architectures (random weights, seed 0): 8M = esm2_t6_8M_UR50D (6 layers, d=320, 
 650M runs at ~100-200 residues/s, so by default it runs on a subset: the first proteins in file
 order (a seeded random pick, so long and short ones mix) up to --max-residues-650M (2000)
 residues; the JSON says which.
+
+Variants besides ours: `ours_one_team_without_dedupe` (--one-team) runs the batches one after
+the other on one intra-op thread team, as ours did before `batch_workers` (each batch on its own
+single-threaded worker); `ours_bfloat16` (--dtypes float32,bfloat16) is the opt-in
+`embedding.dtype: bfloat16`, timed against the bf16 matmul rate (`bf16_matmul_gflops`) and
+compared with the float32 embeddings (`opt_in_bfloat16.difference_to_float32`: max/mean
+absolute difference, per-residue and mean-pooled cosine). Every speed-up is given from the best
+wall time of each variant, from the medians, and from CPU seconds (steadier when other jobs share
+the cores; only intra-op spinning inflates them).
 
 Sequences: the 42 jclinic proteins (../shared/data/jclinic, parsed with
 esm_schnet.parse.parse_structure); where that is absent, the bundled example.
@@ -119,19 +130,24 @@ def write_random_checkpoint(arch: str, directory: Path) -> Path:
     return directory
 
 
-def sgemm_gflops(n: int = 2048, reps: int = 5, trials: int = 5) -> float:
-    """Best of `trials` timings of `reps` float32 n x n matmuls (best: other load only slows)."""
+def sgemm_gflops(n: int = 2048, reps: int = 5, trials: int = 5, dtype: str = "float32",
+                 device: str = "cpu") -> float:
+    """Best of `trials` timings of `reps` n x n matmuls in `dtype` on `device` (best: other load
+    only slows)."""
     import torch
 
-    a = torch.randn(n, n)
-    b = torch.randn(n, n)
+    a = torch.randn(n, n, dtype=getattr(torch, dtype), device=device)
+    b = torch.randn(n, n, dtype=getattr(torch, dtype), device=device)
+    sync = torch.cuda.synchronize if torch.device(device).type == "cuda" else (lambda: None)
     for _ in range(2):
         torch.matmul(a, b)
     best = 0.0
     for _ in range(trials):
+        sync()
         t0 = time.perf_counter()
         for _ in range(reps):
             torch.matmul(a, b)
+        sync()
         best = max(best, 2 * n**3 * reps / (time.perf_counter() - t0) / 1e9)
     return best
 
@@ -142,21 +158,32 @@ def batch_flops(lengths_in_batch: list[int], n_enc: int, n_layer: int, d: int) -
     return len(lengths_in_batch) * L * (2 * n_enc + 4 * n_layer * L * d)
 
 
-def run_ours(ckpt: Path, proteins, max_tokens: int, gflops: float, dedupe: bool = True) -> dict:
+def run_ours(ckpt: Path, proteins, max_tokens: int, gflops: float, dedupe: bool = True, *,
+             dtype: str = "float32", device: str = "cpu", workers: bool = True,
+             keep: dict | None = None) -> dict:
+    """Ours as `esm-schnet embed` runs it. workers=False: one intra-op thread team runs the
+    batches one after the other (what ours did before batch_workers). `keep`: filled with
+    sequence -> embedding (to compare dtypes)."""
+    import contextlib
+
     from esm_schnet.embed.featurizers import get_featurizer
     from esm_schnet.embed.shard import embed_sequences
 
-    f = get_featurizer(dict(model=str(ckpt), dtype="float32", device="cpu"))
+    f = get_featurizer(dict(model=str(ckpt), dtype=dtype, device=device))
+    if not workers:
+        f.batch_workers = lambda: contextlib.nullcontext(1)
     f.forward(["MKTAYIAKQRQISFVKSHFSRQ"])  # warm-up
     chains = [s for _, seqs in proteins for s in seqs]
     delivered = sum(map(len, chains))
     stats: dict = {}
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     out = embed_sequences(
         f, chains, window=1022, overlap=256, max_tokens=max_tokens, cache=None, stats=stats, dedupe=dedupe
     )
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     assert sum(out[s][0].shape[0] for s in chains) == delivered
+    if keep is not None:
+        keep.update({s: a for s, (a, _) in out.items()})
     # the FLOPs of what ran (distinct chains, or every chain; windows for chains > 1022)
     from esm_schnet.embed.windows import window_spans
 
@@ -174,8 +201,12 @@ def run_ours(ckpt: Path, proteins, max_tokens: int, gflops: float, dedupe: bool 
     return {
         "residues_per_s": round(delivered / seconds, 1),
         "seconds": round(seconds, 3),
+        "cpu_seconds": round(cpu, 3),
+        "residues_per_cpu_s": round(delivered / cpu, 1),
         "padding_fraction": round(padding_fraction(lengths, batches), 4),
         "batches": len(batches),
+        "batch_workers": stats.get("batch_workers", 1),
+        "dtype": f.dtype,
         "max_tokens": max_tokens,
         "dedupe": dedupe,
         "sequences_run": len(segs),
@@ -198,7 +229,7 @@ def _time_batches(model, tok, seqs: list[str], batches: list[list[int]], hidden_
         model(**tok(["MKTAYIAKQRQISFVKSHFSRQ"], return_tensors="pt"))  # warm-up
     lengths = [len(s) for s in seqs]
     delivered, got = sum(lengths), 0
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     with torch.no_grad():
         for b in batches:
             batch = [seqs[i] for i in b]
@@ -209,7 +240,7 @@ def _time_batches(model, tok, seqs: list[str], batches: list[list[int]], hidden_
                 h = model(**enc).last_hidden_state
             for j, s in enumerate(batch):
                 got += h[j, 1 : 1 + len(s)].numpy().shape[0]
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     assert got == delivered
     n_enc = sum(p.numel() for p in model.encoder.layer.parameters())
     cfg = model.config
@@ -217,6 +248,8 @@ def _time_batches(model, tok, seqs: list[str], batches: list[list[int]], hidden_
     return {
         "residues_per_s": round(delivered / seconds, 1),
         "seconds": round(seconds, 3),
+        "cpu_seconds": round(cpu, 3),
+        "residues_per_cpu_s": round(delivered / cpu, 1),
         "padding_fraction": round(padding_fraction(lengths, batches), 4),
         "batches": len(batches),
         "achieved_gflops": round(flops / seconds / 1e9, 1),
@@ -298,6 +331,119 @@ def subset(proteins, max_residues: int | None, seed: int = 0):
     return [p for p in proteins if p[0] in keep], f"{len(out)} proteins (seeded random subset, <= {max_residues} residues)"
 
 
+def best_of(rs: list[dict]) -> dict:
+    """The fastest of interleaved repeats, with every repeat's rate and the median."""
+    r = dict(max(rs, key=lambda x: x["residues_per_s"]))
+    rates = sorted(x["residues_per_s"] for x in rs)
+    r["repeats"] = len(rs)
+    r["all_residues_per_s"] = [x["residues_per_s"] for x in rs]
+    r["median_residues_per_s"] = float(np.median(rates))
+    r["best_residues_per_cpu_s"] = max(x["residues_per_cpu_s"] for x in rs)
+    return r
+
+
+def embedding_difference(ref: dict, other: dict) -> dict:
+    """How far `other` (sequence -> [L, D]) is from `ref`: per element and per residue (cosine),
+    and per protein after mean pooling (what a pooled downstream model would see)."""
+    keys = [k for k in ref if k in other and len(k)]
+    a = np.concatenate([ref[k] for k in keys]).astype(np.float64)
+    b = np.concatenate([other[k] for k in keys]).astype(np.float64)
+    diff = np.abs(a - b)
+    cos = (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+    pa = np.stack([ref[k].mean(0) for k in keys]).astype(np.float64)
+    pb = np.stack([other[k].mean(0) for k in keys]).astype(np.float64)
+    pcos = (pa * pb).sum(1) / (np.linalg.norm(pa, axis=1) * np.linalg.norm(pb, axis=1))
+    return {
+        "sequences": len(keys),
+        "max_abs_diff": float(diff.max()),
+        "mean_abs_diff": float(diff.mean()),
+        "mean_abs_value": float(np.abs(a).mean()),
+        "residue_cosine_mean": float(cos.mean()),
+        "residue_cosine_min": float(cos.min()),
+        "pooled_cosine_min": float(pcos.min()),
+    }
+
+
+def compare(ckpt: Path, prots, args, result: dict, repeats: int) -> dict:
+    """Every variant of one architecture, interleaved `repeats` times, best (and median) of each
+    (other load on the machine only slows a run down)."""
+    gf = result["sgemm_gflops"]
+    baselines = [b.strip() for b in args.baselines.split(",") if b.strip()]
+    variants = {
+        "ours": lambda keep: run_ours(ckpt, prots, args.max_tokens, gf, keep=keep),
+        "ours_without_dedupe": lambda keep: run_ours(ckpt, prots, args.max_tokens, gf, dedupe=False),
+    }
+    if args.one_team:  # what ours did before batch_workers: one intra-op team, batches in turn
+        variants["ours_one_team_without_dedupe"] = lambda keep: run_ours(
+            ckpt, prots, args.max_tokens, gf, dedupe=False, workers=False)
+    if "bfloat16" in args.dtypes:  # opt-in (embedding.dtype: bfloat16), against the bf16 rate
+        bf = result["bf16_matmul_gflops"]
+        variants["ours_bfloat16"] = lambda keep: run_ours(
+            ckpt, prots, args.max_tokens, bf, dtype="bfloat16", keep=keep)
+        variants["ours_bfloat16_without_dedupe"] = lambda keep: run_ours(
+            ckpt, prots, args.max_tokens, bf, dedupe=False, dtype="bfloat16")
+    if "extract" in baselines:
+        variants["extract"] = lambda keep: run_extract(ckpt, prots, args.toks_per_batch)
+    if "naive" in baselines:
+        variants["naive"] = lambda keep: run_naive(ckpt, prots, args.naive_batch)
+    runs: dict[str, list] = {k: [] for k in variants}
+    kept: dict[str, dict] = {"ours": {}, "ours_bfloat16": {}}
+    for _ in range(max(1, repeats)):
+        for name, run in variants.items():
+            runs[name].append(run(kept.get(name)))
+        # the matmul rates again after every repeat, the best kept: one measured while other
+        # jobs held the cores would make every fraction of the roofline look too good
+        result["sgemm_gflops"] = max(result["sgemm_gflops"], round(sgemm_gflops(), 1))
+        if "bfloat16" in args.dtypes:
+            result["bf16_matmul_gflops"] = max(result["bf16_matmul_gflops"],
+                                               round(sgemm_gflops(dtype="bfloat16"), 1))
+    for name, rs in runs.items():
+        rate = result["bf16_matmul_gflops"] if "bfloat16" in name else result["sgemm_gflops"]
+        for r in rs:
+            if "useful_gflops" in r:
+                r["fraction_of_roofline"] = round(r["useful_gflops"] / rate, 3)
+                r["roofline_residues_run_per_s"] = round(
+                    rate * r["residues_run_per_s"] / r["useful_gflops"], 1)
+    gf = result["sgemm_gflops"]
+    best = {name: best_of(rs) for name, rs in runs.items()}
+    ours, nodedupe = best["ours"], best["ours_without_dedupe"]
+    entry = {"residues": sum(sum(map(len, s)) for _, s in prots), **best}
+
+    def ratio(a: str, b: str, key: str = "residues_per_s") -> float:
+        return round(best[a][key] / best[b][key], 2)
+
+    if "naive" in best:
+        entry["speedup"] = ratio("ours", "naive")
+        entry["speedup_without_dedupe"] = ratio("ours_without_dedupe", "naive")
+    if "extract" in best:
+        # default dtype (float32 on CPU): best wall time of each, and CPU seconds (steadier on
+        # a shared machine), and the medians
+        entry["speedup_vs_extract"] = ratio("ours", "extract")
+        entry["speedup_vs_extract_without_dedupe"] = ratio("ours_without_dedupe", "extract")
+        entry["speedup_vs_extract_median"] = ratio("ours", "extract", "median_residues_per_s")
+        entry["speedup_vs_extract_without_dedupe_median"] = ratio(
+            "ours_without_dedupe", "extract", "median_residues_per_s")
+        entry["speedup_vs_extract_cpu_seconds"] = ratio("ours", "extract", "best_residues_per_cpu_s")
+        entry["speedup_vs_extract_without_dedupe_cpu_seconds"] = ratio(
+            "ours_without_dedupe", "extract", "best_residues_per_cpu_s")
+        if "ours_one_team_without_dedupe" in best:
+            entry["speedup_vs_extract_one_team_without_dedupe"] = ratio(
+                "ours_one_team_without_dedupe", "extract")
+        if "ours_bfloat16" in best:  # opt-in, reported apart from the default
+            entry["opt_in_bfloat16"] = {
+                "speedup_vs_extract": ratio("ours_bfloat16", "extract"),
+                "speedup_vs_extract_without_dedupe": ratio("ours_bfloat16_without_dedupe", "extract"),
+                "speedup_vs_extract_median": ratio("ours_bfloat16", "extract", "median_residues_per_s"),
+                "speedup_vs_float32_ours": ratio("ours_bfloat16", "ours"),
+                "fraction_of_bf16_roofline": best["ours_bfloat16_without_dedupe"]["fraction_of_roofline"],
+                "difference_to_float32": embedding_difference(kept["ours"], kept["ours_bfloat16"]),
+            }
+    entry["roofline"] = roofline(ckpt, prots, gf, ours["residues_per_s"])
+    # compute efficiency of what ran (ours without dedupe: every chain), vs sgemm
+    entry["fraction_of_cpu_roofline"] = nodedupe["fraction_of_roofline"]
+    return entry
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--models", default="8M,650M", help="comma-separated: 8M, 650M")
@@ -308,7 +454,12 @@ def main(argv=None) -> int:
     ap.add_argument("--toks-per-batch", type=int, default=4096, help="extract.py baseline budget")
     ap.add_argument("--baselines", default="naive,extract", help="comma-separated: naive, extract")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
-    ap.add_argument("--repeats", type=int, default=2, help="interleaved repeats at 8M (best of each)")
+    ap.add_argument("--repeats", type=int, default=3, help="interleaved repeats at 8M (best of each)")
+    ap.add_argument("--repeats-650M", type=int, default=1, help="interleaved repeats at 650M")
+    ap.add_argument("--dtypes", default="float32",
+                    help="comma-separated: float32 (the CPU default), bfloat16 (opt-in, also timed)")
+    ap.add_argument("--one-team", action="store_true",
+                    help="also time ours with one intra-op thread team (before batch_workers)")
     args = ap.parse_args(argv)
 
     import torch
@@ -347,6 +498,8 @@ def main(argv=None) -> int:
         "load_average_1min_at_start": round(os.getloadavg()[0], 2),
         "models": {},
     }
+    if "bfloat16" in args.dtypes:
+        result["bf16_matmul_gflops"] = round(sgemm_gflops(dtype="bfloat16"), 1)
     with tempfile.TemporaryDirectory(prefix="esm_bench_") as tmp:
         for arch in [m.strip() for m in args.models.split(",") if m.strip()]:
             limit = args.max_residues
@@ -354,41 +507,10 @@ def main(argv=None) -> int:
                 limit = args.max_residues_650M or None
             prots, which = subset(proteins, limit)
             ckpt = write_random_checkpoint(arch, Path(tmp) / arch)
-            # interleaved repeats, best of each (other load on the machine only slows a run down)
-            gf = result["sgemm_gflops"]
-            baselines = [b.strip() for b in args.baselines.split(",") if b.strip()]
-            runs = {"ours": [], "ours_without_dedupe": [], **{b: [] for b in baselines}}
-            for _ in range(args.repeats if arch == "8M" else 1):
-                runs["ours"].append(run_ours(ckpt, prots, args.max_tokens, gf))
-                runs["ours_without_dedupe"].append(run_ours(ckpt, prots, args.max_tokens, gf, dedupe=False))
-                if "extract" in baselines:
-                    runs["extract"].append(run_extract(ckpt, prots, args.toks_per_batch))
-                if "naive" in baselines:
-                    runs["naive"].append(run_naive(ckpt, prots, args.naive_batch))
-            best = {}
-            for name, rs in runs.items():
-                r = max(rs, key=lambda x: x["residues_per_s"])
-                r["repeats"] = len(rs)
-                r["all_residues_per_s"] = [x["residues_per_s"] for x in rs]
-                best[name] = r
-            ours, nodedupe = best["ours"], best["ours_without_dedupe"]
-            entry = {
-                "architecture": ARCH[arch],
-                "proteins": which,
-                "residues": sum(sum(map(len, s)) for _, s in prots),
-                **best,
-            }
-            ratio = lambda a, b: round(a["residues_per_s"] / b["residues_per_s"], 2)  # noqa: E731
-            if "naive" in best:
-                entry["speedup"] = ratio(ours, best["naive"])
-                entry["speedup_without_dedupe"] = ratio(nodedupe, best["naive"])
-            if "extract" in best:
-                entry["speedup_vs_extract"] = ratio(ours, best["extract"])
-                entry["speedup_vs_extract_without_dedupe"] = ratio(nodedupe, best["extract"])
-            entry["roofline"] = roofline(ckpt, prots, result["sgemm_gflops"], ours["residues_per_s"])
-            # compute efficiency of what ran (ours without dedupe: every chain), vs sgemm
-            entry["fraction_of_cpu_roofline"] = nodedupe["fraction_of_roofline"]
-            result["models"][arch] = entry
+            result["models"][arch] = compare(ckpt, prots, args, result, repeats=(
+                args.repeats if arch == "8M" else args.repeats_650M))
+            result["models"][arch] = {"architecture": ARCH[arch], "proteins": which,
+                                      **result["models"][arch]}
             for f in Path(ckpt).glob("*.safetensors"):
                 f.unlink()
     print(json.dumps(result, indent=2))

@@ -82,3 +82,54 @@ def test_oom_on_single_sequence_raises():
 
     with pytest.raises(torch.cuda.OutOfMemoryError):
         run_batches(["A" * 5], forward, 100)
+
+
+def test_workers_run_the_same_plan_concurrently_in_input_order():
+    import threading
+
+    seqs = ["A" * n for n in (3, 9, 1, 9, 4, 7, 2, 8)]
+    threads, calls = set(), []
+    both_in = threading.Barrier(2, timeout=10)
+
+    def forward(batch):
+        threads.add(threading.get_ident())
+        calls.append(sorted(len(s) for s in batch))
+        if len(calls) <= 2:
+            both_in.wait()  # the first two batches must be running at the same time
+        return [np.full((len(s), 1), len(s)) for s in batch]
+
+    out = run_batches(seqs, forward, 24, workers=2)
+    assert [o.shape[0] for o in out] == [len(s) for s in seqs]
+    assert [int(o[0, 0]) for o in out] == [len(s) for s in seqs]
+    assert len(threads) == 2
+    plan = [sorted(len(seqs[i]) for i in b) for b in plan_batches([len(s) for s in seqs], 24)]
+    assert sorted(calls) == sorted(plan)  # the same batches as one worker would run
+
+
+def test_workers_raise_the_forward_error():
+    def forward(batch):
+        raise ValueError("bad batch")
+
+    with pytest.raises(ValueError, match="bad batch"):
+        run_batches(["A" * 5, "C" * 30, "D" * 40], forward, 40, workers=2)
+
+
+def test_oom_memory_freed_after_the_exception_is_gone(monkeypatch):
+    # while the OOM exception is alive its traceback holds the failed forward's tensors, so
+    # emptying the CUDA cache inside the except block would free nothing
+    import sys
+
+    import torch
+
+    from esm_schnet.embed import batching
+
+    active = []
+    monkeypatch.setattr(batching, "_free_cuda", lambda: active.append(sys.exc_info()[1]))
+
+    def forward(batch):
+        if len(batch) > 1:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory")
+        return [np.zeros((len(s), 2)) for s in batch]
+
+    out = run_batches(["M" * 10] * 4, forward, max_tokens=12 * 4)
+    assert len(out) == 4 and active and all(e is None for e in active)

@@ -133,3 +133,28 @@ def test_models_dir_of():
     assert models_dir_of("m/x/facebook--a/download.json", "d") == "m/x"
     assert models_dir_of(["m/facebook--a/download.json"], "d") == "m"
     assert models_dir_of([], "d") == "d"
+
+
+def test_cpu_batch_workers_one_per_thread_and_results_do_not_depend_on_threads(tiny):
+    import torch
+
+    from esm_schnet.embed.shard import embed_sequences
+
+    rng = np.random.default_rng(3)
+    seqs = ["".join(rng.choice(list("ACDEFGHIKLMNPQRSTVWY"), n)) for n in (40, 33, 25, 12, 7, 50)]
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        with tiny.batch_workers() as n:
+            assert n == 1
+        one = embed_sequences(tiny, seqs, window=None, max_tokens=80, stats=(s1 := {}))
+        torch.set_num_threads(2)
+        with tiny.batch_workers() as n:
+            assert n == 2 and torch.get_num_threads() == 1  # each batch single-threaded
+        assert torch.get_num_threads() == 2  # restored
+        two = embed_sequences(tiny, seqs, window=None, max_tokens=80, stats=(s2 := {}))
+    finally:
+        torch.set_num_threads(before)
+    assert s1["batch_workers"] == 1 and s2["batch_workers"] == 2 and s2["batches"] > 2
+    for s in seqs:  # same plan, same kernels: bit-identical
+        assert np.array_equal(one[s][0], two[s][0])

@@ -205,3 +205,16 @@ def test_fold_job_with_several_labels_writes_one_row_per_protein_and_label(datas
     assert trained.labels[2].classes == ("big", "small")
     prov = json.loads((out / "provenance.json").read_text())
     assert [h["spec"]["name"] for h in prov["labels"]] == ["label", "half", "big"]
+
+
+def test_seeding_makes_cublas_deterministic_without_overriding_the_user(monkeypatch):
+    import os
+
+    from esm_schnet.train.runtime import seed_everything
+
+    monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG", raising=False)
+    seed_everything(0)
+    assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":4096:8"
+    monkeypatch.setenv("CUBLAS_WORKSPACE_CONFIG", ":16:8")
+    seed_everything(0)
+    assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":16:8"

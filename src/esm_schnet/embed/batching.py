@@ -12,13 +12,20 @@ full budget pads a lot (e.g. 37% on the 42 jclinic proteins with greedy filling 
 A sequence whose own m + s exceeds the budget gets a batch of its own (nothing is dropped).
 
 `run_batches` runs a forward function over the plan; on a CUDA out-of-memory error it halves the
-batch (and the budget for the rest of the job), logs it, and goes on.
+batch (and the budget for the rest of the job), logs it, and goes on. With `workers` > 1 (CPU:
+the featurizer's `batch_workers()`, one single-threaded worker per torch thread) the same batches
+run side by side, `workers` at a time (so up to `workers` x `max_tokens` tokens are in flight;
+the plan, and so every result, is the same for any number of workers). On a CPU an intra-op thread team meets at a barrier after
+every operator, which for ESM2-8M's small matrices costs more than the work and collapses when
+the cores are shared; independent single-threaded batches have no barriers (measured in README,
+Performance).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 
 import numpy as np
 
@@ -97,32 +104,55 @@ def run_batches(
     *,
     progress: Callable | None = None,
     special: int = SPECIAL_TOKENS,
+    workers: int = 1,
 ) -> list[np.ndarray]:
     """Embed `sequences` in length-sorted token-budget batches; results in input order.
 
     On an out-of-memory error the failing batch is halved (the budget too, for the remaining
-    batches) and retried; a single sequence that does not fit re-raises the error.
+    batches) and retried; a single sequence that does not fit re-raises the error. `workers` > 1
+    runs that many batches of the same plan at once in threads (`forward` must be thread-safe); errors are raised as they are (no re-plan: this is the
+    CPU path, where memory errors are not recoverable exceptions).
     """
     lengths = [len(s) for s in sequences]
     results: list[np.ndarray | None] = [None] * len(sequences)
     budget = max_tokens
     queue = plan_batches(lengths, budget, special)
     bar = progress(total=sum(lengths)) if progress is not None else None
+    if workers > 1 and len(queue) > 1:
+        # longest batches first, each worker taking the next one when it is free
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="embed") as pool:
+            futures = {pool.submit(forward, [sequences[i] for i in b]): b for b in queue}
+            try:
+                for fut in as_completed(futures):
+                    batch = futures[fut]
+                    for i, arr in zip(batch, fut.result(), strict=True):
+                        results[i] = arr
+                    if bar is not None:
+                        bar.update(sum(lengths[i] for i in batch))
+            except BaseException:
+                for fut in futures:  # do not start what is still queued
+                    fut.cancel()
+                raise
+        queue = []
     while queue:
         batch = queue.pop(0)
+        out = None
         try:
             out = forward([sequences[i] for i in batch])
         except Exception as exc:  # noqa: BLE001 - only OOM is handled
             if not _is_oom(exc):
                 raise
-            _free_cuda()
-            tokens = padded_tokens([lengths[i] for i in batch], special)
             if len(batch) == 1:
                 log.error(
                     "out of memory on a single sequence of %d residues; lower embedding.window",
                     lengths[batch[0]],
                 )
                 raise
+        if out is None:
+            # Out of memory. Freed only here, after the except block: while the exception is
+            # alive its traceback holds the failed forward's frames and their tensors.
+            _free_cuda()
+            tokens = padded_tokens([lengths[i] for i in batch], special)
             budget = max(1, tokens // 2)
             log.warning(
                 "out of memory on a batch of %d sequences (%d tokens): halving it "

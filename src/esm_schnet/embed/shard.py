@@ -12,6 +12,7 @@ the shard (esm_schnet.store). A shard with no proteins is still written (valid, 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -136,16 +137,20 @@ def embed_sequences(
         plans.append((spans, idx))
     lengths = [len(x) for x in seg_list]
     special = int(getattr(featurizer, "special_tokens", 0))
+    # featurizers that can run several batches at once say how many (CPU: one per thread)
+    parallel = getattr(featurizer, "batch_workers", None)
     t0 = time.perf_counter()
-    outs = run_batches(
-        seg_list,
-        featurizer.forward,
-        max_tokens,
-        progress=(lambda total: progress(logger=log, desc="embedding", total=total, unit="res"))
-        if seg_list
-        else None,
-        special=special,
-    )
+    with parallel() if parallel is not None and seg_list else contextlib.nullcontext(1) as workers:
+        outs = run_batches(
+            seg_list,
+            featurizer.forward,
+            max_tokens,
+            progress=(lambda total: progress(logger=log, desc="embedding", total=total, unit="res"))
+            if seg_list
+            else None,
+            special=special,
+            workers=workers,
+        )
     seconds = time.perf_counter() - t0
     for (s, key, windowed), (spans, idx) in zip(todo, plans, strict=True):
         arr = stitch(len(s), spans, [outs[i] for i in idx])
@@ -164,6 +169,7 @@ def embed_sequences(
             padding_fraction=round(padding_fraction(lengths, batches, special), 4),
             tokens=int(sum(padded_tokens([lengths[i] for i in b], special) for b in batches)),
             model_seconds=round(seconds, 3),
+            batch_workers=workers,
         )
     return results
 

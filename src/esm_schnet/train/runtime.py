@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import os
 import platform
 import random
 import sys
@@ -36,8 +37,12 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-    # warn_only: a CUDA op without a deterministic implementation warns instead of failing;
-    # every op used on CPU is deterministic.
+    # cuBLAS is deterministic only with a fixed workspace; it reads this when its first handle
+    # is made, i.e. before the first CUDA matmul, which comes after this call. A value the user
+    # set is kept.
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    # warn_only: a CUDA op without a deterministic implementation (index_add_ in the tabulated
+    # filter's message) warns instead of failing; every op used on CPU is deterministic.
     torch.use_deterministic_algorithms(True, warn_only=True)
 
 

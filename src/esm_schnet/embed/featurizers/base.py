@@ -30,6 +30,9 @@ class Featurizer(Protocol):
       dtype; the defaults suit featurizers without them (subclass `Featurizer` to inherit them).
     - `special_tokens`: tokens the model adds to every sequence (ESM2: BOS + EOS = 2; ProtT5:
       EOS = 1; 0 for featurizers without a tokenizer); the token budget of a batch counts them.
+    - `batch_workers()` (optional): a context manager yielding how many batches may run at once
+      in threads (`forward` then must be thread-safe); the transformers featurizers yield one per
+      torch thread on CPU (each single-threaded inside the block), 1 elsewhere. Without it: 1.
     - `forward(sequences)`: one float32 array [len(s), dim] per sequence, for ONE batch (the
       caller sorts, batches and windows; every sequence is non-empty).
     """

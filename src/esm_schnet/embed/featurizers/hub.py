@@ -16,7 +16,9 @@ Imports nothing heavy at module level.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 
 import numpy as np
 
@@ -89,6 +91,7 @@ class HubFeaturizer(Featurizer):
         self.window = self.window_size
         self.cacheable = True
         self.n_sequences_run = 0
+        self._count_lock = threading.Lock()  # forward may run in several threads (batch_workers)
         self.model = model.to(self.device).eval()
         self._torch = torch
         self.tokenizer = tokenizer
@@ -127,6 +130,23 @@ class HubFeaturizer(Featurizer):
         raw = np.frombuffer(seq.encode("ascii", errors="replace"), dtype=np.uint8)
         return self._table[raw]
 
+    @contextlib.contextmanager
+    def batch_workers(self):
+        """How many batches to run at once (`run_batches(workers=...)`). On CPU: one per torch
+        thread, each single-threaded (torch's thread count is set to 1 inside the block and
+        restored after it), so the cores never wait for each other at intra-op barriers; the
+        results do not depend on the thread count. Elsewhere (CUDA, MPS): 1."""
+        torch = self._torch
+        n = torch.get_num_threads()
+        if self.device != "cpu" or n <= 1:
+            yield 1
+            return
+        torch.set_num_threads(1)
+        try:
+            yield n
+        finally:
+            torch.set_num_threads(n)
+
     def forward(self, sequences: list[str]) -> list[np.ndarray]:
         torch = self._torch
         if not sequences:
@@ -144,7 +164,8 @@ class HubFeaturizer(Featurizer):
             mask[i, : p + len(s) + 1] = 1
         input_ids = torch.from_numpy(ids).to(self.device)
         attention_mask = None if min(lengths) == max(lengths) else torch.from_numpy(mask).to(self.device)
-        self.n_sequences_run += len(sequences)
+        with self._count_lock:
+            self.n_sequences_run += len(sequences)
         with torch.inference_mode():
             out = self.model(input_ids=input_ids, attention_mask=attention_mask)
             hidden = out.last_hidden_state.float().cpu().numpy()
