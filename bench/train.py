@@ -86,33 +86,12 @@ def epoch(model, batches, scaler, opt, bs, device, rebuild: bool):
     return time.perf_counter() - t0, time.process_time() - c0
 
 
-class RadiusRebuild:
-    """Factory of the original's `interaction_graph` (a torch Module built lazily, as torch is
-    imported inside main): the radius graph from `pos` on every forward, no neighbour cap."""
-
-    @staticmethod
-    def build(cutoff: float):
-        import torch
-
-        from esm_schnet.graph import radius_graph
-
-        class _Rebuild(torch.nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.cutoff = float(cutoff)
-                self.rebuilds = 0
-
-            def forward(self, pos, batch):
-                self.rebuilds += 1
-                return radius_graph(pos, self.cutoff, batch, None)
-
-        return _Rebuild()
-
-
 def original_model(in_channels: int, model_cfg: dict, cutoff: float):
     """PyG's SchNet as the original analysis ran it (see the module docstring)."""
     import torch
     from torch_geometric.nn.models import SchNet
+
+    from esm_schnet.encoders.schnet import PrecomputedRadiusGraph
 
     model = SchNet(
         hidden_channels=model_cfg["hidden_channels"],
@@ -120,7 +99,8 @@ def original_model(in_channels: int, model_cfg: dict, cutoff: float):
         num_interactions=model_cfg["num_interactions"],
         num_gaussians=model_cfg["num_gaussians"],
         cutoff=cutoff,
-        interaction_graph=RadiusRebuild.build(cutoff),
+        # without a ForwardContext it builds the radius graph from pos on every call
+        interaction_graph=PrecomputedRadiusGraph(cutoff, None),
         readout=model_cfg["readout"],
     )
     model.embedding = torch.nn.Linear(in_channels, model_cfg["hidden_channels"])

@@ -57,7 +57,7 @@ def convergence(model, batches, heads, threshold: float = FIT_THRESHOLD) -> dict
     with torch.no_grad():
         # on the batches' device: a CPU tensor does not mix with CUDA ones
         device = batches[0].y.device if batches else None
-        const = heads.reference_output(batches).to(torch.float32).to(device)
+        const = heads.reference_output(batches).to(device=device, dtype=torch.float32)
         ref = float(np.mean([float(heads.loss(const.expand(b.y.shape[0], -1), b.y, b.num_nodes))
                              for b in batches]))
     ratio = final / ref if ref > 0 else (0.0 if final == 0 else math.inf)
