@@ -83,12 +83,12 @@ def _train_fold(args):
     from esm_schnet.train import train_model
     from esm_schnet.train.runtime import tune_malloc
 
-    proteins, labels, train_idx, test_idx, epochs = args
+    proteins, labels, train_idx, test_idx, overrides = args
     torch.set_num_threads(1)
     tune_malloc()
-    graph = GraphSettings.from_dict({})
-    model = section("model", {"readout": "mean"})
-    training = {"device": "cpu"} if epochs is None else {"device": "cpu", "epochs": epochs}
+    graph = GraphSettings.from_dict(overrides["graph"])
+    model = section("model", {"readout": "mean", **overrides["model"]})
+    training = {"device": "cpu", **overrides["training"]}
 
     def graphs(idx):
         return [build_graph(proteins[i]["id"], proteins[i]["x"], proteins[i]["ca"], graph.cutoff,
@@ -109,6 +109,9 @@ def main() -> int:
     ap.add_argument("--folds", type=int, default=6)
     ap.add_argument("--jobs", type=int, default=2, help="folds trained side by side")
     ap.add_argument("--epochs", type=int, default=None, help="default: the schema's")
+    for sec in ("graph", "model", "training"):
+        ap.add_argument(f"--{sec}", default="{}", metavar="JSON",
+                        help=f"settings of the `{sec}` section over the defaults")
     ap.add_argument("--labels", default=",".join(LABELS))
     a = ap.parse_args()
     data = Path(a.data)
@@ -132,12 +135,18 @@ def main() -> int:
     out: dict = {"data": str(data), "proteins": len(ids), "folds": a.folds,
                  "model": {"readout": "mean", "other settings": "schema defaults"}, "labels": {}}
     names = [s for s in a.labels.split(",") if s]
+    overrides = {sec: json.loads(getattr(a, sec)) for sec in ("graph", "model", "training")}
+    if a.epochs is not None:
+        overrides["training"]["epochs"] = a.epochs
+    out["model"] = {"readout": "mean", **overrides["model"], "other settings": "schema defaults"}
+    if overrides["graph"] or overrides["training"]:
+        out["graph"], out["training"] = overrides["graph"], overrides["training"]
     jobs = []
     for name in names:
         y = np.array([v[name] for v in values])
         for k in range(a.folds):
             tr, te = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
-            jobs.append((name, k, te, (proteins, y, tr, te, a.epochs)))
+            jobs.append((name, k, te, (proteins, y, tr, te, overrides)))
     with ProcessPoolExecutor(max_workers=a.jobs) as pool:
         results = list(pool.map(_train_fold, [j[3] for j in jobs]))
 

@@ -32,7 +32,7 @@ from .model import ModelConfig, TargetScaler, build_model
 MODEL_FORMAT = "esm-schnet-model"
 # 4: several labels (`labels` heads, model_config.out_channels); 3: target scaler with
 # intercept + slope (1, 2: mu)
-MODEL_FORMAT_VERSION = 4
+MODEL_FORMAT_VERSION = 5
 
 
 @dataclass
@@ -191,6 +191,8 @@ def _model_config(payload: dict, path) -> ModelConfig:
         data.setdefault("encoder", "schnet")
     if version < 4:  # before several labels: one output
         data.setdefault("out_channels", 1)
+    if version < 5:  # before model.centroid
+        data.setdefault("centroid", False)
     try:
         return ModelConfig.from_dict(data)
     except ConfigError as exc:

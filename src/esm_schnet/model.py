@@ -34,6 +34,7 @@ class ModelConfig:
     max_neighbors: int | None
     readout: str
     layer_norm: bool
+    centroid: bool  # per-residue centroid-distance features (esm_schnet.encoders.geometry)
     dropout: float
     filter: str
     filter_spacing: float

@@ -268,7 +268,7 @@ def test_version_1_model_file_still_loads(tmp_path, model):
     g1, g2 = tiny_graphs()
     cfg = model_config(hidden_channels=32, num_filters=32, num_interactions=2, cutoff=20.0)
     scaler = TargetScaler(readout="add", intercept=1.0, slope=0.5, sigma=0.1, scale=20.0)
-    config_v1 = {k: v for k, v in asdict(cfg).items() if k != "encoder"}
+    config_v1 = {k: v for k, v in asdict(cfg).items() if k not in ("encoder", "centroid")}
     torch.save({"format": "esm-schnet-model", "format_version": 1, "model_config": config_v1,
                 "target_scaler": asdict(scaler), "meta": {},
                 "state_dict": model.state_dict()}, tmp_path / "v1.pt")
@@ -287,3 +287,69 @@ def test_model_config_refuses_unknown_keys():
         ModelConfig.from_config(21, {"cutof": 8.0}, {})
     with pytest.raises(ConfigError, match="unknown"):
         ModelConfig.from_dict({**dataclasses.asdict(model_config()), "extra": 1})
+
+
+def test_centroid_geometry_per_protein_of_a_batch():
+    """d, d / Rg and N of every residue, each protein against its own centroid (numpy)."""
+    from esm_schnet.encoders.geometry import CentroidFeatures, centroid_geometry
+
+    g1, g2 = tiny_graphs()
+    b = collate([g1, g2])
+    d, rel, n = centroid_geometry(b.pos, b.batch, 2)
+    for k, g in enumerate((g1, g2)):
+        p = g.pos.double().numpy()
+        want = np.linalg.norm(p - p.mean(0), axis=1)
+        rg = math.sqrt(float(np.mean(want**2)))
+        sel = (b.batch == k).numpy()
+        np.testing.assert_allclose(d.numpy()[sel], want, rtol=1e-5)
+        np.testing.assert_allclose(rel.numpy()[sel], want / rg, rtol=1e-5)
+        assert set(n.numpy()[sel].tolist()) == {float(g.num_nodes)}
+    feats = CentroidFeatures()(b.pos, b.batch, 2)
+    assert feats.shape == (b.pos.size(0), CentroidFeatures.width) and torch.isfinite(feats).all()
+
+
+@pytest.fixture
+def centroid_model():
+    torch.manual_seed(0)
+    m = build_model(model_config(hidden_channels=32, num_filters=32, num_interactions=2,
+                                 cutoff=20.0, centroid=True)).eval()
+    torch.nn.init.normal_(m.lin2.weight)  # zero at initialisation: make the output depend on h
+    return m
+
+
+def test_centroid_model_is_invariant_and_batch_independent(centroid_model):
+    m = centroid_model
+    assert m.embedding.lin.in_features == 21 + m.centroid.width
+    g1, g2 = tiny_graphs()
+    b = collate([g1, g2])
+    out = m(b)
+    alone = torch.cat([m(collate([g])) for g in (g1, g2)])
+    torch.testing.assert_close(out, alone, rtol=1e-5, atol=1e-5)
+    assert float(out.std()) > 1e-3  # not the constant of the zero-initialised output layer
+
+    def pyg(x, pos, batch):
+        return m.forward_pyg(x, pos, batch).view(-1)
+
+    torch.testing.assert_close(pyg(b.x, b.pos, b.batch), out, rtol=1e-5, atol=1e-5)
+    moved = b.pos @ random_rotation(5).T + torch.tensor([40.0, 3.0, -25.0])
+    torch.testing.assert_close(pyg(b.x, moved, b.batch), out, rtol=1e-4, atol=1e-3)
+    perm = torch.cat([torch.randperm(g1.num_nodes), g1.num_nodes + torch.randperm(g2.num_nodes)])
+    torch.testing.assert_close(pyg(b.x[perm], b.pos[perm], b.batch[perm]), out,
+                               rtol=1e-5, atol=1e-4)
+
+
+def test_centroid_features_change_the_output_and_round_trip(tmp_path, centroid_model):
+    """The features reach the output (a protein stretched about its centre scores differently
+    with the same edges) and survive save/load."""
+    m = centroid_model
+    g1, _ = tiny_graphs()
+    b = collate([g1])
+    far = dataclasses.replace(b, pos=b.pos * 1.5, cache={})  # same edges and distances
+    assert not torch.allclose(m(b), m(far))
+    cfg = model_config(hidden_channels=32, num_filters=32, num_interactions=2, cutoff=20.0,
+                       centroid=True)
+    scaler = TargetScaler(readout="add", intercept=1.0, slope=0.5, sigma=0.1, scale=20.0)
+    save_model(tmp_path / "m.pt", m, cfg, scaler, {})
+    loaded = load_model(tmp_path / "m.pt")
+    assert loaded.config.centroid is True
+    assert loaded.predict([g1]) == TrainedModel(m, cfg, scaler).predict([g1])

@@ -26,6 +26,7 @@ from torch_geometric.nn.models import SchNet
 
 from ..graph import Batch, check_edges, radius_graph
 from .context import ForwardContext
+from .geometry import CentroidFeatures
 from .tabulated import operators_for, tabulate
 
 
@@ -96,8 +97,11 @@ class SchNetEncoder(SchNet):
             atomref=None,
         )
         self.context = context
+        # model.centroid: each residue's place in the whole protein appended to its features
+        self.centroid = CentroidFeatures() if cfg.centroid else None
+        extra = CentroidFeatures.width if cfg.centroid else 0
         self.embedding = FeatureProjection(
-            cfg.in_channels, cfg.hidden_channels, cfg.layer_norm, cfg.dropout
+            cfg.in_channels + extra, cfg.hidden_channels, cfg.layer_norm, cfg.dropout
         )
         # one output per regression label and one logit per class (esm_schnet.heads)
         self.out_channels = int(cfg.out_channels)
@@ -122,10 +126,21 @@ class SchNetEncoder(SchNet):
         precomputed graph."""
         check_edges(batch.edge_index, batch.dist, self.cutoff)
         ops = operators_for(self, batch)
+        x = batch.x
+        if self.centroid is not None:
+            key = ("centroid", x.device)
+            if key not in batch.cache:  # coordinates only: the same every epoch
+                batch.cache[key] = self.centroid(batch.pos, batch.batch, len(batch.ids))
+            x = torch.cat([x, batch.cache[key]], dim=1)
         with self.context.graph(batch.edge_index, batch.dist, ops):
-            out = SchNet.forward(self, batch.x, batch.pos, batch.batch)
+            out = SchNet.forward(self, x, batch.pos, batch.batch)
         return out.view(-1) if self.out_channels == 1 else out.view(-1, self.out_channels)
 
     def forward_pyg(self, z: Tensor, pos: Tensor, batch: Tensor | None = None) -> Tensor:
-        """PyG's SchNet.forward (graph built from `pos`, as PyG does by default)."""
+        """PyG's SchNet.forward (graph built from `pos`, as PyG does by default); with
+        model.centroid the features are appended to `z` first."""
+        if self.centroid is not None:
+            b = torch.zeros(pos.size(0), dtype=torch.long, device=pos.device) if batch is None \
+                else batch
+            z = torch.cat([z, self.centroid(pos, b, int(b.max()) + 1 if b.numel() else 0)], 1)
         return SchNet.forward(self, z, pos, batch)

@@ -1,0 +1,60 @@
+"""Where a residue sits in its whole protein: per-residue input features SchNet cannot compute.
+
+SchNet only sees distances within the graph cutoff (10 A by default; three interactions reach
+~30 A), and its readout sums or averages per-residue values, so a protein's global shape (how
+far a residue is from the centre, how spread out the chain is) is invisible to it. With
+`model.centroid: true` the encoder appends, to each residue's embedding,
+
+- the Gaussian expansion of d, its C-alpha's distance to the centroid of all C-alpha atoms of the
+  protein (all chains), in Angstrom (`ABS_CENTERS` centres, 0 to `ABS_MAX` A),
+- the Gaussian expansion of d / Rg (Rg: the protein's radius of gyration, sqrt of the mean d^2)
+  (`REL_CENTERS` centres, 0 to `REL_MAX`): the residue's relative depth, core or periphery,
+- log(N) / log(1000), N the protein's residue count (the same for each of its residues),
+
+all invariant to rotation and translation, computed from the batch's coordinates in the forward
+call (cached on the Batch: they depend on the coordinates only). The Gaussian expansion is PyG's
+`GaussianSmearing` (the one SchNet applies to edge distances).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+from torch_geometric.nn.models.schnet import GaussianSmearing
+
+ABS_MAX, ABS_CENTERS = 80.0, 16
+REL_MAX, REL_CENTERS = 3.0, 16
+WIDTH = ABS_CENTERS + REL_CENTERS + 1
+
+
+def centroid_geometry(pos: Tensor, batch: Tensor, num_graphs: int) -> tuple[Tensor, Tensor, Tensor]:
+    """Per residue: distance to its protein's centroid d [N] (A), d / Rg [N], and the residue count
+    of its protein [N]. `batch` [N]: graph index of each node (0..num_graphs-1)."""
+    pos = pos.to(torch.float64)
+    ones = torch.ones(pos.size(0), dtype=torch.float64, device=pos.device)
+    count = torch.zeros(num_graphs, dtype=torch.float64, device=pos.device).index_add_(0, batch, ones)
+    centre = torch.zeros(num_graphs, 3, dtype=torch.float64, device=pos.device)
+    centre = centre.index_add_(0, batch, pos) / count.clamp(min=1)[:, None]
+    d = (pos - centre[batch]).norm(dim=1)
+    msd = torch.zeros(num_graphs, dtype=torch.float64, device=pos.device).index_add_(0, batch, d * d)
+    rg = (msd / count.clamp(min=1)).sqrt()
+    rel = d / rg[batch].clamp(min=1e-6)
+    return d.float(), rel.float(), count[batch].float()
+
+
+class CentroidFeatures(nn.Module):
+    """[N, WIDTH] features of `centroid_geometry` (see the module doc); no parameters."""
+
+    width = WIDTH
+
+    def __init__(self):
+        super().__init__()
+        self.absolute = GaussianSmearing(0.0, ABS_MAX, ABS_CENTERS)
+        self.relative = GaussianSmearing(0.0, REL_MAX, REL_CENTERS)
+
+    def forward(self, pos: Tensor, batch: Tensor, num_graphs: int) -> Tensor:
+        d, rel, n = centroid_geometry(pos, batch, num_graphs)
+        size = (n.log() / math.log(1000.0))[:, None]
+        return torch.cat([self.absolute(d), self.relative(rel), size], dim=1)
