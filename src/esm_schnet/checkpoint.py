@@ -191,8 +191,9 @@ def _model_config(payload: dict, path) -> ModelConfig:
         data.setdefault("encoder", "schnet")
     if version < 4:  # before several labels: one output
         data.setdefault("out_channels", 1)
-    if version < 5:  # before model.centroid
+    if version < 5:  # before model.centroid and model.linear
         data.setdefault("centroid", False)
+        data.setdefault("linear", False)
     try:
         return ModelConfig.from_dict(data)
     except ConfigError as exc:

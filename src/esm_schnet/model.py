@@ -35,6 +35,7 @@ class ModelConfig:
     readout: str
     layer_norm: bool
     centroid: bool  # per-residue centroid-distance features (esm_schnet.encoders.geometry)
+    linear: bool  # a linear term of the input features beside SchNet (encoders/schnet.py)
     dropout: float
     filter: str
     filter_spacing: float

@@ -268,7 +268,7 @@ def test_version_1_model_file_still_loads(tmp_path, model):
     g1, g2 = tiny_graphs()
     cfg = model_config(hidden_channels=32, num_filters=32, num_interactions=2, cutoff=20.0)
     scaler = TargetScaler(readout="add", intercept=1.0, slope=0.5, sigma=0.1, scale=20.0)
-    config_v1 = {k: v for k, v in asdict(cfg).items() if k not in ("encoder", "centroid")}
+    config_v1 = {k: v for k, v in asdict(cfg).items() if k not in ("encoder", "centroid", "linear")}
     torch.save({"format": "esm-schnet-model", "format_version": 1, "model_config": config_v1,
                 "target_scaler": asdict(scaler), "meta": {},
                 "state_dict": model.state_dict()}, tmp_path / "v1.pt")
@@ -353,3 +353,21 @@ def test_centroid_features_change_the_output_and_round_trip(tmp_path, centroid_m
     loaded = load_model(tmp_path / "m.pt")
     assert loaded.config.centroid is True
     assert loaded.predict([g1]) == TrainedModel(m, cfg, scaler).predict([g1])
+
+
+@pytest.mark.parametrize("readout", ["add", "mean"])
+def test_linear_term_is_the_readout_of_a_linear_map_of_the_inputs(readout):
+    """model.linear: with SchNet's own output layer at its zero initialisation the encoder's
+    output is exactly the readout of x @ w + b (sum or mean over each protein's residues)."""
+    torch.manual_seed(0)
+    m = build_model(model_config(hidden_channels=16, num_filters=16, num_interactions=1,
+                                 cutoff=20.0, readout=readout, linear=True)).eval()
+    assert float(m(collate(tiny_graphs()[:1])).abs().max()) == 0.0  # zero at initialisation
+    torch.nn.init.normal_(m.skip.weight)
+    torch.nn.init.normal_(m.skip.bias)
+    g1, g2 = tiny_graphs()
+    out = m(collate([g1, g2]))
+    for k, g in enumerate((g1, g2)):
+        per_residue = g.x @ m.skip.weight[0] + m.skip.bias[0]
+        want = per_residue.sum() if readout == "add" else per_residue.mean()
+        torch.testing.assert_close(out[k], want, rtol=1e-5, atol=1e-5)

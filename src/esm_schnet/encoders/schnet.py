@@ -107,6 +107,10 @@ class SchNetEncoder(SchNet):
         self.out_channels = int(cfg.out_channels)
         if self.out_channels != 1:
             self.lin2 = nn.Linear(self.lin2.in_features, self.out_channels)
+        # model.linear: a linear term of each residue's input features added to its output
+        # before the readout (with `add`: per-residue-type contributions, the sequence-only
+        # model inside the network), zero at initialisation
+        self.skip = nn.Linear(cfg.in_channels + extra, self.out_channels) if cfg.linear else None
         if cfg.filter == "table":
             tabulate(self, cfg.num_gaussians, cfg.filter_spacing, context)
         self.reset_parameters()
@@ -120,6 +124,9 @@ class SchNetEncoder(SchNet):
         super().reset_parameters()
         torch.nn.init.zeros_(self.lin2.weight)
         torch.nn.init.zeros_(self.lin2.bias)
+        if getattr(self, "skip", None) is not None:
+            torch.nn.init.zeros_(self.skip.weight)
+            torch.nn.init.zeros_(self.skip.bias)
 
     def forward(self, batch: Batch) -> Tensor:  # type: ignore[override]
         """One value per protein of `batch` ([B]), or out_channels of them ([B, K]), on its
@@ -133,7 +140,7 @@ class SchNetEncoder(SchNet):
                 batch.cache[key] = self.centroid(batch.pos, batch.batch, len(batch.ids))
             x = torch.cat([x, batch.cache[key]], dim=1)
         with self.context.graph(batch.edge_index, batch.dist, ops):
-            out = SchNet.forward(self, x, batch.pos, batch.batch)
+            out = self._forward(x, batch.pos, batch.batch)
         return out.view(-1) if self.out_channels == 1 else out.view(-1, self.out_channels)
 
     def forward_pyg(self, z: Tensor, pos: Tensor, batch: Tensor | None = None) -> Tensor:
@@ -143,4 +150,13 @@ class SchNetEncoder(SchNet):
             b = torch.zeros(pos.size(0), dtype=torch.long, device=pos.device) if batch is None \
                 else batch
             z = torch.cat([z, self.centroid(pos, b, int(b.max()) + 1 if b.numel() else 0)], 1)
-        return SchNet.forward(self, z, pos, batch)
+        return self._forward(z, pos, batch)
+
+    def _forward(self, x: Tensor, pos: Tensor, batch: Tensor | None) -> Tensor:
+        """SchNet.forward, plus the linear term (model.linear) through the same readout."""
+        out = SchNet.forward(self, x, pos, batch)
+        if self.skip is not None:
+            b = torch.zeros(x.size(0), dtype=torch.long, device=x.device) if batch is None \
+                else batch
+            out = out + self.readout(self.skip(x), b, dim=0)
+        return out
