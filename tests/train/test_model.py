@@ -358,7 +358,8 @@ def test_centroid_features_change_the_output_and_round_trip(tmp_path, centroid_m
 @pytest.mark.parametrize("readout", ["add", "mean"])
 def test_linear_term_is_the_readout_of_a_linear_map_of_the_inputs(readout):
     """model.linear: with SchNet's own output layer at its zero initialisation the encoder's
-    output is exactly the readout of x @ w + b (sum or mean over each protein's residues)."""
+    output is exactly the readout of [x, neighbour profile] @ w + b (sum or mean over each
+    protein's residues; the profile: Gaussians of the edge distances summed per residue)."""
     torch.manual_seed(0)
     m = build_model(model_config(hidden_channels=16, num_filters=16, num_interactions=1,
                                  cutoff=20.0, readout=readout, linear=True)).eval()
@@ -368,6 +369,15 @@ def test_linear_term_is_the_readout_of_a_linear_map_of_the_inputs(readout):
     g1, g2 = tiny_graphs()
     out = m(collate([g1, g2]))
     for k, g in enumerate((g1, g2)):
-        per_residue = g.x @ m.skip.weight[0] + m.skip.bias[0]
+        d = torch.cdist(g.pos.double(), g.pos.double())
+        d.fill_diagonal_(float("inf"))
+        centres = torch.linspace(0.0, 20.0, 50, dtype=torch.float64)
+        coeff = -0.5 / float(centres[1] - centres[0]) ** 2
+        rbf = torch.exp(coeff * (d[:, :, None] - centres) ** 2) * (d <= 20.0)[:, :, None]
+        inputs = torch.cat([g.x.double(), rbf.sum(1)], dim=1).float()
+        per_residue = inputs @ m.skip.weight[0] + m.skip.bias[0]
         want = per_residue.sum() if readout == "add" else per_residue.mean()
-        torch.testing.assert_close(out[k], want, rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(out[k], want, rtol=1e-4, atol=1e-3)
+    b = collate([g1, g2])
+    torch.testing.assert_close(m.forward_pyg(b.x, b.pos, b.batch).view(-1), out,
+                               rtol=1e-5, atol=1e-4)

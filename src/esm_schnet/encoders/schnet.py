@@ -23,6 +23,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 from torch_geometric.nn.models import SchNet
+from torch_geometric.nn.models.schnet import GaussianSmearing
 
 from ..graph import Batch, check_edges, radius_graph
 from .context import ForwardContext
@@ -107,10 +108,16 @@ class SchNetEncoder(SchNet):
         self.out_channels = int(cfg.out_channels)
         if self.out_channels != 1:
             self.lin2 = nn.Linear(self.lin2.in_features, self.out_channels)
-        # model.linear: a linear term of each residue's input features added to its output
-        # before the readout (with `add`: per-residue-type contributions, the sequence-only
-        # model inside the network), zero at initialisation
-        self.skip = nn.Linear(cfg.in_channels + extra, self.out_channels) if cfg.linear else None
+        # model.linear: a linear term of each residue's input features and of its neighbour
+        # profile (the Gaussian expansion of its edge distances, summed over its edges) added to
+        # its output before the readout (with `add`: per-residue-type contributions, the
+        # sequence-only model inside the network; mean neighbour counts at any radius under
+        # the cutoff), zero at initialisation
+        self.skip = nn.Linear(cfg.in_channels + extra + cfg.num_gaussians, self.out_channels) \
+            if cfg.linear else None
+        # SchNet's own Gaussian expansion (the tabulated filter replaces distance_expansion)
+        self.profile_expansion = GaussianSmearing(0.0, cfg.cutoff, cfg.num_gaussians) \
+            if cfg.linear else None
         if cfg.filter == "table":
             tabulate(self, cfg.num_gaussians, cfg.filter_spacing, context)
         self.reset_parameters()
@@ -139,8 +146,14 @@ class SchNetEncoder(SchNet):
             if key not in batch.cache:  # coordinates only: the same every epoch
                 batch.cache[key] = self.centroid(batch.pos, batch.batch, len(batch.ids))
             x = torch.cat([x, batch.cache[key]], dim=1)
+        profile = None
+        if self.skip is not None:
+            key = ("profile", x.device)
+            if key not in batch.cache:  # the graph is fixed: the same every epoch
+                batch.cache[key] = self.neighbour_profile(batch.edge_index, batch.dist, x.size(0))
+            profile = batch.cache[key]
         with self.context.graph(batch.edge_index, batch.dist, ops):
-            out = self._forward(x, batch.pos, batch.batch)
+            out = self._forward(x, batch.pos, batch.batch, profile)
         return out.view(-1) if self.out_channels == 1 else out.view(-1, self.out_channels)
 
     def forward_pyg(self, z: Tensor, pos: Tensor, batch: Tensor | None = None) -> Tensor:
@@ -150,13 +163,26 @@ class SchNetEncoder(SchNet):
             b = torch.zeros(pos.size(0), dtype=torch.long, device=pos.device) if batch is None \
                 else batch
             z = torch.cat([z, self.centroid(pos, b, int(b.max()) + 1 if b.numel() else 0)], 1)
-        return self._forward(z, pos, batch)
+        profile = None
+        if self.skip is not None:
+            edge_index, dist = radius_graph(pos, self.cutoff, batch,
+                                            self.interaction_graph.max_neighbors)
+            profile = self.neighbour_profile(edge_index, dist, z.size(0))
+        return self._forward(z, pos, batch, profile)
 
-    def _forward(self, x: Tensor, pos: Tensor, batch: Tensor | None) -> Tensor:
+    def neighbour_profile(self, edge_index: Tensor, dist: Tensor, num_nodes: int) -> Tensor:
+        """[N, num_gaussians]: SchNet's Gaussian expansion of the distances of each residue's
+        edges, summed over its edges (a soft count of its neighbours at each distance)."""
+        rbf = self.profile_expansion(dist)
+        out = torch.zeros(num_nodes, rbf.size(1), dtype=rbf.dtype, device=rbf.device)
+        return out.index_add_(0, edge_index[1], rbf)
+
+    def _forward(self, x: Tensor, pos: Tensor, batch: Tensor | None,
+                 profile: Tensor | None = None) -> Tensor:
         """SchNet.forward, plus the linear term (model.linear) through the same readout."""
         out = SchNet.forward(self, x, pos, batch)
         if self.skip is not None:
             b = torch.zeros(x.size(0), dtype=torch.long, device=x.device) if batch is None \
                 else batch
-            out = out + self.readout(self.skip(x), b, dim=0)
+            out = out + self.readout(self.skip(torch.cat([x, profile], dim=1)), b, dim=0)
         return out
