@@ -118,8 +118,9 @@ def test_centroid_features_let_it_learn_a_global_shape_label():
     """Label = fraction of residues farther than 1.25 Rg from the centroid (global shape, size
     and residue types uninformative). With an 8 A cutoff and one interaction a residue sees 16 A
     of a ~20-30 A wide chain: plain SchNet does no better than the mean predictor on held-out
-    proteins, model.centroid does (measured: RMSE TBD)."""
-    recs = make_records(70, seed=5, sizes=(40, 80))
+    proteins, model.centroid does (measured: RMSE 0.052 without, 0.022 with, mean predictor
+    0.034)."""
+    recs = make_records(90, seed=5, sizes=(40, 80))
 
     def far(ca):
         r = np.linalg.norm(ca - ca.mean(0), axis=1)
@@ -127,7 +128,7 @@ def test_centroid_features_let_it_learn_a_global_shape_label():
 
     cutoff = 8.0
     graphs = [build_graph(r.id, r.embedding, r.ca, cutoff, y=far(r.ca)) for r in recs]
-    train, test = graphs[:52], graphs[52:]
+    train, test = graphs[:70], graphs[70:]
     y = np.array([g.y for g in test])
     mean_rmse = math.sqrt(np.mean((np.mean([g.y for g in train]) - y) ** 2))
     rmse = {}
@@ -136,7 +137,7 @@ def test_centroid_features_let_it_learn_a_global_shape_label():
                                       {"hidden_channels": 32, "num_filters": 32,
                                        "num_interactions": 1, "num_gaussians": 25,
                                        "readout": "mean", "centroid": centroid})
-        training = {"epochs": 25, "lr": 3e-3, "batch_size": 2, "seed": 0}
+        training = {"epochs": 30, "lr": 3e-3, "batch_size": 2, "seed": 0}
         model, heads, _, _ = train_model(train, cfg, training)
         pred = TrainedModel(model, cfg, heads).predict(test)
         rmse[centroid] = math.sqrt(np.mean((np.array([pred[g.id] for g in test]) - y) ** 2))

@@ -33,16 +33,21 @@ REL_MAX, REL_CENTERS = 3.0, 16
 WIDTH = SIZE_CENTERS + REL_CENTERS
 
 
-def centroid_geometry(pos: Tensor, batch: Tensor, num_graphs: int) -> tuple[Tensor, Tensor, Tensor]:
+def centroid_geometry(pos: Tensor, batch: Tensor,
+                      num_graphs: int) -> tuple[Tensor, Tensor, Tensor]:
     """Per residue: distance to its protein's centroid d [N] (A), d / Rg [N], and the residue count
     of its protein [N]. `batch` [N]: graph index of each node (0..num_graphs-1)."""
     pos = pos.to(torch.float64)
+
+    def zeros(*shape):
+        return torch.zeros(*shape, dtype=torch.float64, device=pos.device)
+
     ones = torch.ones(pos.size(0), dtype=torch.float64, device=pos.device)
-    count = torch.zeros(num_graphs, dtype=torch.float64, device=pos.device).index_add_(0, batch, ones)
-    centre = torch.zeros(num_graphs, 3, dtype=torch.float64, device=pos.device)
+    count = zeros(num_graphs).index_add_(0, batch, ones)
+    centre = zeros(num_graphs, 3)
     centre = centre.index_add_(0, batch, pos) / count.clamp(min=1)[:, None]
     d = (pos - centre[batch]).norm(dim=1)
-    msd = torch.zeros(num_graphs, dtype=torch.float64, device=pos.device).index_add_(0, batch, d * d)
+    msd = zeros(num_graphs).index_add_(0, batch, d * d)
     rg = (msd / count.clamp(min=1)).sqrt()
     rel = d / rg[batch].clamp(min=1e-6)
     return d.float(), rel.float(), count[batch].float()
