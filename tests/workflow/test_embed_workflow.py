@@ -111,3 +111,26 @@ def test_embed_workflow_and_incremental_rerun(tmp_path):
     recs2 = store.load_records(sorted(emb.glob("shard-*.h5")))
     assert recs2[new].n_residues == 40
     np.testing.assert_array_equal(recs2[first[0]].embedding, recs[first[0]].embedding)
+
+
+def test_empty_cache_setting_embeds_without_a_cache(tmp_path):
+    """`embedding.cache: ""` means no cache: the embed rule passes `--cache=` (an empty value
+    the CLI accepts; `--cache ''` would lose the empty word in the shell) and nothing is cached."""
+    from esm_schnet import paths, store
+
+    wd = tmp_path
+    model_dir = write_tiny_esm(wd / "tiny_esm")
+    (wd / "data").mkdir()
+    write_pdb(wd / "data" / "p0.pdb", [20, 15], seed=0)
+    (wd / "samples.tsv").write_text("id\tstructure\tlabel\np0\tdata/p0.pdb\t1.0\n")
+    cfg = yaml.safe_load((REPO / "config.yaml").read_text())
+    cfg["samples"] = "samples.tsv"
+    cfg["embedding"].update(model=model_dir, shards=1, cache="")
+    (wd / "config.yaml").write_text(yaml.safe_dump(cfg))
+    tag = paths.model_tag(model_dir)
+    _smk(wd, f"results/embeddings/{tag}/manifest.tsv")
+    recs = store.load_records(sorted((wd / "results" / "embeddings" / tag).glob("shard-*.h5")))
+    assert recs["p0"].embedding.shape == (35, 32)
+    assert not (wd / "resources" / "cache").exists() and not (wd / "cache").exists()
+    stats = _last_stats(wd / "logs" / "embed" / tag / "shard-000.log")
+    assert stats["sequences_run"] == 2 and stats["cache_hits"] == 0

@@ -81,7 +81,7 @@ rule embed:
     shell:
         "esm-schnet embed --structures {input.structures:q} --out {output:q}"
         " --settings {params.settings:q}"
-        " --max-tokens {params.max_tokens:q} --cache {params.cache:q}"
+        " --max-tokens {params.max_tokens:q} --cache={params.cache:q}"
         " --models-dir {params.models_dir:q}"
         " --threads {threads} --log {log:q}"
 

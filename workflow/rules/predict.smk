@@ -57,7 +57,7 @@ if PREDICT_TABLE:
         shell:
             "esm-schnet embed --structures {input.structures:q} --out {output:q}"
             " --settings {params.settings:q}"
-            " --max-tokens {params.max_tokens:q} --cache {params.cache:q}"
+            " --max-tokens {params.max_tokens:q} --cache={params.cache:q}"
             " --models-dir {params.models_dir:q}"
             " --threads {threads:q} --log {log:q}"
 
