@@ -37,7 +37,8 @@ def _describe(emb: dict) -> str:
 
 def as_models(model_or_models, device: str = "cpu") -> list:
     """A list of TrainedModels from a path, a TrainedModel, or an iterable of either."""
-    from .checkpoint import TrainedModel, load_model
+    from . import load_model  # the public loader: it records the file's path in meta
+    from .checkpoint import TrainedModel
 
     items = (
         [model_or_models]
@@ -53,9 +54,7 @@ def as_models(model_or_models, device: str = "cpu") -> list:
             continue
         if not os.path.isfile(item):
             raise ConfigError(f"model {os.fspath(item)} does not exist")
-        model = load_model(item, device=device)
-        model.meta.setdefault("path", os.fspath(item))
-        models.append(model)
+        models.append(load_model(item, device=device))
     shared_embedding(models)
     shared_labels(models)
     return models

@@ -43,12 +43,11 @@ def centroid_geometry(pos: Tensor, batch: Tensor,
         return torch.zeros(*shape, dtype=torch.float64, device=pos.device)
 
     ones = torch.ones(pos.size(0), dtype=torch.float64, device=pos.device)
-    count = zeros(num_graphs).index_add_(0, batch, ones)
-    centre = zeros(num_graphs, 3)
-    centre = centre.index_add_(0, batch, pos) / count.clamp(min=1)[:, None]
+    # residues per graph (at least 1: a graph index without nodes divides nothing)
+    count = zeros(num_graphs).index_add_(0, batch, ones).clamp(min=1)
+    centre = zeros(num_graphs, 3).index_add_(0, batch, pos) / count[:, None]
     d = (pos - centre[batch]).norm(dim=1)
-    msd = zeros(num_graphs).index_add_(0, batch, d * d)
-    rg = (msd / count.clamp(min=1)).sqrt()
+    rg = (zeros(num_graphs).index_add_(0, batch, d * d) / count).sqrt()
     rel = d / rg[batch].clamp(min=1e-6)
     return d.float(), rel.float(), count[batch].float()
 

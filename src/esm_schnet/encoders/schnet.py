@@ -23,7 +23,6 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 from torch_geometric.nn.models import SchNet
-from torch_geometric.nn.models.schnet import GaussianSmearing
 
 from ..graph import Batch, check_edges, radius_graph
 from .context import ForwardContext
@@ -115,9 +114,9 @@ class SchNetEncoder(SchNet):
         # the cutoff), zero at initialisation
         self.skip = nn.Linear(cfg.in_channels + extra + cfg.num_gaussians, self.out_channels) \
             if cfg.linear else None
-        # SchNet's own Gaussian expansion (the tabulated filter replaces distance_expansion)
-        self.profile_expansion = GaussianSmearing(0.0, cfg.cutoff, cfg.num_gaussians) \
-            if cfg.linear else None
+        # SchNet's own Gaussian expansion, kept before the tabulated filter replaces
+        # distance_expansion
+        self.profile_expansion = self.distance_expansion if cfg.linear else None
         if cfg.filter == "table":
             tabulate(self, cfg.num_gaussians, cfg.filter_spacing, context)
         self.reset_parameters()
@@ -159,10 +158,11 @@ class SchNetEncoder(SchNet):
     def forward_pyg(self, z: Tensor, pos: Tensor, batch: Tensor | None = None) -> Tensor:
         """PyG's SchNet.forward (graph built from `pos`, as PyG does by default); with
         model.centroid the features are appended to `z` first."""
+        if batch is None:  # one graph (PyG's zeros_like(z) would copy z's shape and dtype)
+            batch = torch.zeros(pos.size(0), dtype=torch.long, device=pos.device)
         if self.centroid is not None:
-            b = torch.zeros(pos.size(0), dtype=torch.long, device=pos.device) if batch is None \
-                else batch
-            z = torch.cat([z, self.centroid(pos, b, int(b.max()) + 1 if b.numel() else 0)], 1)
+            num_graphs = int(batch.max()) + 1 if batch.numel() else 0
+            z = torch.cat([z, self.centroid(pos, batch, num_graphs)], 1)
         profile = None
         if self.skip is not None:
             edge_index, dist = radius_graph(pos, self.cutoff, batch,
@@ -177,12 +177,10 @@ class SchNetEncoder(SchNet):
         out = torch.zeros(num_nodes, rbf.size(1), dtype=rbf.dtype, device=rbf.device)
         return out.index_add_(0, edge_index[1], rbf)
 
-    def _forward(self, x: Tensor, pos: Tensor, batch: Tensor | None,
+    def _forward(self, x: Tensor, pos: Tensor, batch: Tensor,
                  profile: Tensor | None = None) -> Tensor:
         """SchNet.forward, plus the linear term (model.linear) through the same readout."""
         out = SchNet.forward(self, x, pos, batch)
         if self.skip is not None:
-            b = torch.zeros(x.size(0), dtype=torch.long, device=x.device) if batch is None \
-                else batch
-            out = out + self.readout(self.skip(torch.cat([x, profile], dim=1)), b, dim=0)
+            out = out + self.readout(self.skip(torch.cat([x, profile], dim=1)), batch, dim=0)
         return out
