@@ -1,0 +1,103 @@
+"""What the jclinic label counts: a check of the label against the PDB files themselves.
+
+    .venv/bin/python bench/jclinic_label.py [--data ../shared/data/jclinic]
+
+Prints one JSON object. For every protein it compares 42 x label with the number of lines of its
+PDB file (ATOM, TER and REMARK records), and counts the file's hydrogen atoms and the heavy atoms
+a complete copy of its residues would have (standard residue compositions, plus one OXT per
+chain). The summary gives the largest |42 x label - lines| over the 42 proteins, and what a
+residue-level model (residue types and C-alpha coordinates, which is all esm-schnet sees) cannot
+see: the label's deviation from the complete heavy-atom count of its sequence, i.e. hydrogens
+present in the file and atoms missing from it. Skips (exit 0, JSON note) without the data.
+
+With `--predictions DIR/results/predictions.tsv` (a jclinic run, e.g. from bench/jclinic.sh) it
+adds each model's RMSE on the proteins whose files list hydrogens and on the others.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+
+# heavy atoms of each standard residue within a chain (N, CA, C, O and the side chain)
+HEAVY = {"G": 4, "A": 5, "S": 6, "C": 6, "V": 7, "T": 7, "P": 7, "I": 8, "L": 8, "D": 8,
+         "N": 8, "M": 8, "E": 9, "Q": 9, "K": 9, "H": 10, "F": 11, "R": 11, "Y": 12, "W": 14}
+
+
+def count_records(path: Path) -> dict[str, int]:
+    lines = path.read_text().splitlines()
+    atoms = [ln for ln in lines if ln.startswith(("ATOM  ", "HETATM"))]
+    # element columns 77-78; fall back to the atom name's first letter where blank
+    hydrogens = sum(1 for ln in atoms
+                    if (ln[76:78].strip() or ln[12:16].strip()[:1]).upper() in ("H", "D"))
+    return {"lines": len(lines), "atoms": len(atoms), "hydrogens": hydrogens,
+            "ter": sum(1 for ln in lines if ln.startswith("TER"))}
+
+
+def rmse_by_hydrogens(predictions: Path, with_h: set[str]) -> dict:
+    """{model: {"with_hydrogens": RMSE, "without": RMSE, "n": [n with, n without]}}."""
+    import pandas as pd
+
+    p = pd.read_csv(predictions, sep="\t")
+    p["sq"] = (p["prediction"] - p["label"]) ** 2
+    p["h"] = p["id"].isin(with_h)
+    out = {}
+    for model, g in p.groupby("model"):
+        out[str(model)] = {"with_hydrogens": round(float(np.sqrt(g.sq[g.h].mean())), 3),
+                           "without": round(float(np.sqrt(g.sq[~g.h].mean())), 3),
+                           "n": [int(g.h.sum()), int((~g.h).sum())]}
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", default=str(REPO.parent / "shared" / "data" / "jclinic"))
+    ap.add_argument("--predictions", default=None,
+                    help="a jclinic run's results/predictions.tsv: RMSE split by hydrogens")
+    a = ap.parse_args()
+    data = Path(a.data)
+    if not (data / "labels.tsv").is_file():
+        print(json.dumps({"skipped": f"no jclinic data at {data}"}))
+        return 0
+    from esm_schnet.parse import parse_structure
+
+    rows = []
+    for line in (data / "labels.tsv").read_text().splitlines()[1:]:
+        pid, label = line.split("\t")[:2]
+        path = data / "pdb" / f"{pid}.pdb"
+        rec = count_records(path)
+        prot = parse_structure(path, pid)
+        complete = sum(HEAVY.get(r, 0) for s in prot.sequences for r in s) + len(prot.sequences)
+        heavy = rec["atoms"] - rec["hydrogens"]
+        rows.append({"id": pid, "label": float(label), "lines": rec["lines"],
+                     "label_x42_minus_lines": round(42 * float(label) - rec["lines"], 3),
+                     "residues": int(prot.n_residues), "hydrogens": rec["hydrogens"],
+                     "heavy_atoms": heavy, "heavy_atoms_missing": complete - heavy})
+    diff = np.array([r["label_x42_minus_lines"] for r in rows])
+    unseen = np.array([(r["hydrogens"] - r["heavy_atoms_missing"]) / 42 for r in rows])
+    summary: dict = {}
+    if a.predictions:
+        summary["rmse_by_hydrogens"] = rmse_by_hydrogens(
+            Path(a.predictions), {r["id"] for r in rows if r["hydrogens"]})
+    print(json.dumps({
+        **summary,
+        "proteins": len(rows),
+        "max_abs_label_x42_minus_lines": round(float(np.abs(diff).max()), 3),
+        "with_hydrogens": [r["id"] for r in rows if r["hydrogens"]],
+        "unseen_by_residue_types": {
+            "what": "(hydrogens - missing heavy atoms) / 42, label units",
+            "rms": round(float(np.sqrt(np.mean(unseen**2))), 3),
+            "max": round(float(np.abs(unseen).max()), 3)},
+        "proteins_detail": rows}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
