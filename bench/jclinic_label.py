@@ -11,7 +11,8 @@ see: the label's deviation from the complete heavy-atom count of its sequence, i
 present in the file and atoms missing from it. Skips (exit 0, JSON note) without the data.
 
 With `--predictions DIR/results/predictions.tsv` (a jclinic run, e.g. from bench/jclinic.sh) it
-adds each model's RMSE on the proteins whose files list hydrogens and on the others.
+adds each model's RMSE on the proteins whose files list hydrogens and on the others, and
+SchNet minus each baseline there with a 95% paired interval.
 """
 
 from __future__ import annotations
@@ -42,17 +43,34 @@ def count_records(path: Path) -> dict[str, int]:
 
 
 def rmse_by_hydrogens(predictions: Path, with_h: set[str]) -> dict:
-    """{model: {"with_hydrogens": RMSE, "without": RMSE, "n": [n with, n without]}}."""
+    """Per model, on the proteins whose files list hydrogens and on the others: RMSE, and
+    SchNet minus the model in RMSE with its 95% paired bootstrap interval (esm_schnet.metrics;
+    whole clusters resampled when the run's folds.tsv has them)."""
     import pandas as pd
 
+    from esm_schnet.metrics import paired_difference
+
     p = pd.read_csv(predictions, sep="\t")
-    p["sq"] = (p["prediction"] - p["label"]) ** 2
-    p["h"] = p["id"].isin(with_h)
-    out = {}
-    for model, g in p.groupby("model"):
-        out[str(model)] = {"with_hydrogens": round(float(np.sqrt(g.sq[g.h].mean())), 3),
-                           "without": round(float(np.sqrt(g.sq[~g.h].mean())), 3),
-                           "n": [int(g.h.sum()), int((~g.h).sum())]}
+    units = {}
+    for folds in sorted(predictions.parent.glob("cv/*/folds.tsv")):
+        f = pd.read_csv(folds, sep="\t")
+        if "cluster" in f:
+            units = dict(zip(f["id"], f["cluster"].astype(str)))
+    wide = p.pivot_table(index=["id", "label"], columns="model", values="prediction").reset_index()
+    out: dict = {}
+    for subset, mask in (("with_hydrogens", wide["id"].isin(with_h)),
+                         ("without", ~wide["id"].isin(with_h))):
+        w = wide[mask]
+        u = [units.get(i, i) for i in w["id"]]
+        res = {"proteins": int(mask.sum())}
+        for model in [c for c in wide.columns if c not in ("id", "label")]:
+            rmse = float(np.sqrt(np.mean((w[model] - w["label"]) ** 2)))
+            res[str(model)] = {"rmse": round(rmse, 3)}
+            if model != "schnet" and "schnet" in w:
+                d = paired_difference(w["label"], w["schnet"], w[model], units=u)["rmse"]
+                res[str(model)]["schnet_minus"] = [round(d["difference"], 3), round(d["lo"], 3),
+                                                   round(d["hi"], 3), d["verdict"]]
+        out[subset] = res
     return out
 
 

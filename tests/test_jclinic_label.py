@@ -49,3 +49,24 @@ def test_the_jclinic_label_is_the_line_count_over_42():
     assert out["max_abs_label_x42_minus_lines"] <= 0.021  # labels have 3 decimals
     assert len(out["with_hydrogens"]) == 10
     assert out["unseen_by_residue_types"]["rms"] > 3.0
+
+
+def test_rmse_split_by_hydrogens_with_paired_intervals(tmp_path):
+    rows = ["id\tlabel\tprediction\tfold\tmodel"]
+    ids = [f"p{i}" for i in range(12)]
+    for k, pid in enumerate(ids):
+        off = 3.0 if k < 4 else 1.0  # schnet: error 3 on the hydrogen files, 1 elsewhere
+        rows += [f"{pid}\t10\t{10 + off * (-1) ** k}\t{k}\tschnet",
+                 f"{pid}\t10\t{10 + 2.0 * (-1) ** k}\t{k}\tsize_linear"]
+    (tmp_path / "predictions.tsv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "cv" / "group").mkdir(parents=True)
+    (tmp_path / "cv" / "group" / "folds.tsv").write_text(
+        "id\tfold\tcluster\n" + "".join(f"{p}\t{k}\tc{k // 2}\n" for k, p in enumerate(ids)))
+    out = jclinic_label.rmse_by_hydrogens(tmp_path / "predictions.tsv", set(ids[:4]))
+    h, rest = out["with_hydrogens"], out["without"]
+    assert (h["proteins"], rest["proteins"]) == (4, 8)
+    assert h["schnet"]["rmse"] == pytest.approx(3.0) and rest["schnet"]["rmse"] == pytest.approx(1.0)
+    assert h["size_linear"]["schnet_minus"][0] == pytest.approx(1.0)
+    # constant errors: every resample gives the same difference, so the interval is a point
+    assert rest["size_linear"]["schnet_minus"][1:] == [-1.0, -1.0, "better"]
+    assert h["size_linear"]["schnet_minus"][3] == "worse"
