@@ -3,9 +3,13 @@ computed from the C-alpha coordinates of the jclinic structures.
 
     .venv/bin/python bench/learn.py [--data ../shared/data/jclinic] [--folds 6] [--jobs 2]
                                     [--epochs N] [--labels rg_norm,far_fraction,contact_density]
+                                    [--seeds 0,1,2]
 
 Prints one JSON object: per label, R2 (and RMSE) of SchNet, `size_linear` and `ridge_seq` on the
 same 6 folds, and whether SchNet is above both. Skips (exit 0, JSON note) without the data.
+With `--seeds` SchNet is trained once per `training.seed` on every fold: `r2` is then that of the
+seeds' mean prediction (an ensemble), and `schnet_r2_per_seed` gives each seed alone (the
+run-to-run spread).
 
 The labels (all chains of a protein together, N = residues with a C-alpha, x_i their coordinates,
 c their centroid, Rg = sqrt(mean |x_i - c|^2)):
@@ -113,6 +117,8 @@ def main() -> int:
         ap.add_argument(f"--{sec}", default="{}", metavar="JSON",
                         help=f"settings of the `{sec}` section over the defaults")
     ap.add_argument("--labels", default=",".join(LABELS))
+    ap.add_argument("--seeds", default=None,
+                    help="comma-separated training seeds: SchNet's prediction is their mean")
     a = ap.parse_args()
     data = Path(a.data)
     if not (data / "labels.tsv").is_file():
@@ -138,28 +144,35 @@ def main() -> int:
     overrides = {sec: json.loads(getattr(a, sec)) for sec in ("graph", "model", "training")}
     if a.epochs is not None:
         overrides["training"]["epochs"] = a.epochs
+    seeds = [int(v) for v in a.seeds.split(",")] if a.seeds else [None]
     out["model"] = {"readout": "mean", **overrides["model"], "other settings": "schema defaults"}
+    if seeds != [None]:
+        out["seeds"] = seeds
     if overrides["graph"] or overrides["training"]:
         out["graph"], out["training"] = overrides["graph"], overrides["training"]
     jobs = []
     for name in names:
         y = np.array([v[name] for v in values])
-        for k in range(a.folds):
-            tr, te = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
-            jobs.append((name, k, te, (proteins, y, tr, te, overrides)))
+        for seed in seeds:
+            over = overrides if seed is None else {
+                **overrides, "training": {**overrides["training"], "seed": seed}}
+            for k in range(a.folds):
+                tr, te = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
+                jobs.append((name, seed, te, (proteins, y, tr, te, over)))
     with ProcessPoolExecutor(max_workers=a.jobs) as pool:
         results = list(pool.map(_train_fold, [j[3] for j in jobs]))
 
     for name in names:
         y = np.array([v[name] for v in values])
-        schnet = np.full(len(y), np.nan)
+        per_seed = {seed: np.full(len(y), np.nan) for seed in seeds}
         ratios, fitted, seconds = [], [], 0.0
-        for (lab, k, te, _), (pred, ratio, ok, sec) in zip(jobs, results):
+        for (lab, seed, te, _), (pred, ratio, ok, sec) in zip(jobs, results):
             if lab == name:
-                schnet[te] = pred
+                per_seed[seed][te] = pred
                 ratios.append(ratio)
                 fitted.append(ok)
                 seconds += sec
+        schnet = np.mean(list(per_seed.values()), axis=0)
         preds = {"schnet": schnet, "size_linear": size_linear(n_res, y, fold),
                  "ridge_seq": ridge_seq(seq_x, y, fold)[0]}
         scores = {m: point_metrics(y, p)[0] for m, p in preds.items()}
@@ -174,6 +187,9 @@ def main() -> int:
             "fit_ratio_max": round(float(max(ratios)), 4),
             "train_seconds": round(seconds, 1),
         }
+        if seeds != [None]:
+            out["labels"][name]["schnet_r2_per_seed"] = {
+                str(s): round(point_metrics(y, p)[0]["r2"], 4) for s, p in per_seed.items()}
     out["wall_seconds"] = round(time.perf_counter() - t_start, 1)
     print(json.dumps(out, indent=2))
     return 0
