@@ -3,9 +3,11 @@
     .venv/bin/python bench/jclinic_label.py [--data ../shared/data/jclinic]
 
 Prints one JSON object. For every protein it compares 42 x label with the number of lines of its
-PDB file (ATOM, TER and REMARK records), and counts the file's hydrogen atoms and the heavy atoms
-a complete copy of its residues would have (standard residue compositions, plus one OXT per
-chain). The summary gives the largest |42 x label - lines| over the 42 proteins, and what a
+PDB file (ATOM/HETATM, TER and REMARK records), and counts the file's hydrogen atoms and the
+heavy atoms a complete copy of its residues would have (standard residue compositions, plus one
+terminal OXT per chain segment). A modified residue counts as its parent (1a2t's CME has 4 more
+heavy atoms than the cysteine it stands for, hence its negative `heavy_atoms_missing`).
+The summary gives the largest |42 x label - lines| over the 42 proteins, and what a
 residue-level model (residue types and C-alpha coordinates, which is all esm-schnet sees) cannot
 see: the label's deviation from the complete heavy-atom count of its sequence, i.e. hydrogens
 present in the file and atoms missing from it. Skips (exit 0, JSON note) without the data.
@@ -32,46 +34,75 @@ HEAVY = {"G": 4, "A": 5, "S": 6, "C": 6, "V": 7, "T": 7, "P": 7, "I": 8, "L": 8,
          "N": 8, "M": 8, "E": 9, "Q": 9, "K": 9, "H": 10, "F": 11, "R": 11, "Y": 12, "W": 14}
 
 
+def _element(line: str) -> str:
+    """Element of an ATOM/HETATM record: columns 77-78, else the atom name's first letter
+    (old files: a blank element, names such as ' HB2' or '1HB ' with a leading digit)."""
+    element = line[76:78].strip()
+    if element:
+        return element.upper()
+    return line[12:16].strip().lstrip("0123456789")[:1].upper()
+
+
 def count_records(path: Path) -> dict[str, int]:
     lines = path.read_text().splitlines()
     atoms = [ln for ln in lines if ln.startswith(("ATOM  ", "HETATM"))]
     # element columns 77-78; fall back to the atom name's first letter where blank
-    hydrogens = sum(1 for ln in atoms
-                    if (ln[76:78].strip() or ln[12:16].strip()[:1]).upper() in ("H", "D"))
+    hydrogens = sum(1 for ln in atoms if _element(ln) in ("H", "D"))
     return {"lines": len(lines), "atoms": len(atoms), "hydrogens": hydrogens,
             "ter": sum(1 for ln in lines if ln.startswith("TER"))}
 
 
+MIN_UNITS = 10  # fewer resampling units than this: no bootstrap interval
+
+
 def rmse_by_hydrogens(predictions: Path, with_h: set[str]) -> dict:
     """Per model, on the proteins whose files list hydrogens and on the others: RMSE, and
-    SchNet minus the model in RMSE with its 95% paired bootstrap interval (esm_schnet.metrics;
-    whole clusters resampled when the run's folds.tsv has them)."""
+    SchNet minus the model in RMSE with its 95% paired bootstrap interval
+    (esm_schnet.metrics.paired_difference). The resampling units are those of the run's own
+    intervals: whole clusters (its folds.tsv) under cv.scheme group, proteins otherwise; with
+    fewer than MIN_UNITS units in a subset no interval is given."""
     import pandas as pd
 
     from esm_schnet.metrics import paired_difference
 
+    results = predictions.parent
     p = pd.read_csv(predictions, sep="\t")
-    units = {}
-    for folds in sorted(predictions.parent.glob("cv/*/folds.tsv")):
-        f = pd.read_csv(folds, sep="\t")
-        if "cluster" in f:
-            units = dict(zip(f["id"], f["cluster"].astype(str)))
-    wide = p.pivot_table(index=["id", "label"], columns="model", values="prediction").reset_index()
-    out: dict = {}
+    if "target" in p and p["target"].nunique() > 1:
+        names = ", ".join(map(str, p["target"].unique()))
+        raise SystemExit(f"{predictions}: several labels ({names}); this split is for the "
+                         "one-label jclinic run")
+    scheme = json.loads((results / "metrics.json").read_text()).get("cv_scheme") \
+        if (results / "metrics.json").is_file() else None
+    units: dict = {}
+    if scheme == "group":
+        f = pd.read_csv(results / "cv" / "group" / "folds.tsv", sep="\t")
+        units = dict(zip(f["id"], f["cluster"].astype(str)))
+    wide = p.pivot(index=["id", "label"], columns="model", values="prediction").reset_index()
+    out: dict = {"cv_scheme": scheme, "resampled": "clusters" if units else "proteins"}
     for subset, mask in (("with_hydrogens", wide["id"].isin(with_h)),
                          ("without", ~wide["id"].isin(with_h))):
         w = wide[mask]
         u = [units.get(i, i) for i in w["id"]]
-        res = {"proteins": int(mask.sum())}
+        res: dict = {"proteins": int(mask.sum()), "units": len(set(u))}
         for model in [c for c in wide.columns if c not in ("id", "label")]:
-            rmse = float(np.sqrt(np.mean((w[model] - w["label"]) ** 2)))
+            rmse = rmse_of(w, model)
             res[str(model)] = {"rmse": round(rmse, 3)}
-            if model != "schnet" and "schnet" in w:
-                d = paired_difference(w["label"], w["schnet"], w[model], units=u)["rmse"]
-                res[str(model)]["schnet_minus"] = [round(d["difference"], 3), round(d["lo"], 3),
-                                                   round(d["hi"], 3), d["verdict"]]
+            if model == "schnet" or "schnet" not in w:
+                continue
+            if len(set(u)) < MIN_UNITS:
+                res[str(model)]["schnet_minus"] = [
+                    round(rmse_of(w, "schnet") - rmse, 3), None, None,
+                    f"no interval: {len(set(u))} resampling units"]
+                continue
+            d = paired_difference(w["label"], w["schnet"], w[model], units=u)["rmse"]
+            res[str(model)]["schnet_minus"] = [round(d["difference"], 3), round(d["lo"], 3),
+                                               round(d["hi"], 3), d["verdict"]]
         out[subset] = res
     return out
+
+
+def rmse_of(table, model: str) -> float:
+    return float(np.sqrt(np.mean((table[model] - table["label"]) ** 2)))
 
 
 def main() -> int:
