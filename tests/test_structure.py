@@ -671,6 +671,15 @@ def test_cli_parse_error_is_one_line(tmp_path, capsys):
     assert rc == 1
     assert "esm-schnet parse: error: sample 'b': empty file: bad.pdb" in err
     assert "Traceback" not in err
+    assert err.strip().count("\n") == 0  # one line: the log (stderr here) does not repeat it
+    # with --log the job log keeps the error; the console still gets the one line
+    rc = cli_mod.main(
+        ["parse", str(bad), "--id", "b", "--out", str(tmp_path / "b.h5"), "--qc",
+         str(tmp_path / "b.tsv"), "--log", str(tmp_path / "b.log")]
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert rc == 1 and err.strip().count("\n") == 0 and "empty file" in err
+    assert "ERROR esm_schnet: sample 'b': empty file: bad.pdb" in (tmp_path / "b.log").read_text()
 
 
 def test_inspect_structure(tmp_path, capsys):

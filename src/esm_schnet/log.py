@@ -49,6 +49,11 @@ def job_log(path: str | Path | None, level: int = logging.INFO, echo: bool = Fal
     try:
         yield logger
     except EsmSchnetError as exc:
+        # to the log file only: the caller (the CLI's `esm-schnet CMD: error:` line, a rule's
+        # JobFailed message, a Python caller's exception) shows it on the console once
+        for h in handlers:
+            if type(h) is logging.StreamHandler:
+                logger.removeHandler(h)
         logger.error("%s", exc)
         raise
     except Exception:
