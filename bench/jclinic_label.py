@@ -46,7 +46,6 @@ def _element(line: str) -> str:
 def count_records(path: Path) -> dict[str, int]:
     lines = path.read_text().splitlines()
     atoms = [ln for ln in lines if ln.startswith(("ATOM  ", "HETATM"))]
-    # element columns 77-78; fall back to the atom name's first letter where blank
     hydrogens = sum(1 for ln in atoms if _element(ln) in ("H", "D"))
     return {"lines": len(lines), "atoms": len(atoms), "hydrogens": hydrogens,
             "ter": sum(1 for ln in lines if ln.startswith("TER"))}
@@ -63,6 +62,7 @@ def rmse_by_hydrogens(predictions: Path, with_h: set[str]) -> dict:
     fewer than MIN_UNITS units in a subset no interval is given."""
     import pandas as pd
 
+    from esm_schnet.folds import read_folds
     from esm_schnet.metrics import paired_difference
 
     results = predictions.parent
@@ -75,24 +75,24 @@ def rmse_by_hydrogens(predictions: Path, with_h: set[str]) -> dict:
         if (results / "metrics.json").is_file() else None
     units: dict = {}
     if scheme == "group":
-        f = pd.read_csv(results / "cv" / "group" / "folds.tsv", sep="\t")
-        units = dict(zip(f["id"], f["cluster"].astype(str)))
+        units = {i: c for i, (_, c) in read_folds(results / "cv" / "group" / "folds.tsv").items()}
     wide = p.pivot(index=["id", "label"], columns="model", values="prediction").reset_index()
     out: dict = {"cv_scheme": scheme, "resampled": "clusters" if units else "proteins"}
     for subset, mask in (("with_hydrogens", wide["id"].isin(with_h)),
                          ("without", ~wide["id"].isin(with_h))):
         w = wide[mask]
         u = [units.get(i, i) for i in w["id"]]
-        res: dict = {"proteins": int(mask.sum()), "units": len(set(u))}
+        n_units = len(set(u))
+        res: dict = {"proteins": int(mask.sum()), "units": n_units}
         for model in [c for c in wide.columns if c not in ("id", "label")]:
             rmse = rmse_of(w, model)
             res[str(model)] = {"rmse": round(rmse, 3)}
             if model == "schnet" or "schnet" not in w:
                 continue
-            if len(set(u)) < MIN_UNITS:
+            if n_units < MIN_UNITS:
                 res[str(model)]["schnet_minus"] = [
                     round(rmse_of(w, "schnet") - rmse, 3), None, None,
-                    f"no interval: {len(set(u))} resampling units"]
+                    f"no interval: {n_units} resampling units"]
                 continue
             d = paired_difference(w["label"], w["schnet"], w[model], units=u)["rmse"]
             res[str(model)]["schnet_minus"] = [round(d["difference"], 3), round(d["lo"], 3),
