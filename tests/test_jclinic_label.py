@@ -4,7 +4,6 @@ by hydrogens, and (with ../shared/data/jclinic present) what it finds there."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,17 +15,9 @@ sys.path.insert(0, str(REPO / "bench"))
 import jclinic_label  # noqa: E402
 
 sys.path.remove(str(REPO / "bench"))
+from jclinic_data import jclinic_dir  # noqa: E402
 
-
-def _jclinic() -> Path | None:
-    env = os.environ.get("ESM_SCHNET_JCLINIC")
-    for c in ([Path(env)] if env else []) + [REPO.parent / "shared" / "data" / "jclinic"]:
-        if (c / "labels.tsv").is_file():
-            return c
-    return None
-
-
-JCLINIC = _jclinic()
+JCLINIC = jclinic_dir()
 
 
 def test_counts_records_of_a_file_written_by_biopython(tmp_path):

@@ -8,26 +8,15 @@ in file order, with its number, insertion code, residue type and coordinates.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from esm_schnet.parse import MODIFIED, STANDARD, parse_structure
+from jclinic_data import jclinic_dir
 
-
-def _jclinic_dir() -> Path | None:
-    env = os.environ.get("ESM_SCHNET_JCLINIC")
-    candidates = [Path(env)] if env else []
-    candidates.append(Path(__file__).resolve().parents[2] / "shared" / "data" / "jclinic")
-    for c in candidates:
-        if (c / "pdb").is_dir():
-            return c
-    return None
-
-
-JCLINIC = _jclinic_dir()
+JCLINIC = jclinic_dir()
 pytestmark = pytest.mark.skipif(JCLINIC is None, reason="../shared/data/jclinic is not available")
 
 

@@ -10,7 +10,6 @@ The corpus is generated in tmp_path (nothing generated is committed). jclinic pa
 from __future__ import annotations
 
 import collections
-import os
 import warnings
 from pathlib import Path
 
@@ -20,20 +19,11 @@ import pytest
 import structure_variants as sv
 from esm_schnet.errors import InputError
 from esm_schnet.parse import parse_structure
+from jclinic_data import jclinic_dir
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = sorted((REPO / "resources" / "example" / "structures").glob("ex*.pdb"))
-
-
-def _jclinic_dir() -> Path | None:
-    env = os.environ.get("ESM_SCHNET_JCLINIC")
-    for c in [Path(env)] if env else [REPO.parent / "shared" / "data" / "jclinic"]:
-        if (c / "pdb").is_dir():
-            return c
-    return None
-
-
-JCLINIC = _jclinic_dir()
+JCLINIC = jclinic_dir()
 JCLINIC_FILES = sorted((JCLINIC / "pdb").glob("*.pdb")) if JCLINIC else []
 # writers get what Biopython/gemmi/MDAnalysis read: files whose chain letters are reused after
 # TER lose those segments in any of them (our parser keeps them), so the corpus uses sources

@@ -1,0 +1,19 @@
+"""Where the tests find the jclinic data (../shared/data/jclinic), for the tests that use it and
+skip cleanly without it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def jclinic_dir() -> Path | None:
+    """`$ESM_SCHNET_JCLINIC` when set and holding pdb/, else `<repo>/../shared/data/jclinic`
+    when it does; None without the data."""
+    env = os.environ.get("ESM_SCHNET_JCLINIC")
+    for c in ([Path(env)] if env else []) + [REPO.parent / "shared" / "data" / "jclinic"]:
+        if (c / "pdb").is_dir():
+            return c
+    return None
