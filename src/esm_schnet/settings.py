@@ -147,6 +147,7 @@ class TrainingSettings:
     lr_schedule: str
     warmup_epochs: int
     grad_clip: float | None
+    linear_init: str
     batch_size: int
     weight_decay: float
     val_fraction: float

@@ -77,7 +77,7 @@ rule train_fold:
         outdir=lambda w, output: os.path.dirname(output.model),
     shell:
         "esm-schnet train-fold --shards {input.shards:q} --samples {input.samples:q}"
-        " --folds {input.folds:q} --fold {wildcards.fold:q}"
+        " --folds {input.folds:q} --fold {wildcards.fold:q} --scheme {wildcards.scheme:q}"
         " --graph {params.graph:q} --model {params.model:q} --training {params.training:q}"
         " --labels {params.labels:q} --outdir {params.outdir:q} --threads {threads:q}"
         " --log {log:q}"

@@ -111,12 +111,14 @@ class SchNetEncoder(SchNet):
         # profile (the Gaussian expansion of its edge distances, summed over its edges) added to
         # its output before the readout (with `add`: per-residue-type contributions, the
         # sequence-only model inside the network; mean neighbour counts at any radius under
-        # the cutoff), zero at initialisation
+        # the cutoff), zero at initialisation (train_model then starts it at a ridge fit:
+        # esm_schnet.train.linear_init)
         self.skip = nn.Linear(cfg.in_channels + extra + cfg.num_gaussians, self.out_channels) \
             if cfg.linear else None
         # SchNet's own Gaussian expansion, kept before the tabulated filter replaces
         # distance_expansion
         self.profile_expansion = self.distance_expansion if cfg.linear else None
+        self.skip_profile_width = cfg.num_gaussians
         if cfg.filter == "table":
             tabulate(self, cfg.num_gaussians, cfg.filter_spacing, context)
         self.reset_parameters()
@@ -139,21 +141,33 @@ class SchNetEncoder(SchNet):
         precomputed graph."""
         check_edges(batch.edge_index, batch.dist, self.cutoff)
         ops = operators_for(self, batch)
+        x = self._inputs(batch)
+        profile = self._profile(batch, x) if self.skip is not None else None
+        with self.context.graph(batch.edge_index, batch.dist, ops):
+            out = self._forward(x, batch.pos, batch.batch, profile)
+        return out.view(-1) if self.out_channels == 1 else out.view(-1, self.out_channels)
+
+    def _inputs(self, batch: Batch) -> Tensor:
+        """[N, in]: the residues' features, with the centroid features when on."""
         x = batch.x
         if self.centroid is not None:
             key = ("centroid", x.device)
             if key not in batch.cache:  # coordinates only: the same every epoch
                 batch.cache[key] = self.centroid(batch.pos, batch.batch, len(batch.ids))
             x = torch.cat([x, batch.cache[key]], dim=1)
-        profile = None
-        if self.skip is not None:
-            key = ("profile", x.device)
-            if key not in batch.cache:  # the graph is fixed: the same every epoch
-                batch.cache[key] = self.neighbour_profile(batch.edge_index, batch.dist, x.size(0))
-            profile = batch.cache[key]
-        with self.context.graph(batch.edge_index, batch.dist, ops):
-            out = self._forward(x, batch.pos, batch.batch, profile)
-        return out.view(-1) if self.out_channels == 1 else out.view(-1, self.out_channels)
+        return x
+
+    def _profile(self, batch: Batch, x: Tensor) -> Tensor:
+        key = ("profile", x.device)
+        if key not in batch.cache:  # the graph is fixed: the same every epoch
+            batch.cache[key] = self.neighbour_profile(batch.edge_index, batch.dist, x.size(0))
+        return batch.cache[key]
+
+    def linear_inputs(self, batch: Batch) -> Tensor:
+        """[N, D]: what the linear term (model.linear) sees per residue: the input features
+        (with the centroid features when on) and the neighbour profile."""
+        x = self._inputs(batch)
+        return torch.cat([x, self._profile(batch, x)], dim=1)
 
     def forward_pyg(self, z: Tensor, pos: Tensor, batch: Tensor | None = None) -> Tensor:
         """PyG's SchNet.forward (graph built from `pos`, as PyG does by default); with

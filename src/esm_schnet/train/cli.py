@@ -51,6 +51,9 @@ def cli_fold(argv: list[str]) -> int:
     _common_args(ap)
     ap.add_argument("--folds", required=True, help="results/cv/<scheme>/folds.tsv")
     ap.add_argument("--fold", type=int, required=True)
+    ap.add_argument("--scheme", default=None,
+                    help="the folds' cv.scheme; with `group` the clusters also group the inner "
+                         "CV of the linear term's ridge start")
     a = ap.parse_args(argv)
     with job_log(a.log):
         folds = read_folds(a.folds)
@@ -58,13 +61,14 @@ def cli_fold(argv: list[str]) -> int:
         if not test:
             raise InputError(None, f"fold {a.fold} is not in {a.folds}")
         train = [i for i, (f, _) in folds.items() if f != a.fold]
+        clusters = {i: c for i, (_, c) in folds.items()}
         run_training_job(
             shards=a.shards, samples=a.samples, train_ids=train, test_ids=test,
             outdir=a.outdir, graph_cfg=_json_arg(a.graph, "graph"),
             model_cfg=_json_arg(a.model, "model"), training=_json_arg(a.training, "training"),
             fold=a.fold, threads=a.threads, labels=_labels_arg(a.labels),
-            extra_provenance={"folds": str(a.folds),
-                              "clusters": {i: c for i, (_, c) in folds.items()}},
+            extra_provenance={"folds": str(a.folds), "clusters": clusters},
+            groups=clusters if a.scheme == "group" else None,
         )
     return 0
 

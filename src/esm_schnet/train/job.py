@@ -125,11 +125,13 @@ def run_training_job(
     threads: int = 1,
     extra_provenance: dict | None = None,
     labels=None,
+    groups=None,
 ) -> dict:
     """Load, build graphs, train, predict the test ids (if any), write all outputs.
 
     graph_cfg, model_cfg, training: the config's sections (the schema fills what is missing; an
-    unknown key is a ConfigError); labels: the `labels:` setting (None: its default)."""
+    unknown key is a ConfigError); labels: the `labels:` setting (None: its default); groups:
+    {id: cluster} for the inner CV of the linear term's ridge start (train_model)."""
     t_start = time.perf_counter()
     import torch
 
@@ -174,7 +176,7 @@ def run_training_job(
              stats_train)
 
     model, heads, history, info = train_model(
-        train_graphs, cfg, training, device=device, logger=log, labels=specs
+        train_graphs, cfg, training, device=device, logger=log, labels=specs, groups=groups
     )
     t_train = time.perf_counter()
 

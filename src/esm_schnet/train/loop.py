@@ -45,21 +45,25 @@ def _epoch_lr(base_lr: float, schedule: str, epoch: int, epochs: int, warmup: in
 FIT_THRESHOLD = 0.8
 
 
-def convergence(model, batches, heads, threshold: float = FIT_THRESHOLD) -> dict:
+def convergence(model, batches, heads, threshold: float = FIT_THRESHOLD,
+                reference=None) -> dict:
     """Did the fold fit? Its final training loss (eval mode, every training protein) against the
     loss of the mean predictor on the same proteins: the constant output equal to the mean of
     the standardised training targets (~0, i.e. the fold's size-only line) for regression
     labels, the training class prior for classification labels. ratio > threshold: not
-    fitted."""
+    fitted. `reference`: the heads whose mean predictor is the yardstick (default `heads`; the
+    linear term's ridge start moves the heads' offsets, and the yardstick stays the size-only
+    line)."""
     import torch
 
     final = _mean_loss(model, batches, heads)
     with torch.no_grad():
         # on the batches' device: a CPU tensor does not mix with CUDA ones
         device = batches[0].y.device if batches else None
-        const = heads.reference_output(batches).to(device=device, dtype=torch.float32)
-        ref = float(np.mean([float(heads.loss(const.expand(b.y.shape[0], -1), b.y, b.num_nodes))
-                             for b in batches]))
+        reference = heads if reference is None else reference
+        const = reference.reference_output(batches).to(device=device, dtype=torch.float32)
+        ref = float(np.mean([float(reference.loss(const.expand(b.y.shape[0], -1), b.y,
+                                                  b.num_nodes)) for b in batches]))
     ratio = final / ref if ref > 0 else (0.0 if final == 0 else math.inf)
     ok = bool(math.isfinite(ratio) and ratio <= threshold)
     hint = "" if ok else "try more training.epochs or another training.lr, or check its labels"
@@ -68,7 +72,7 @@ def convergence(model, batches, heads, threshold: float = FIT_THRESHOLD) -> dict
 
 
 def train_model(train_graphs, model_cfg, training: TrainingSettings | dict, *, device=None,
-                logger=None, labels=None):
+                logger=None, labels=None, groups=None):
     """Train on `train_graphs`. Returns (model, label heads, history rows, info dict).
 
     An inner validation split (training.val_fraction > 0) is drawn with the seed; the model with
@@ -77,6 +81,8 @@ def train_model(train_graphs, model_cfg, training: TrainingSettings | dict, *, d
     proteins only. `training` is a TrainingSettings or a `training:` section (the schema fills
     the rest). `labels`: the LabelSpecs of the graphs' `y` values, in order (None: the one
     default regression label); `model_cfg.out_channels` must be their widths summed.
+    `groups` ({protein id: cluster}, optional): proteins of one cluster stay together in the
+    inner CV of the linear term's ridge start (given under `cv.scheme: group`).
     """
     import torch
 
@@ -116,6 +122,16 @@ def train_model(train_graphs, model_cfg, training: TrainingSettings | dict, *, d
 
     torch.manual_seed(seed)
     model = build_model(model_cfg).to(device)
+    linear_choice = {}
+    size_heads = copy.deepcopy(heads)  # the size-only lines, before the ridge start moves them
+    if training.linear_init == "ridge":
+        from .linear_init import init_linear_term
+
+        units = None if groups is None else [str(groups.get(g.id, g.id)) for g in graphs]
+        linear_choice = init_linear_term(model, train_b, heads, model_cfg.readout, seed, units)
+        if linear_choice:
+            logger.info("linear term started at the ridge fit of the training proteins "
+                        "(%s)", linear_choice)
     opt = torch.optim.Adam(model.parameters(), lr=training.lr, weight_decay=training.weight_decay)
     epochs, bs = int(training.epochs), max(1, int(training.batch_size))
     schedule = training.lr_schedule
@@ -179,13 +195,13 @@ def train_model(train_graphs, model_cfg, training: TrainingSettings | dict, *, d
                                 epoch, best_epoch, best)
                     break
     bar.close()
-    info = {"epochs_run": len(history), "stopped_early_at": stopped,
+    info = {"epochs_run": len(history), "stopped_early_at": stopped, "linear_init": linear_choice,
             "val_ids": [g.id for g in val], "train_ids": [g.id for g in graphs]}
     if best_state is not None:
         model.load_state_dict(best_state)
         info["best_epoch"] = best_epoch
         info["best_val_loss"] = best
-    info["convergence"] = fit = convergence(model, train_b, heads)
+    info["convergence"] = fit = convergence(model, train_b, heads, reference=size_heads)
     if fit["converged"]:
         logger.info("fit: final training loss %.4g = %.3g x the mean predictor's (threshold %g)",
                     fit["final_train_loss"], fit["ratio"], fit["threshold"])
