@@ -160,6 +160,9 @@ def main() -> int:
     cfg_all = yaml.safe_load(Path(a.config).read_text()) or {}
     graph_cfg = section("graph", cfg_all.get("graph"))
     model_cfg = section("model", cfg_all.get("model"))
+    # SchNet's own path, as the original setup it is compared with: without the centroid
+    # features and the linear term (on by default; they add per-residue inputs, not edges)
+    model_cfg.update(centroid=False, linear=False)
     training = section("training", cfg_all.get("training"))
     if a.cutoff:
         graph_cfg["cutoff"] = a.cutoff

@@ -14,7 +14,8 @@ from esm_schnet.train.linear_init import fit_ridge
 
 from traindata import AA, make_records, radius_of_gyration
 
-SMALL = {"hidden_channels": 16, "num_filters": 16, "num_interactions": 1, "num_gaussians": 25}
+SMALL = {"hidden_channels": 16, "num_filters": 16, "num_interactions": 1, "num_gaussians": 25,
+         "centroid": False}
 
 
 def test_fit_ridge_recovers_a_linear_law_in_raw_units_and_drops_a_useless_group():
@@ -112,7 +113,8 @@ def test_ridge_start_is_deterministic_and_leaves_a_model_without_linear_term_alo
     b = train_model(graphs, cfg, {"epochs": 2, "seed": 0})
     for pa, pb in zip(a[0].state_dict().values(), b[0].state_dict().values()):
         assert torch.equal(pa, pb)
-    plain = ModelConfig.from_config(21, {"cutoff": 10.0}, {**SMALL, "readout": "add"})
+    plain = ModelConfig.from_config(21, {"cutoff": 10.0}, {**SMALL, "readout": "add",
+                                                          "linear": False})
     runs = [train_model(graphs, plain, {"epochs": 2, "seed": 0, "linear_init": s})
             for s in ("ridge", "zero")]
     assert runs[0][3]["linear_init"] == {}

@@ -36,9 +36,10 @@ def random_rotation(seed=0):
 
 @pytest.fixture
 def model():
+    """Plain SchNet (no centroid features, no linear term: those have their own tests)."""
     torch.manual_seed(0)
     return build_model(model_config(hidden_channels=32, num_filters=32, num_interactions=2,
-                                    cutoff=20.0)).eval()
+                                    cutoff=20.0, centroid=False, linear=False)).eval()
 
 
 def test_is_pyg_schnet_with_swapped_modules(model):
@@ -185,9 +186,14 @@ def test_target_scaler_reads_format_1_and_2_payloads():
     assert (m.intercept, m.slope) == (0.5, 0.0)
 
 
-def test_save_and_load_round_trip(tmp_path, model):
+def test_save_and_load_round_trip(tmp_path):
+    """The default model (centroid features and linear term on), its linear term nonzero."""
     g1, g2 = tiny_graphs()
     cfg = model_config(hidden_channels=32, num_filters=32, num_interactions=2, cutoff=20.0)
+    assert cfg.centroid and cfg.linear
+    torch.manual_seed(0)
+    model = build_model(cfg).eval()
+    torch.nn.init.normal_(model.skip.weight, std=0.01)
     scaler = TargetScaler(readout="add", intercept=1.0, slope=0.5, sigma=0.1, scale=20.0)
     before = TrainedModel(model, cfg, scaler).predict([g1, g2])
     save_model(tmp_path / "model.pt", model, cfg, scaler, {"embedding_model": "onehot"})
@@ -266,7 +272,8 @@ def test_version_1_model_file_still_loads(tmp_path, model):
     from dataclasses import asdict
 
     g1, g2 = tiny_graphs()
-    cfg = model_config(hidden_channels=32, num_filters=32, num_interactions=2, cutoff=20.0)
+    cfg = model_config(hidden_channels=32, num_filters=32, num_interactions=2, cutoff=20.0,
+                       centroid=False, linear=False)  # what a version 1 file means
     scaler = TargetScaler(readout="add", intercept=1.0, slope=0.5, sigma=0.1, scale=20.0)
     config_v1 = {k: v for k, v in asdict(cfg).items() if k not in ("encoder", "centroid", "linear")}
     torch.save({"format": "esm-schnet-model", "format_version": 1, "model_config": config_v1,
@@ -362,7 +369,8 @@ def test_linear_term_is_the_readout_of_a_linear_map_of_the_inputs(readout):
     protein's residues; the profile: Gaussians of the edge distances summed per residue)."""
     torch.manual_seed(0)
     m = build_model(model_config(hidden_channels=16, num_filters=16, num_interactions=1,
-                                 cutoff=20.0, readout=readout, linear=True)).eval()
+                                 cutoff=20.0, readout=readout, linear=True,
+                                 centroid=False)).eval()
     assert float(m(collate(tiny_graphs()[:1])).abs().max()) == 0.0  # zero at initialisation
     torch.nn.init.normal_(m.skip.weight)
     torch.nn.init.normal_(m.skip.bias)
