@@ -48,7 +48,8 @@ def test_original_config_sets_what_readme_says():
     cfg = yaml.safe_load(ORIGINAL.read_text())
     assert cfg["embedding"]["model"] == "facebook/esm2_t33_650M_UR50D"
     assert cfg["graph"]["cutoff"] == 20.0 and cfg["cv"]["scheme"] == "loocv"
-    assert cfg["model"]["centroid"] is False  # the original's SchNet saw the embeddings only
+    # the original's SchNet saw the embeddings only: no centroid features, no linear term
+    assert cfg["model"]["centroid"] is False and cfg["model"]["linear"] is False
     from esm_schnet.settings import validate
 
     validate({**cfg, "samples": "x.tsv"})  # every key known to the schema, every value valid
