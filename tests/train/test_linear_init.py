@@ -139,7 +139,9 @@ def test_inner_cv_units_keep_a_family_out_of_its_own_validation():
     assert rows["scales"][0] == 1.0 and families["scales"][0] < 1.0, (rows, families)
 
 
-def test_train_model_passes_the_clusters_to_the_ridge_start(monkeypatch):
+@pytest.fixture
+def seen_units(monkeypatch):
+    """Records the inner-CV units that reach init_linear_term (and runs it)."""
     import esm_schnet.train.linear_init as li
 
     seen = {}
@@ -150,6 +152,11 @@ def test_train_model_passes_the_clusters_to_the_ridge_start(monkeypatch):
         return real(model, batches, heads, readout, seed, units)
 
     monkeypatch.setattr(li, "init_linear_term", spy)
+    return seen
+
+
+def test_train_model_passes_the_clusters_to_the_ridge_start(seen_units):
+    seen = seen_units
     graphs = _composition_graphs(6, seed=7)
     cfg = ModelConfig.from_config(21, {"cutoff": 10.0}, {**SMALL, "readout": "add",
                                                         "linear": True})
@@ -162,26 +169,18 @@ def test_train_model_passes_the_clusters_to_the_ridge_start(monkeypatch):
 
 @pytest.mark.parametrize("scheme,grouped", [("group", True), ("loocv", False), (None, False)])
 def test_train_fold_groups_the_ridge_start_by_cluster_only_under_the_group_scheme(
-        tmp_path, monkeypatch, scheme, grouped):
+        tmp_path, seen_units, scheme, grouped):
     """`esm-schnet train-fold --scheme group` hands the folds table's clusters to the ridge
     start's inner CV (as ridge_seq's inner CV uses them under that scheme); other schemes do
     not."""
     import json
 
-    import esm_schnet.train.linear_init as li
     from esm_schnet.folds import write_folds
     from esm_schnet.train import cli_fold
 
     from traindata import write_dataset
 
-    seen = {}
-    real = li.init_linear_term
-
-    def spy(model, batches, heads, readout, seed=0, units=None):
-        seen["units"] = units
-        return real(model, batches, heads, readout, seed, units)
-
-    monkeypatch.setattr(li, "init_linear_term", spy)
+    seen = seen_units
     recs = make_records(6, seed=0, sizes=(15, 30))
     shards, samples = write_dataset(tmp_path, recs, {r.id: 0.3 * r.n_residues for r in recs})
     folds = tmp_path / "folds.tsv"
