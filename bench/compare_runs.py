@@ -23,7 +23,10 @@ sys.path.insert(0, str(REPO / "src"))
 
 
 def schnet(run: Path) -> pd.DataFrame:
+    """SchNet's rows of a one-label run's predictions table, by protein id."""
     p = pd.read_csv(run / "results" / "predictions.tsv", sep="\t")
+    if "target" in p.columns and p["target"].nunique() > 1:
+        raise SystemExit(f"compare_runs: {run} predicts several labels; this compares one")
     return p[p["model"] == "schnet"].set_index("id").sort_index()
 
 

@@ -85,10 +85,10 @@ class TargetScaler:
 
     Offset: the least-squares line y ~ a + b N over the training proteins (the size-only
     baseline of the same fold), so a network whose output is 0 predicts exactly that line and
-    training only has to learn what size does not explain. (With model.linear's ridge start,
-    esm_schnet.train.linear_init refits a and b jointly with the linear term.) (With `add` the sum over residues
-    cannot express a constant a; fitting the offset through the origin instead left every fold a
-    plateau at the intercept's error. Measured in the closing note of the convergence work.)
+    training only has to learn what size does not explain (with model.linear's ridge start,
+    esm_schnet.train.linear_init refits a and b jointly with the linear term). (With `add` the
+    sum over residues cannot express a constant a; fitting the offset through the origin
+    instead left every fold a plateau at the intercept's error. Measured in the closing note of the convergence work.)
 
     readout `add` (extensive targets): y = a + b N + sigma * out, sigma the standard deviation
     of the per-residue residual (y - a - b N) / N; the loss is the label-space MSE divided by

@@ -193,3 +193,71 @@ def test_train_fold_groups_the_ridge_start_by_cluster_only_under_the_group_schem
     assert cli_fold(argv + ([] if scheme is None else ["--scheme", scheme])) == 0
     clusters = [f"c{k % 3}" for k in range(len(recs)) if k % 3 != 0]  # the training proteins'
     assert seen["units"] == (clusters if grouped else None), seen
+
+
+def test_weighted_ridge_solves_the_weighted_normal_equations():
+    """Noisy rows, uneven weights: the path equals the direct solve of the weighted ridge with
+    an unpenalised intercept (a version that ignored or squared the weights would not)."""
+    from esm_schnet.train.linear_init import _weighted_ridge
+
+    rng = np.random.default_rng(8)
+    x, r = rng.normal(size=(25, 6)), rng.normal(size=25)
+    w = rng.uniform(0.1, 10.0, size=25)
+    xte = rng.normal(size=(4, 6))
+    pred, _ = _weighted_ridge(x, r, w, xte, [0.5])
+    design = np.hstack([np.ones((25, 1)), x])
+    penalty = np.diag([0.0] + [0.5] * 6)  # min sum w e^2 + 0.5 |coef|^2, intercept free
+    beta = np.linalg.solve(design.T @ (w[:, None] * design) + penalty, design.T @ (w * r))
+    np.testing.assert_allclose(pred[:, 0], np.hstack([np.ones((4, 1)), xte]) @ beta, rtol=1e-9)
+
+
+@pytest.mark.parametrize("readout", ["add", "mean"])
+def test_untrained_network_is_exactly_the_ridge_model_for_every_label(readout):
+    """Three heads, a classification label first (its logits keep the zero start), then two
+    regression labels, one missing for some proteins: after the ridge start the untrained
+    network's label-space prediction equals, per regression label, the ridge fit that
+    fit_ridge returns on the pooled inputs and the size column."""
+    from esm_schnet.encoders.geometry import CentroidFeatures
+    from esm_schnet.graph import collate
+    from esm_schnet.heads import LabelHeads
+    from esm_schnet.labels import LabelSpec
+    from esm_schnet.model import build_model
+    from esm_schnet.train.linear_init import init_linear_term
+
+    recs = make_records(14, seed=9, sizes=(20, 50))
+    graphs = [build_graph(r.id, r.embedding, r.ca, 10.0) for r in recs]
+    rng = np.random.default_rng(9)
+    n = np.array([float(g.num_nodes) for g in graphs])
+    cls = rng.integers(0, 3, size=len(graphs)).astype(float)
+    y1 = 0.7 * n + rng.normal(size=len(graphs))
+    y2 = np.where(np.arange(len(graphs)) % 4 == 0, np.nan, 3.0 + rng.normal(size=len(graphs)))
+    specs = [LabelSpec("kind", "classification", "none", ("a", "b", "c")),
+             LabelSpec("y1", "regression", "none"), LabelSpec("y2", "regression", "none")]
+    cfg = ModelConfig.from_config(21, {"cutoff": 10.0}, {**SMALL, "readout": readout,
+                                                        "linear": True, "centroid": True},
+                                  out_channels=5)
+    torch.manual_seed(0)
+    net = build_model(cfg).eval()
+    targets = np.stack([cls, y1, y2], axis=1)
+    heads = LabelHeads.fit(specs, readout, targets, n)
+    batches = []
+    for g, t in zip(graphs, targets):
+        g.y = [float(v) for v in t]  # as the fold job's graphs carry several labels
+        batches.append(collate([g]))
+    chosen = init_linear_term(net, batches, heads, readout, seed=0)
+    assert set(chosen) == {"y1", "y2"}
+    assert torch.all(net.skip.weight[:3] == 0) and torch.all(net.skip.bias[:3] == 0)
+    with torch.no_grad():
+        out = torch.cat([net(b).view(1, -1) for b in batches]).double()
+        pooled = np.stack([net.linear_inputs(b).double().mean(0).numpy() for b in batches])
+    size = (1.0 / n if readout == "add" else n)[:, None]
+    design = np.hstack([pooled, size])
+    widths = [21, CentroidFeatures.width, net.skip_profile_width, 1]
+    for j, y in ((1, y1), (2, y2)):
+        have = np.isfinite(y)
+        r, w = (y / n, n**2) if readout == "add" else (y, np.ones(len(y)))
+        coef, b0, _ = fit_ridge(design[have], r[have], w[have], widths, seed=j)
+        want = design @ coef + b0
+        want = want * n if readout == "add" else want
+        got = heads.heads[j].scaler.to_label(out[:, heads.heads[j].start], torch.tensor(n))
+        np.testing.assert_allclose(got.numpy(), want, rtol=1e-4, atol=1e-4)

@@ -138,6 +138,8 @@ def init_linear_term(model, batches, heads, readout: str, seed: int = 0,
             coef, b0, choice = fit_ridge(
                 design[have], r, w, list(widths.values()), seed=seed + j,
                 units=None if units is None else np.asarray(units)[have])
+            if not np.all(np.isfinite(coef)) or not np.isfinite(b0):
+                continue  # non-finite inputs: this label keeps the zero start
             sc = h.scaler
             if readout == "add":
                 sc.intercept, sc.slope = float(coef[-1]), b0
