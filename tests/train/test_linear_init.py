@@ -252,7 +252,7 @@ def test_untrained_network_is_exactly_the_ridge_model_for_every_label(readout):
         pooled = np.stack([net.linear_inputs(b).double().mean(0).numpy() for b in batches])
     size = (1.0 / n if readout == "add" else n)[:, None]
     design = np.hstack([pooled, size])
-    widths = [21, CentroidFeatures.width, net.skip_profile_width, 1]
+    widths = [21, CentroidFeatures.width, net.num_gaussians, 1]
     for j, y in ((1, y1), (2, y2)):
         have = np.isfinite(y)
         r, w = (y / n, n**2) if readout == "add" else (y, np.ones(len(y)))

@@ -118,7 +118,6 @@ class SchNetEncoder(SchNet):
         # SchNet's own Gaussian expansion, kept before the tabulated filter replaces
         # distance_expansion
         self.profile_expansion = self.distance_expansion if cfg.linear else None
-        self.skip_profile_width = cfg.num_gaussians
         if cfg.filter == "table":
             tabulate(self, cfg.num_gaussians, cfg.filter_spacing, context)
         self.reset_parameters()

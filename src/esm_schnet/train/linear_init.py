@@ -31,6 +31,8 @@ logits keep a zero start; so does a label that fewer than 2 training proteins ha
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from ..baselines import INNER_FOLDS, RIDGE_ALPHAS, _inner_splits
@@ -60,8 +62,6 @@ def fit_ridge(x, r, w, groups=None, alphas=RIDGE_ALPHAS, folds: int = INNER_FOLD
     alpha, then the earlier scales). `units` [n]: inner-CV units (rows of one unit stay in one
     inner fold; None: every row its own), as ridge_seq's inner CV does (esm_schnet.baselines).
     choice: {"alpha", "scales"}."""
-    import itertools
-
     x, r, w = (np.asarray(v, dtype=np.float64) for v in (x, r, w))
     w = w / w.mean()  # mean weight 1: the alphas mean the same with any weights
     groups = [x.shape[1]] if groups is None else [int(g) for g in groups if g]
@@ -116,18 +116,19 @@ def init_linear_term(model, batches, heads, readout: str, seed: int = 0,
                            for b in batches])
     n = np.array([float(b.num_nodes) for b in batches])
     extra = model.centroid.width if model.centroid is not None else 0
-    widths = {"embedding": pooled.shape[1] - extra - model.skip_profile_width,
-              "centroid": extra, "profile": model.skip_profile_width, "size": 1}
+    profile = model.num_gaussians  # the neighbour profile: SchNet's Gaussians, summed
+    widths = {"embedding": pooled.shape[1] - extra - profile, "centroid": extra,
+              "profile": profile, "size": 1}
     names = [k for k, v in widths.items() if v]
     size_col = (1.0 / n if readout == "add" else n)[:, None]
     design = np.hstack([pooled, size_col])
+    targets = np.stack([b.y.double().cpu().numpy().reshape(-1) for b in batches])  # [n, labels]
     chosen = {}
     with torch.no_grad():
         for j, h in enumerate(heads.heads):
             if h.spec.is_classification:
                 continue
-            y = np.array([float(np.atleast_1d(b.y.cpu().numpy()).reshape(-1)[j])
-                          for b in batches])
+            y = targets[:, j]
             have = np.isfinite(y)
             if have.sum() < 2:
                 continue

@@ -123,9 +123,11 @@ def train_model(train_graphs, model_cfg, training: TrainingSettings | dict, *, d
     torch.manual_seed(seed)
     model = build_model(model_cfg).to(device)
     linear_choice = {}
-    size_heads = copy.deepcopy(heads)  # the size-only lines, before the ridge start moves them
-    if training.linear_init == "ridge":
+    size_heads = heads  # the yardstick of the fit check: the size-only lines
+    if training.linear_init == "ridge" and model_cfg.linear:
         from .linear_init import init_linear_term
+
+        size_heads = copy.deepcopy(heads)  # before the ridge start moves their offsets
 
         units = None if groups is None else [str(groups.get(g.id, g.id)) for g in graphs]
         linear_choice = init_linear_term(model, train_b, heads, model_cfg.readout, seed, units)
