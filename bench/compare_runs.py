@@ -31,7 +31,7 @@ def schnet(run: Path) -> pd.DataFrame:
 
 
 def main() -> int:
-    from esm_schnet.folds import read_folds
+    from esm_schnet.evaluate.tables import resampling_units
     from esm_schnet.metrics import paired_difference
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -46,13 +46,13 @@ def main() -> int:
         print(f"compare_runs: the runs differ in scheme, proteins, folds or labels ({schemes})",
               file=sys.stderr)
         return 1
-    units = None
-    if schemes[0] == "group":
-        folds = read_folds(a.run_a / "results" / "cv" / "group" / "folds.tsv")
-        units = [folds[i][1] for i in pa.index]
+    # the units of the runs' own paired intervals (the evaluate stage's rule)
+    folds = pd.read_csv(a.run_a / "results" / "cv" / str(schemes[0]) / "folds.tsv", sep="\t")
+    unit, of_protein = resampling_units(folds, schemes[0])
+    units = None if unit == "protein" else pd.Series(of_protein, index=folds["id"])[pa.index]
     diff = paired_difference(pa["label"], pa["prediction"], pb["prediction"], units)
     out = {"a": str(a.run_a), "b": str(a.run_b), "cv_scheme": schemes[0],
-           "proteins": len(pa), "resampled": "clusters" if units is not None else "proteins",
+           "proteins": len(pa), "resampled": f"{unit}s",
            "a_minus_b": {m: {k: (round(v, 4) if isinstance(v, float) else v)
                              for k, v in d.items()} for m, d in diff.items()}}
     print(json.dumps(out, indent=2))
