@@ -14,7 +14,12 @@ present in the file and atoms missing from it. Skips (exit 0, JSON note) without
 
 With `--predictions DIR/results/predictions.tsv` (a jclinic run, e.g. from bench/jclinic.sh) it
 adds each model's RMSE on the proteins whose files list hydrogens and on the others, and
-SchNet minus each baseline there with a 95% paired interval.
+SchNet minus each baseline there with a 95% paired interval; and, on the same folds, the RMSE
+of a chemistry oracle (`chemistry_oracle`): each protein's complete heavy-atom count / 42 (its
+residues' standard compositions, known exactly instead of learned) plus one constant fitted on
+the training fold (the mean of label - count / 42 over the proteins outside the held-out fold).
+It is the best a model can do that knows each residue's atoms perfectly but, like a
+residue-level model, cannot see whether a file lists hydrogens or lacks atoms.
 """
 
 from __future__ import annotations
@@ -101,6 +106,33 @@ def rmse_by_hydrogens(predictions: Path, with_h: set[str]) -> dict:
     return out
 
 
+def chemistry_oracle(predictions: Path, complete: dict[str, float], label: dict[str, float],
+                     with_h: set[str]) -> dict:
+    """RMSE of complete[id] / 42 + c_fold on the run's folds (the `fold` column of its
+    predictions), c_fold the mean of label - complete / 42 over the proteins of the other
+    folds: overall, on the files with hydrogens and on the others."""
+    import pandas as pd
+
+    p = pd.read_csv(predictions, sep="\t", dtype={"id": str})
+    fold = p.drop_duplicates("id").set_index("id")["fold"]
+    ids = [i for i in fold.index if i in complete]
+    base = np.array([complete[i] / 42 for i in ids])
+    y = np.array([label[i] for i in ids])
+    f = fold.loc[ids].to_numpy()
+    pred = np.empty_like(y)
+    for k in np.unique(f):
+        held = f == k
+        pred[held] = base[held] + float(np.mean((y - base)[~held]))
+    err = pred - y
+    h = np.array([i in with_h for i in ids])
+
+    def rms(m):
+        return round(float(np.sqrt(np.mean(err[m] ** 2))), 3) if m.any() else None
+
+    return {"what": "complete heavy atoms / 42 + a constant fitted on the training fold",
+            "rmse": rms(np.ones(len(ids), bool)), "with_hydrogens": rms(h), "without": rms(~h)}
+
+
 def rmse_of(table, model: str) -> float:
     return float(np.sqrt(np.mean((table[model] - table["label"]) ** 2)))
 
@@ -133,8 +165,12 @@ def main() -> int:
     unseen = np.array([(r["hydrogens"] - r["heavy_atoms_missing"]) / 42 for r in rows])
     summary: dict = {}
     if a.predictions:
-        summary["rmse_by_hydrogens"] = rmse_by_hydrogens(
-            Path(a.predictions), {r["id"] for r in rows if r["hydrogens"]})
+        with_h = {r["id"] for r in rows if r["hydrogens"]}
+        summary["rmse_by_hydrogens"] = rmse_by_hydrogens(Path(a.predictions), with_h)
+        summary["chemistry_oracle"] = chemistry_oracle(
+            Path(a.predictions), {r["id"]: r["heavy_atoms"] + r["heavy_atoms_missing"]
+                                  for r in rows},
+            {r["id"]: r["label"] for r in rows}, with_h)
     print(json.dumps({
         **summary,
         "proteins": len(rows),

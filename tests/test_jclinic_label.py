@@ -94,6 +94,30 @@ def test_group_runs_resample_whole_clusters(tmp_path):
     assert lo >= 0 and hi > 0  # the difference is 0 or positive in every resample
 
 
+def test_chemistry_oracle_fits_one_constant_per_training_fold(tmp_path):
+    # labels = complete / 42 + an offset: 0 for p0-p2, 4 for h3 (a file with hydrogens); each
+    # protein its own fold. Holding h3 out, the constant is 0 (error -4); holding out one of the
+    # others, it is the mean of the other three offsets, 4/3 (error +4/3)
+    complete = {"p0": 420.0, "p1": 840.0, "p2": 1260.0, "h3": 2100.0}
+    offset = {"p0": 0.0, "p1": 0.0, "p2": 0.0, "h3": 4.0}
+    label = {i: c / 42 + offset[i] for i, c in complete.items()}
+    rows = ["id\tlabel\tprediction\tfold\tmodel"]
+    for k, i in enumerate(complete):  # two models: the oracle reads each protein once
+        rows += [f"{i}\t{label[i]}\t0\t{k}\tschnet", f"{i}\t{label[i]}\t0\t{k}\tmean"]
+    (tmp_path / "predictions.tsv").write_text("\n".join(rows) + "\n")
+    out = jclinic_label.chemistry_oracle(tmp_path / "predictions.tsv", complete, label, {"h3"})
+    assert out["with_hydrogens"] == pytest.approx(4.0)
+    assert out["without"] == pytest.approx(4 / 3, abs=1e-3)
+    assert out["rmse"] == pytest.approx(((3 * (4 / 3) ** 2 + 16) / 4) ** 0.5, abs=1e-3)
+    # one fold holding p0 and p1 together: the constant comes from p2 and h3 only (2)
+    (tmp_path / "predictions.tsv").write_text(
+        "\n".join(r.replace("\t1\t", "\t0\t") if r.startswith("p1") else r for r in rows)
+        + "\n")
+    out = jclinic_label.chemistry_oracle(tmp_path / "predictions.tsv", complete, label, {"h3"})
+    # p0, p1: +2; p2: 4/3; h3: -4
+    assert out["without"] == pytest.approx(((2 * 4 + 16 / 9) / 3) ** 0.5, abs=1e-3)
+
+
 def test_several_labels_are_refused(tmp_path):
     (tmp_path / "predictions.tsv").write_text(
         "id\tlabel\tprediction\tfold\tmodel\ttarget\na\t1\t1\t0\tschnet\tx\n"
