@@ -148,12 +148,25 @@ class TrainingSettings:
     warmup_epochs: int
     grad_clip: float | None
     linear_init: str
+    linear_lr_scale: float | None
     batch_size: int
     weight_decay: float
     val_fraction: float
     patience: int
     seed: int
     device: str
+
+    def __post_init__(self) -> None:
+        if self.linear_init == "zero" and self.linear_lr_scale == 0:  # null: 1 after zero
+            raise ConfigError("training.linear_lr_scale: 0 keeps model.linear's term at its start, "
+                              "and with linear_init zero that is 0; set it above 0 or null")
+
+    @property
+    def linear_scale(self) -> float:
+        """linear_lr_scale with null resolved: 0 after the ridge start, 1 after the zero one."""
+        if self.linear_lr_scale is not None:
+            return float(self.linear_lr_scale)
+        return 0.0 if self.linear_init == "ridge" else 1.0
 
     @classmethod
     def from_dict(cls, values: dict | None) -> "TrainingSettings":

@@ -71,6 +71,24 @@ def convergence(model, batches, heads, threshold: float = FIT_THRESHOLD,
             "ratio": ratio, "threshold": float(threshold), "hint": hint}
 
 
+def _optimiser(model, training: TrainingSettings):
+    """Adam over the model's weights; model.linear's term (`model.skip`) at
+    `training.linear_lr_scale` times the learning rate, or (scale 0, the default after the ridge
+    start) left out and frozen at its start (see the schema's description)."""
+    import torch
+
+    skip = getattr(model, "skip", None)
+    linear = [] if skip is None else list(skip.parameters())
+    ids = {id(p) for p in linear}
+    groups = [{"params": [p for p in model.parameters() if id(p) not in ids], "lr_scale": 1.0}]
+    scale = training.linear_scale
+    if linear and scale > 0:
+        groups.append({"params": linear, "lr_scale": scale})
+    for p in linear:
+        p.requires_grad_(scale > 0)
+    return torch.optim.Adam(groups, lr=training.lr, weight_decay=training.weight_decay)
+
+
 def train_model(train_graphs, model_cfg, training: TrainingSettings | dict, *, device=None,
                 logger=None, labels=None, groups=None):
     """Train on `train_graphs`. Returns (model, label heads, history rows, info dict).
@@ -134,7 +152,7 @@ def train_model(train_graphs, model_cfg, training: TrainingSettings | dict, *, d
         if linear_choice:
             logger.info("linear term started at the ridge fit of the training proteins "
                         "(%s)", linear_choice)
-    opt = torch.optim.Adam(model.parameters(), lr=training.lr, weight_decay=training.weight_decay)
+    opt = _optimiser(model, training)
     epochs, bs = int(training.epochs), max(1, int(training.batch_size))
     schedule = training.lr_schedule
     history, best, best_state, bad = [], math.inf, None, 0
@@ -149,7 +167,7 @@ def train_model(train_graphs, model_cfg, training: TrainingSettings | dict, *, d
         t0 = time.perf_counter()
         lr = _epoch_lr(training.lr, schedule, epoch - 1, epochs, int(training.warmup_epochs))
         for group in opt.param_groups:
-            group["lr"] = lr
+            group["lr"] = lr * group["lr_scale"]
         model.train()
         perm = torch.randperm(len(train_b), generator=gen).tolist()
         total = 0.0
