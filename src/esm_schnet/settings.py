@@ -148,7 +148,7 @@ class TrainingSettings:
     warmup_epochs: int
     grad_clip: float | None
     linear_init: str
-    linear_lr_scale: float | None
+    linear_lr_scale: float
     batch_size: int
     weight_decay: float
     val_fraction: float
@@ -157,16 +157,9 @@ class TrainingSettings:
     device: str
 
     def __post_init__(self) -> None:
-        if self.linear_init == "zero" and self.linear_lr_scale == 0:  # null: 1 after zero
+        if self.linear_init == "zero" and self.linear_lr_scale == 0:
             raise ConfigError("training.linear_lr_scale: 0 keeps model.linear's term at its start, "
-                              "and with linear_init zero that is 0; set it above 0 or null")
-
-    @property
-    def linear_scale(self) -> float:
-        """linear_lr_scale with null resolved: 0 after the ridge start, 1 after the zero one."""
-        if self.linear_lr_scale is not None:
-            return float(self.linear_lr_scale)
-        return 0.0 if self.linear_init == "ridge" else 1.0
+                              "and with linear_init zero that is 0; set it above 0")
 
     @classmethod
     def from_dict(cls, values: dict | None) -> "TrainingSettings":

@@ -263,23 +263,23 @@ def test_untrained_network_is_exactly_the_ridge_model_for_every_label(readout):
         np.testing.assert_allclose(got.numpy(), want, rtol=1e-4, atol=1e-4)
 
 
-def test_after_the_ridge_start_training_leaves_the_linear_term_where_it_started():
-    """training.linear_lr_scale null (the default) after the ridge start = 0: the linear term
-    keeps its ridge fit (the inner-CV penalty stays), the rest of the network trains; scale 1
-    trains the term too; after the zero start null means 1 (the term would otherwise stay 0)."""
+def test_linear_lr_scale_0_leaves_the_linear_term_at_its_ridge_start():
+    """training.linear_lr_scale 0: the linear term keeps its ridge fit, the rest of the network
+    trains; 1 (the default) trains the term too, as does the zero start."""
     graphs = _composition_graphs(16, seed=8)
     cfg = ModelConfig.from_config(21, {"cutoff": 10.0}, {**SMALL, "readout": "add",
                                                         "linear": True})
-    start = train_model(graphs, cfg, {"epochs": 1, "lr": 1e-30, "seed": 0})[0]
+    start = train_model(graphs, cfg, {"epochs": 1, "lr": 1e-30, "seed": 0,
+                                      "linear_lr_scale": 0})[0]  # the ridge start itself
     runs = {s: train_model(graphs, cfg, {"epochs": 3, "lr": 1e-3, "seed": 0,
-                                         "linear_lr_scale": s})[0] for s in (None, 1.0)}
+                                         "linear_lr_scale": s})[0] for s in (0.0, 1.0)}
     for name, p0 in start.named_parameters():
         moved = {s: not torch.equal(p0, dict(m.named_parameters())[name])
                  for s, m in runs.items()}
         if name.startswith("skip."):
-            assert moved == {None: False, 1.0: True}, name
+            assert moved == {0.0: False, 1.0: True}, name
         elif name.startswith("lin2."):  # the nonlinear path's output layer trains either way
-            assert moved == {None: True, 1.0: True}, name
+            assert moved == {0.0: True, 1.0: True}, name
     zero = train_model(graphs, cfg, {"epochs": 3, "lr": 1e-3, "seed": 0,
                                      "linear_init": "zero"})[0]
     assert zero.skip.weight.abs().max() > 0
@@ -292,6 +292,5 @@ def test_a_frozen_zero_linear_term_is_refused_in_one_line():
     with pytest.raises(ConfigError, match="linear_lr_scale") as err:
         TrainingSettings.from_dict({"linear_init": "zero", "linear_lr_scale": 0})
     assert "\n" not in str(err.value)
-    assert TrainingSettings.from_dict({"linear_init": "zero"}).linear_scale == 1.0
-    assert TrainingSettings.from_dict({}).linear_scale == 0.0
-    assert TrainingSettings.from_dict({"linear_lr_scale": 0.1}).linear_scale == 0.1
+    assert TrainingSettings.from_dict({"linear_init": "zero"}).linear_lr_scale == 1.0
+    assert TrainingSettings.from_dict({"linear_lr_scale": 0}).linear_lr_scale == 0

@@ -73,15 +73,15 @@ def convergence(model, batches, heads, threshold: float = FIT_THRESHOLD,
 
 def _optimiser(model, training: TrainingSettings):
     """Adam over the model's weights; model.linear's term (`model.skip`) at
-    `training.linear_lr_scale` times the learning rate, or (scale 0, the default after the ridge
-    start) left out and frozen at its start (see the schema's description)."""
+    `training.linear_lr_scale` times the learning rate, or (scale 0) left out and frozen at its
+    start (see the schema's description)."""
     import torch
 
     skip = getattr(model, "skip", None)
     linear = [] if skip is None else list(skip.parameters())
     ids = {id(p) for p in linear}
     groups = [{"params": [p for p in model.parameters() if id(p) not in ids], "lr_scale": 1.0}]
-    scale = training.linear_scale
+    scale = float(training.linear_lr_scale)
     if linear and scale > 0:
         groups.append({"params": linear, "lr_scale": scale})
     for p in linear:
