@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import glob
 import json
-import math
 import sys
 from pathlib import Path
 
@@ -39,18 +38,21 @@ def curve_summary(run: Path) -> dict:
     folds = {}
     for f in sorted(glob.glob(str(run / "results" / "cv" / "*" / "fold-*" / "history.tsv"))):
         loss = pd.read_csv(f, sep="\t")["train_loss"].to_numpy(dtype=float)
-        rise = float(np.max(loss[1:] / loss[:-1])) if len(loss) > 1 else 1.0
-        folds[Path(f).parent.name] = {"first": float(loss[0]), "last": float(loss[-1]),
-                                      "max_rise": round(rise, 2),
-                                      "max_rise_epoch": int(np.argmax(loss[1:] / loss[:-1])) + 2
-                                      if len(loss) > 1 else 1}
+        rises = loss[1:] / loss[:-1]  # epoch t+2 against epoch t+1
+        at = int(np.argmax(rises)) if len(rises) else None
+        folds[Path(f).parent.name] = {
+            "first": float(loss[0]), "last": float(loss[-1]),
+            "max_rise": round(float(rises[at]), 2) if at is not None else 1.0,
+            "max_rise_epoch": at + 2 if at is not None else 1}
     if not folds:
         raise SystemExit(f"curves: no results/cv/*/fold-*/history.tsv under {run}")
     rises = np.array([v["max_rise"] for v in folds.values()])
-    return {"folds": folds, "summary": {
-        "folds": len(folds), "max_rise_median": round(float(np.median(rises)), 2),
-        "max_rise_max": round(float(rises.max()), 2),
-        "last_below_first": sum(v["last"] < v["first"] for v in folds.values())}}
+    summary = {"folds": len(folds), "max_rise_median": round(float(np.median(rises)), 2),
+               "max_rise_max": round(float(rises.max()), 2),
+               "last_below_first": sum(v["last"] < v["first"] for v in folds.values())}
+    for v in folds.values():  # printed to 8 decimals, compared above at full precision
+        v["first"], v["last"] = round(v["first"], 8), round(v["last"], 8)
+    return {"folds": folds, "summary": summary}
 
 
 def family(name: str) -> str:
@@ -98,7 +100,9 @@ def gradient_norms(run: Path, fold: int, training: dict) -> dict:
     steps: list[dict] = []
 
     def before_step(optimizer, args, kwargs):
-        names = {id(p): n for n, p in built["model"].named_parameters()}
+        if "names" not in built:  # the model's parameters do not change during training
+            built["names"] = {id(p): n for n, p in built["model"].named_parameters()}
+        names = built["names"]
         norms: dict = {}
         for g in optimizer.param_groups:
             for p in g["params"]:
@@ -150,8 +154,6 @@ def main() -> int:
     out = curve_summary(a.run)
     if a.grads is not None:
         out["gradients"] = gradient_norms(a.run, a.grads, json.loads(a.training))
-    out["folds"] = {k: {kk: (round(v, 8) if isinstance(v, float) and math.isfinite(v) else v)
-                        for kk, v in d.items()} for k, d in out["folds"].items()}
     print(json.dumps(out, indent=1))
     return 0
 

@@ -88,7 +88,8 @@ class TargetScaler:
     training only has to learn what size does not explain (with model.linear's ridge start,
     esm_schnet.train.linear_init refits a and b jointly with the linear term). (With `add` the
     sum over residues cannot express a constant a; fitting the offset through the origin
-    instead left every fold a plateau at the intercept's error. Measured in the closing note of the convergence work.)
+    instead left every fold a plateau at the intercept's error. Measured in the closing note
+    of the convergence work.)
 
     readout `add` (extensive targets): y = a + b N + sigma * out, sigma the standard deviation
     of the per-residue residual (y - a - b N) / N; the loss is the label-space MSE divided by
