@@ -1,10 +1,10 @@
-"""Software deployment: conda environment files, what the rules import, no PATH override, and
-README naming only Snakemake flags that exist."""
+"""Software deployment: the lock, the files generated from it (conda environments, Dockerfile),
+what the rules import, no PATH override, and README naming only Snakemake flags that exist."""
 
 from __future__ import annotations
 
-import ast
 import importlib.metadata as md
+import importlib.util
 import re
 import subprocess
 import sys
@@ -17,67 +17,19 @@ from esm_schnet import deploy
 from esm_schnet.cli import COMMANDS
 
 REPO = Path(__file__).resolve().parents[2]
-RULES = REPO / "workflow" / "rules"
 ENVS = REPO / "envs"
-SRC = REPO / "src"
 
 
-def _rules_with_conda() -> list[tuple[str, str, str]]:
-    """(rule, env file, esm-schnet subcommand) of every rule with a conda: directive."""
-    out = []
-    for smk in sorted(RULES.glob("*.smk")):
-        text = smk.read_text()
-        for block in re.split(r"\n\s*(?=(?:rule|checkpoint) \w+:)", text):
-            head = re.match(r"\s*(?:rule|checkpoint) (\w+):", block)
-            env = re.search(r'conda:\s*\n\s*"([^"]+)"', block)
-            cmd = re.search(r'shell:\s*\n\s*"esm-schnet ([\w-]+)', block)
-            if head and env:
-                assert cmd, f"{head.group(1)}: conda rule without an `esm-schnet` shell command"
-                env_file = (smk.parent / env.group(1)).resolve()
-                out.append((head.group(1), str(env_file), cmd.group(1)))
-    return out
+def _load_generator():
+    spec = importlib.util.spec_from_file_location("envs_generate", ENVS / "generate.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def _module_file(name: str) -> Path:
-    p = SRC / Path(*name.split("."))
-    return p / "__init__.py" if (p / "__init__.py").exists() else p.with_suffix(".py")
-
-
-def third_party_imports(root: str) -> set[str]:
-    """Top-level names of every non-stdlib module that `root` or any esm_schnet module it
-    imports (anywhere, also inside functions) imports: what a job running it can need."""
-    seen, todo, out = set(), [root], set()
-    while todo:
-        name = todo.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        f = _module_file(name)
-        if not f.exists():
-            continue
-        pkg = name if f.name == "__init__.py" else name.rpartition(".")[0]
-        for node in ast.walk(ast.parse(f.read_text())):
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                if node.level:
-                    parts = pkg.split(".")
-                    mod = ".".join(parts[: len(parts) - node.level + 1] + [node.module or ""]).rstrip(".")
-                else:
-                    mod = node.module
-                names = [mod] + [f"{mod}.{a.name}" for a in node.names]
-            else:
-                continue
-            for n in names:
-                if n.startswith("esm_schnet"):
-                    todo.append(n)
-                elif n.split(".")[0] not in sys.stdlib_module_names:
-                    out.add(n.split(".")[0])
-    return out
-
-
-def _norm(dist: str) -> str:
-    return re.sub(r"[-_.]+", "-", dist).lower()
+gen = _load_generator()
+LOCK_TEXT = gen.LOCK.read_text()
+PINS, REQUIRES = gen.read_lock(LOCK_TEXT)
 
 
 def _pins(env: dict) -> dict[str, str]:
@@ -86,14 +38,14 @@ def _pins(env: dict) -> dict[str, str]:
         if isinstance(dep, dict):
             for line in dep["pip"]:
                 name, _, version = line.partition("==")
-                pins[_norm(name)] = version
+                pins[gen.norm(name)] = version
     return pins
 
 
 def test_env_files_parse_and_each_has_its_post_deploy_script():
     files = sorted(ENVS.glob("*.yaml"))
     assert files
-    used = {env for _, env, _ in _rules_with_conda()}
+    used = {str(env) for _, env, _ in gen.rules_with_conda()}
     for f in files:
         env = yaml.safe_load(f.read_text())
         assert set(env) == {"channels", "dependencies"}, f
@@ -107,21 +59,76 @@ def test_env_files_parse_and_each_has_its_post_deploy_script():
     assert all(Path(e).exists() for e in used)
 
 
-@pytest.mark.parametrize("rule,env_file,command", _rules_with_conda())
+def test_lock_pins_the_whole_closure_once():
+    """Every line of the lock is an exact pin of its own distribution, and every dependency the
+    `# via` annotations name is itself pinned: the closure is complete."""
+    names = [gen.norm(m) for m in re.findall(r"^([A-Za-z0-9][\w.-]*)==", LOCK_TEXT, re.M)]
+    assert len(names) == len(set(names)) > 50
+    assert not re.search(r"^[A-Za-z0-9][\w.-]*\s*(>=|<=|~=|>|<)", LOCK_TEXT, re.M)
+    assert PINS["torch"][1].endswith("+cpu"), "the lock must name torch's CPU build"
+    for parent, deps in REQUIRES.items():
+        assert parent in PINS and deps <= set(PINS), parent
+
+
+def test_generated_files_are_those_of_the_lock():
+    """envs/*.yaml and envs/Dockerfile are exactly what envs/generate.py writes from the lock: an
+    edit by hand, or a lock changed without `make envs`, fails here."""
+    generated = gen.generate()
+    assert set(generated) == {*(p.resolve() for p in ENVS.glob("*.yaml")), gen.DOCKERFILE}
+    stale = [p.name for p, text in generated.items() if p.read_text() != text]
+    assert not stale, f"{stale} differ from requirements.lock: run `make envs`"
+    for text in generated.values():
+        assert text.startswith(gen.HEADER)
+
+
+def test_one_pin_changed_in_the_lock_changes_every_generated_copy():
+    numpy = PINS["numpy"][1]
+    edited = re.sub(rf"^numpy=={re.escape(numpy)}$", "numpy==1.0.0", LOCK_TEXT, flags=re.M)
+    assert edited != LOCK_TEXT
+    for path, text in gen.generate(edited).items():
+        assert "numpy==1.0.0" in text and f"numpy=={numpy}" not in text, path.name
+        assert text != path.read_text()
+
+
+def test_an_env_file_edited_by_hand_is_caught(tmp_path, monkeypatch):
+    target = ENVS / "train.yaml"
+    copy = tmp_path / "train.yaml"
+    copy.write_text(target.read_text().replace(f"numpy=={PINS['numpy'][1]}", "numpy==1.0.0"))
+    generated = gen.generate()[target.resolve()]
+    assert copy.read_text() != generated
+    # the command-line check names it too
+    monkeypatch.setattr(gen, "generate", lambda: {copy: generated})
+    assert gen.main(["--check"]) == 1
+    assert copy.read_text() != generated  # --check writes nothing
+
+
+def test_closure_and_companions():
+    pins, requires = gen.read_lock(
+        "a==1\n    # via esm-schnet (pyproject.toml)\nb==2\n    # via\n    #   a\n    #   c\n"
+        "c==3+cpu\n    # via a\nd==4\n    # via esm-schnet (pyproject.toml)\n"
+    )
+    assert pins == {"a": ("a", "1"), "b": ("b", "2"), "c": ("c", "3+cpu"), "d": ("d", "4")}
+    assert gen.closure(["a"], requires) == {"a", "b", "c"}
+    assert gen.closure(["c"], requires) == {"c", "b"}
+    assert gen.pip_lines({"a", "c"}, pins) == ["a==1", "c==3"]
+    assert gen.pip_lines({"c"}, pins, public=False) == ["c==3+cpu"]
+
+
+@pytest.mark.parametrize("rule,env_file,command", gen.rules_with_conda())
 def test_conda_env_has_what_the_rule_imports(rule, env_file, command):
+    """Each rule's env pins every distribution its code imports, at the lock's version."""
     module = COMMANDS[command][0].split(":")[0]
     pins = _pins(yaml.safe_load(Path(env_file).read_text()))
     dists = md.packages_distributions()
-    for name in sorted(third_party_imports(module)):
+    for name in sorted(gen.third_party_imports(module)):
         assert name in dists, f"{rule}: {module} imports {name}, not installed here"
-        dist = _norm(dists[name][0])
+        dist = gen.norm(dists[name][0])
         assert dist in pins, f"{rule}: {module} imports {name} ({dist}), missing in {env_file}"
-        tested = md.version(dist).split("+")[0]
-        assert pins[dist] == tested, f"{env_file}: {dist}=={pins[dist]}, tested {tested}"
+        assert pins[dist] == PINS[dist][1].split("+")[0], f"{env_file}: {dist} is not the lock's"
 
 
 def test_no_path_override_and_no_warning_under_conda():
-    common = (RULES / "common.smk").read_text()
+    common = (gen.RULES / "common.smk").read_text()
     code = "\n".join(line for line in common.splitlines() if not line.lstrip().startswith("#"))
     assert "shell.prefix" not in code and "PATH" not in code
     assert deploy.console_script_problem({"conda"}, which=lambda _: None) is None
