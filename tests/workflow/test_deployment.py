@@ -1,5 +1,5 @@
 """Software deployment: the lock, the files generated from it (conda environments, Dockerfile),
-what the rules import, no PATH override, and README naming only Snakemake flags that exist."""
+what the rules import, no PATH override, and README and docs naming only Snakemake flags that exist."""
 
 from __future__ import annotations
 
@@ -142,8 +142,10 @@ def test_no_path_override_and_no_warning_under_conda():
     assert deploy.deployment_methods(object()) == set()
 
 
-def _readme_snakemake_flags() -> set[str]:
-    text = (REPO / "README.md").read_text()
+def _docs_snakemake_flags() -> set[str]:
+    """Snakemake flags named in README.md and the documentation pages (docs/*.md)."""
+    pages = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+    text = "\n".join(page.read_text() for page in pages)
     flags = set()
     for line in text.splitlines():
         for chunk in re.findall(r"snakemake[^`\n|]*", line):
@@ -152,7 +154,7 @@ def _readme_snakemake_flags() -> set[str]:
     return flags
 
 
-def test_readme_names_only_snakemake_flags_that_exist():
+def test_docs_name_only_snakemake_flags_that_exist():
     snakemake = Path(sys.executable).parent / "snakemake"
     if not snakemake.exists():
         pytest.skip("no snakemake next to the interpreter")
@@ -160,6 +162,6 @@ def test_readme_names_only_snakemake_flags_that_exist():
         [str(snakemake), "--help"], capture_output=True, text=True, check=True
     ).stdout
     known = set(re.findall(r"(--[a-z][a-z0-9-]*)", help_text))
-    flags = _readme_snakemake_flags()
+    flags = _docs_snakemake_flags()
     assert "--software-deployment-method" in flags
-    assert not (flags - known), f"README names snakemake flags that do not exist: {flags - known}"
+    assert not (flags - known), f"the docs name snakemake flags that do not exist: {flags - known}"
