@@ -3,7 +3,8 @@
 Every amino-acid residue of a segment that has a C-alpha (`residues`) is kept. The rest is
 counted in the QC row under its reason: ``skipped_no_ca`` (amino-acid residues without a
 C-alpha), ``skipped_water``, ``skipped_ligand`` (hetero groups, ions, HETATM residues that are
-not known amino acids even when they have an atom named CA).
+not known amino acids even when they have an atom named CA, unless peptide-bonded into the chain
+on both sides: `residues.bonded_into_chain`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,10 @@ from ..errors import InputError
 from . import residues as rules
 from .altloc import alternatives, occupancy, select_altloc_residue
 from .protein import Chain
+
+
+def _xyz(residue, name: str):
+    return residue[name].get_coord() if name in residue else None
 
 
 def names(counter: Counter) -> str:
@@ -40,7 +45,7 @@ class Collector:
         C-alpha; count the rest. `full_names` maps (number, insertion code) to the residue name
         where the file's name is longer than Biopython reads (4-letter PDB names such as
         ``NALA`` or ``HISE``). Returns the kept (residue number, insertion code) keys."""
-        cands = []  # (residue, CA atom, resname)
+        items = []  # (residue, resname) in file order
         for residue in bio_chain:
             residue = select_altloc_residue(residue)
             resname = residue.get_resname().strip().upper()
@@ -48,11 +53,17 @@ class Collector:
                 full = full_names.get((residue.id[1], residue.id[2].strip()))
                 if full and full[:3] == resname:
                     resname = full
+            items.append((residue, resname))
+        backbone = [(_xyz(r, "N"), _xyz(r, "C")) for r, _ in items]
+        cands = []  # (residue, CA atom, resname)
+        for i, (residue, resname) in enumerate(items):
             hetflag = residue.id[0]
             if rules.is_water(resname, hetflag):
                 self.counts["skipped_water"] += 1
                 continue
-            if not rules.is_amino_acid(resname, hetatm=hetflag != " "):
+            if not rules.is_amino_acid(resname, hetatm=hetflag != " ") and not (
+                "CA" in residue and rules.bonded_into_chain(backbone, i)
+            ):
                 self.counts["skipped_ligand"] += 1
                 self.ligands[resname] += 1
                 continue

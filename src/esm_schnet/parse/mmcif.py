@@ -171,7 +171,9 @@ def parse_mmcif(text: str, sample_id: str, col: Collector) -> tuple[int, int]:
 
 
 def _count_calpha(d: dict):
-    """Independent count of the first model's C-alpha records (first altloc per residue)."""
+    """Independent count of the first model's C-alpha records (first altloc per residue); a
+    HETATM residue of unknown name counts where its N and C bond it into its segment
+    (`residues.bonded_into_chain`)."""
     ca_records = 0
     raw_by_asym: dict[str, dict] = {}
     model_nums = d.get(A + "pdbx_PDB_model_num")
@@ -182,26 +184,41 @@ def _count_calpha(d: dict):
         seq_ids = d[A + "auth_seq_id"]
         icodes = d.get(A + "pdbx_PDB_ins_code", ["?"] * n)
         groups = d.get(A + "group_PDB", ["ATOM"] * n)
+        xyz = [d[A + "Cartn_" + c] for c in "xyz"]
         seen = set()
+        backbone: dict[str, dict[tuple, list]] = {}  # segment -> residue key -> [N, C]
+        pending = []  # (segment, residue key, row) of unknown HETATM C-alphas
         for i in range(n):
             if model_nums and model_nums[i] != first_model:
                 continue
-            if not rules.is_calpha_name(d[A + "label_atom_id"][i]):
-                continue
-            resname = d[A + "label_comp_id"][i].upper()
-            if not rules.is_amino_acid(resname, hetatm=groups[i] == "HETATM"):
-                continue
+            atom = d[A + "label_atom_id"][i].strip().upper()
             key = (label[i], seq_ids[i], icodes[i])
-            if key not in seen:
-                seen.add(key)
+            bb = backbone.setdefault(label[i], {}).setdefault(key, [None, None])
+            if atom in ("N", "C") and bb[atom == "C"] is None:
+                bb[atom == "C"] = tuple(float(v[i]) for v in xyz)
+            if not rules.is_calpha_name(atom) or key in seen:
+                continue
+            seen.add(key)
+            resname = d[A + "label_comp_id"][i].upper()
+            if rules.is_amino_acid(resname, hetatm=groups[i] == "HETATM"):
                 ca_records += 1
-                ic = "" if icodes[i] in UNSET else icodes[i]
-                try:
-                    raw_by_asym.setdefault(label[i], {})[(int(seq_ids[i]), ic)] = (
-                        f"atom_site row {i + 1}"
-                    )
-                except ValueError:
-                    pass
-    except (KeyError, IndexError, TypeError):
+                _record(raw_by_asym, key, i)
+            elif resname not in rules.IONS and not rules.is_water(resname):
+                pending.append((label[i], key, i))
+        for seg, key, i in pending:
+            order = list(backbone[seg])
+            if rules.bonded_into_chain([backbone[seg][k] for k in order], order.index(key)):
+                ca_records += 1
+                _record(raw_by_asym, key, i)
+    except (KeyError, IndexError, TypeError, ValueError):
         ca_records = -1
     return ca_records, raw_by_asym
+
+
+def _record(raw_by_asym: dict, key: tuple, row: int) -> None:
+    seg, seq_id, icode = key
+    ic = "" if icode in UNSET else icode
+    try:
+        raw_by_asym.setdefault(seg, {})[(int(seq_id), ic)] = f"atom_site row {row + 1}"
+    except ValueError:
+        pass

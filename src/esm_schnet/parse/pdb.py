@@ -2,10 +2,12 @@
 
 A *segment* is a run of ATOM/HETATM records with one chain letter (and segment id, columns
 73-76), ended by a TER record, by a change of chain letter or segment id, or by a residue number
-(+ insertion code) that the run already holds (numbering restarted without TER). Each segment
-becomes its own `Chain` (``name`` = author chain id, or the segment id where the chain id is
-blank as in MD files; ``segment`` = 1, 2, ... among the kept chains of that name), so files that
-reuse a chain letter after TER with numbering restarting lose nothing. Biopython would key such
+(+ insertion code) that the run already holds (numbering restarted without TER). A segment id
+that changes inside one residue (same chain letter, number, insertion code and name as the
+record before, as in Biopython's test file ``a_structure.pdb``) does not split the residue.
+Each segment becomes its own `Chain` (``name`` = author chain id, or the segment id where the
+chain id is blank as in MD files; ``segment`` = 1, 2, ... among the kept chains of that name), so
+files that reuse a chain letter after TER with numbering restarting lose nothing. Biopython would key such
 residues by (chain, number) and merge or drop them: every segment is therefore parsed on its own.
 
 First model only (MODEL 1 of an NMR ensemble). ANISOU/SIGATM/SIGUIJ records are ignored (not
@@ -13,7 +15,9 @@ handed to Biopython). Residue names of four characters (columns 18-21, as GROMAC
 MDAnalysis write ``NALA`` or ``HISE``) are read whole; Biopython reads three.
 
 Lossless check: the C-alpha records of the first model (first alternate location of each
-residue; the C-alpha rule of `residues`) are counted from the text independently of Biopython.
+residue; the C-alpha rule of `residues`, with HETATM residues of unknown name counted where
+their N and C atoms, read from the text, bond them into the segment) are counted from the text
+independently of Biopython.
 """
 
 from __future__ import annotations
@@ -55,21 +59,34 @@ def segments_of(text: str, sample_id: str):
     """
     segments: list[tuple[str, list[str], dict, dict]] = []
     current: list[str] | None = None
-    chain = None
+    chain = None  # (chain id, segid) that names the segment
+    compare = None  # (chain id, segid) of the last record
     seen: set[tuple[str, str]] = set()
-    last_key = None
+    last_key = last_name = None
     models = 0
     in_first = True
     raw: dict[tuple[int, str], str] = {}  # C-alpha records of the current segment
     full: dict[tuple[int, str], str] = {}  # 4-letter residue names of the current segment
+    backbone: dict[tuple, list] = {}  # residue key -> [N xyz, C xyz] (file order)
+    pending: dict[tuple, str] = {}  # HETATM C-alphas of unknown names -> "line N"
     ca_first_alt: dict[tuple, str] = {}
     ca_records = 0
 
     def close():
-        nonlocal current, chain, last_key, raw, full
+        nonlocal current, chain, compare, last_key, last_name, raw, full, backbone, pending
+        nonlocal ca_records
+        order = list(backbone)
+        for key, where in pending.items():
+            if rules.bonded_into_chain([backbone[k] for k in order], order.index(key)):
+                ca_records += 1
+                try:
+                    raw[(int(key[0]), key[1].strip())] = where
+                except ValueError:
+                    pass
         if current:
             segments.append((chain, current, raw, full))
-        current, chain, last_key, raw, full = None, None, None, {}, {}
+        current, chain, compare, last_key, last_name = None, None, None, None, None
+        raw, full, backbone, pending = {}, {}, {}, {}
         seen.clear()
 
     for lineno, line in enumerate(text.splitlines(), start=1):
@@ -105,34 +122,43 @@ def segments_of(text: str, sample_id: str):
                     ) from None
             cid = (line[21], line[72:76].strip())  # chain id + segment id
             key = (line[22:26], line[26])  # residue number + insertion code
-            if cid != chain:
-                close()
-                chain, current = cid, []
+            resname = line[17:21].strip().upper() if line[20] != " " else line[17:20].strip()
+            if cid != compare:
+                if current and key == last_key and resname == last_name and cid[0] == chain[0]:
+                    compare = cid  # segid changed inside one residue: the residue goes on
+                else:
+                    close()
+                    chain, compare, current = cid, cid, []
             elif key != last_key and key in seen:
                 close()  # numbering restarted without TER: a new segment
-                chain, current = cid, []
+                chain, compare, current = cid, cid, []
             if key != last_key:
                 seen.add(key)
                 last_key = key
+            last_name = resname
             current.append(line)
             # independent count of C-alpha records (first altloc of each residue)
-            resname = line[17:21].strip().upper() if line[20] != " " else line[17:20].strip()
             if line[20] != " ":
                 try:
                     full[(int(key[0]), key[1].strip())] = resname
                 except ValueError:
                     pass
+            bb = backbone.setdefault(key, [None, None])
+            atom_name = line[12:16].strip().upper()
+            if atom_name in ("N", "C") and bb[atom_name == "C"] is None:
+                bb[atom_name == "C"] = (float(line[30:38]), float(line[38:46]), float(line[46:54]))
             if rules.is_calpha_name(line[12:16]):
-                if rules.is_amino_acid(resname, hetatm=rec == "HETATM"):
-                    rkey = (len(segments), cid, key)
-                    alt = line[16]
-                    if rkey not in ca_first_alt:
-                        ca_first_alt[rkey] = alt
+                rkey = (len(segments), key)
+                if rkey not in ca_first_alt:
+                    ca_first_alt[rkey] = line[16]
+                    if rules.is_amino_acid(resname, hetatm=rec == "HETATM"):
                         ca_records += 1
                         try:
                             raw[(int(key[0]), key[1].strip())] = f"line {lineno}"
                         except ValueError:
                             pass  # Biopython refuses the residue number with a clear error
+                    elif resname not in rules.IONS and not rules.is_water(resname):
+                        pending[key] = f"line {lineno}"  # counted if bonded into the chain
             continue
         # ANISOU/SIGATM/SIGUIJ are not handed to Biopython: nothing here uses them, and a
         # malformed one must not cost a protein.

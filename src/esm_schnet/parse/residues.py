@@ -3,9 +3,13 @@
 - Amino-acid residue: a residue named in `STANDARD`, `MODIFIED`, `FORCE_FIELD`, a terminal
   variant of one of those (4-letter ``NALA``/``CALA`` style names), or in Biopython's table of
   modified amino acids (`Bio.Data.PDBData.protein_letters_3to1_extended`); and any residue of an
-  ATOM record (polymer) that is not water or an ion (`IONS`, e.g. ``CA``, ``SOD``). A HETATM residue with any other
-  name is a ligand, even when it has an atom named CA. A residue named ``CA`` is the calcium
-  ion, never an amino acid.
+  ATOM record (polymer) that is not water or an ion (`IONS`, e.g. ``CA``, ``SOD``). A HETATM
+  residue with any other name is a ligand, even when it has an atom named CA (palmitate, caps
+  such as ethanolamine or NH2, a glutathione conjugate), unless its backbone is bonded into the
+  chain on both sides (`bonded_into_chain`: its N to the previous residue's C and its C to the
+  next residue's N, each a covalent distance): a non-standard residue of the polymer, such as
+  PH8 (5-phenyl-L-norvaline) of PDB 2N0N. An unknown name alone does not make a ligand. A
+  residue named ``CA`` is the calcium ion, never an amino acid.
 - C-alpha: the atom named ``CA`` (after stripping) of an amino-acid residue, whatever element
   the file gives or Biopython guesses. MD writers (CHARMM, NAMD, GROMACS, OpenMM, MDAnalysis)
   write atom names left-justified from column 13 (``CA  ``) and leave the element columns
@@ -130,3 +134,27 @@ def is_amino_acid(resname: str, hetatm: bool) -> bool:
 
 def is_calpha_name(atom_name: str) -> bool:
     return atom_name.strip().upper() == "CA"
+
+
+#: Longest C-N distance read as a peptide bond (Å). The bond is 1.33 Å; stretched ones in
+#: low-resolution models stay well below 2 Å, and non-bonded C...N contacts are >= 2.7 Å.
+PEPTIDE_BOND_MAX = 2.0
+
+
+def _bonded(c_xyz, n_xyz) -> bool:
+    if c_xyz is None or n_xyz is None:
+        return False
+    d2 = sum((float(a) - float(b)) ** 2 for a, b in zip(c_xyz, n_xyz))
+    return d2 <= PEPTIDE_BOND_MAX**2
+
+
+def bonded_into_chain(backbone, i: int) -> bool:
+    """Is residue `i` peptide-bonded on both sides? `backbone` lists (N xyz, C xyz) of the
+    segment's residues in file order (None where the atom is absent): residue i's N must be
+    bonded to residue i-1's C and its C to residue i+1's N (whatever those residues are: a
+    C-terminal cap such as NH2 counts as the next residue). Decides whether a HETATM residue of
+    unknown name is part of the polymer; caps bonded on one side only stay ligands."""
+    if i <= 0 or i + 1 >= len(backbone):
+        return False
+    n, c = backbone[i]
+    return _bonded(backbone[i - 1][1], n) and _bonded(c, backbone[i + 1][0])
