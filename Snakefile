@@ -40,3 +40,5 @@ rule all:
     default_target: True
     input:
         all_targets(),
+    message:
+        "all: every output of the run is up to date"

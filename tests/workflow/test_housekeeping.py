@@ -31,7 +31,7 @@ def test_config_doc_is_generated_from_the_schema():
 
 def test_license_and_catalog_file():
     assert "MIT License" in (REPO / "LICENSE").read_text()
-    assert 'license = { text = "MIT" }' in (REPO / "pyproject.toml").read_text()
+    assert 'license = "MIT"' in (REPO / "pyproject.toml").read_text()  # SPDX (PEP 639)
     usage = yaml.safe_load((REPO / ".snakemake-workflow-catalog.yml").read_text())["usage"]
     assert set(usage) == {"mandatory-flags", "software-stack-deployment", "report"}
     assert usage["report"] is True and usage["software-stack-deployment"]["conda"] is True

@@ -23,6 +23,7 @@ def test_default_profile_is_safe_for_every_run():
     assert prof["force-use-threads"] is True  # run: jobs in-process
     assert int(prof["scheduler-subsample"]) >= 10
     assert prof["rerun-incomplete"] is True
+    assert prof["quiet"] == ["reason"] and prof["show-failed-logs"] is True
 
 
 def test_slurm_profile_groups_per_protein_jobs_and_has_no_test_settings():
@@ -61,6 +62,32 @@ def test_rules_take_their_job_sizes_from_config(tmp_path, run_snakemake, sample_
             seen[m.group(1)] = r.group(1)
     assert "mem_mb=111" in seen["parse"] and "runtime=2" in seen["parse"], seen
     assert "slurm_partition=cpuq" in seen["parse"], seen
-    assert "mem_mb=222" in seen["embed"] and "runtime=3" in seen["embed"], seen
-    assert "slurm_partition=gpuq" in seen["embed"] and "gpu=1" in seen["embed"], seen
-    assert "threads: 2" in [b for b in blocks if b.startswith("rule embed:")][0]
+    # embed, an aggregate rule, prints a one-line message with its job size instead of its inputs
+    embed = re.search(r"Job \d+: embed: shard 000 .*", res.output).group(0)
+    assert "mem_mb=222" in embed and "runtime=3" in embed, embed
+    assert "slurm_partition=gpuq" in embed and "gpu=1" in embed, embed
+    assert "threads: 2," in embed
+
+
+def test_console_lines_stay_short_at_hundreds_of_proteins(tmp_path, run_snakemake, tiny_config):
+    """With the default profile no line of a run's plan grows with the number of proteins: no
+    per-job `reason:` line, and aggregate jobs print a one-line message, not their inputs."""
+    n = 400
+    sdir = tmp_path / "structures"
+    sdir.mkdir()
+    src = REPO / "resources" / "example" / "structures" / "ex02.pdb"
+    rows = ["id\tstructure\tlabel"]
+    for k in range(n):
+        (sdir / f"p{k:04d}.pdb").symlink_to(src)
+        rows.append(f"p{k:04d}\tstructures/p{k:04d}.pdb\t{k % 7}.5")
+    (tmp_path / "samples.tsv").write_text("\n".join(rows) + "\n")
+    cfg = tiny_config(embedding={"model": "onehot"}, cv={"scheme": "kfold", "k": 10})
+    res = run_snakemake(tmp_path, "-n", config=cfg)
+    assert res.returncode == 0, res.output[-4000:]
+    lines = res.output.splitlines()
+    assert sum(line.startswith("rule parse:") for line in lines) == n  # every job is listed
+    for rule in ("qc", "embed", "folds", "manifest", "train_final", "evaluate", "all"):
+        assert any(re.match(rf"Job \d+: {rule}: ", line) for line in lines), rule
+    assert not [line for line in lines if line.strip().lower().startswith("reason:")]
+    longest = max(lines, key=len)
+    assert len(longest) <= 500, longest[:200]

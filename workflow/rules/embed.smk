@@ -78,6 +78,10 @@ rule embed:
         max_tokens=EMB["max_tokens"],
         cache=EMB["cache"],
         models_dir=lambda w, input: models_dir_of(input.model, EMB["models_dir"]),
+    message:
+        "embed: shard {wildcards.shard} -> {output} (threads: {threads}, mem_mb={resources.mem_mb},"
+        " runtime={resources.runtime}, gpu={resources.gpu},"
+        " slurm_partition={resources.slurm_partition})"
     shell:
         "esm-schnet embed --structures {input.structures:q} --out {output:q}"
         " --settings {params.settings:q}"
@@ -94,5 +98,7 @@ rule manifest:
     log:
         f"logs/manifest/{MODEL_TAG}.log",
     localrule: True
+    message:
+        "manifest: which shard holds each protein -> {output}"
     run:
         manifest_job(input, output[0], log[0])

@@ -57,6 +57,8 @@ rule evaluate:
         bootstrap=config["evaluate"]["bootstrap"],
         seed=config["evaluate"]["seed"],
         labels=LABELS_JSON,
+    message:
+        "evaluate: metrics, baselines and comparisons of every fold -> results/metrics.tsv"
     shell:
         "esm-schnet evaluate"
         " --fold-predictions {input.predictions:q}"

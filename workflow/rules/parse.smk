@@ -54,6 +54,8 @@ rule qc:
     log:
         "logs/qc/structures.log",
     localrule: True
+    message:
+        "qc: the parse QC of {n} proteins -> {{output.structures}}".format(n=len(IDS))
     run:
         rule_job(
             collect_qc,

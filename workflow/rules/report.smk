@@ -35,6 +35,8 @@ rule report_pages:
     log:
         "logs/report_pages/report_pages.log",
     localrule: True
+    message:
+        "report_pages: report tables and the headline -> results/report/"
     run:
         report_pages_job(input, output, log[0])
 
@@ -60,6 +62,8 @@ rule plots:
     params:
         dpi=config["plots"]["dpi"],
         window=config["embedding"]["window"],
+    message:
+        "plots: the figures -> results/plots/"
     run:
         i = input
         plots_job(

@@ -42,6 +42,8 @@ checkpoint folds:
         identity=CV["identity"],
         seed=config["training"]["seed"],
         labels=LABELS_JSON,
+    message:
+        "folds: the {wildcards.scheme} folds of the parsed proteins -> {output}"
     shell:
         "esm-schnet folds --samples {input.samples:q} --structures {input.structures:q}"
         " --scheme {wildcards.scheme:q} --k {params.k:q} --identity {params.identity:q}"
@@ -107,6 +109,8 @@ rule train_final:
         training=TRAINING_JSON,
         labels=LABELS_JSON,
         outdir=lambda w, output: os.path.dirname(output.model),
+    message:
+        "train_final: the final model on every labelled protein -> {output.model}"
     shell:
         "esm-schnet train-final --shards {input.shards:q} --samples {input.samples:q}"
         " --structures {input.structures:q}"
