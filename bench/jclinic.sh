@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The jclinic runs behind README's tables: the whole workflow, onehot features, default settings.
+# The jclinic runs behind docs/jclinic.md's tables: the whole workflow, onehot features, default settings.
 #   bench/jclinic.sh DIR SCHEME [more --config items]     e.g. bench/jclinic.sh /tmp/jl loocv
 # DIR is created empty and holds the sample table, results/ and logs/; prints the wall time and
-# the evaluate summary (the tables in README). Needs ../shared/data/jclinic (or $ESM_SCHNET_JCLINIC).
+# the evaluate summary (the tables in docs/jclinic.md). Needs ../shared/data/jclinic (or $ESM_SCHNET_JCLINIC).
 set -euo pipefail
 R=$(cd "$(dirname "$0")/.." && pwd)
 J=${ESM_SCHNET_JCLINIC:-$R/../shared/data/jclinic}

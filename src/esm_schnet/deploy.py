@@ -39,6 +39,6 @@ def console_script_problem(methods: Iterable | None, which=shutil.which) -> str 
     return (
         f"esm-schnet: the `{SCRIPT}` console script is not on PATH, so the workflow's shell jobs "
         "would fail. Activate the environment that has the package (`source .venv/bin/activate`, "
-        "or `make run`), or run with `--software-deployment-method conda` (see README, "
+        "or `make run`), or run with `--software-deployment-method conda` (see docs/install.md, "
         "'Software environment')."
     )

@@ -12,8 +12,8 @@
 
 What the spread is: the disagreement between models trained on different subsets of the proteins
 (the cross-validation folds) and/or all of them (the final model), i.e. training-set and
-optimisation variance. It is not a calibrated predictive uncertainty (README, Predicting new
-structures).
+optimisation variance. It is not a calibrated predictive uncertainty (docs/predict.md,
+Ensembles).
 """
 
 from __future__ import annotations

@@ -51,7 +51,7 @@ wildcard_constraints:
 
 # Per-protein lookups are built once, here: an input function runs once per job, and a pandas
 # lookup per parse job plus a scan of every id per embed job were the workflow's own largest
-# planning costs at 10,000 proteins (bench/scale.py, README Scale).
+# planning costs at 10,000 proteins (bench/scale.py, docs/cluster.md, Scale).
 def structure_paths(table):
     # id -> structure file of a sample table, as a job input (esm_schnet.paths.job_input_path:
     # relative inside the working directory, so moving the project folder reruns nothing).
@@ -64,7 +64,7 @@ SHARD_IDS = {f"{s:03d}": ids for s, ids in ids_by_shard(IDS, N_SHARDS).items()}
 
 def structure_of(wildcards, structures=STRUCTURES):
     # The structure file of a protein (default: of the training sample table). local(): a
-    # user's input file, never moved under a module's `prefix:` (see README, Modules).
+    # user's input file, never moved under a module's `prefix:` (see docs/usage.md, Use as a module).
     return local(structures[wildcards.id])
 
 

@@ -17,7 +17,7 @@ the featurizer's `batch_workers()`, one single-threaded worker per torch thread)
 run side by side, `workers` at a time (so up to `workers` x `max_tokens` tokens are in flight;
 the plan, and so every result, is the same for any number of workers). On a CPU an intra-op thread team meets at a barrier after
 every operator, which for ESM2-8M's small matrices costs more than the work and collapses when
-the cores are shared; independent single-threaded batches have no barriers (measured in README,
+the cores are shared; independent single-threaded batches have no barriers (measured in docs/performance.md,
 Performance).
 """
 
