@@ -570,8 +570,9 @@ def test_h5_roundtrip(tmp_path):
     with h5py.File(out, "r") as h5:
         assert h5.attrs["kind"] == "structure"
         assert h5.attrs["status"] == "ok"
-        assert h5.attrs["schema_version"] == 1
+        assert h5.attrs["schema_version"] == 2  # 2: with the descriptors dataset
         assert h5["ca"].dtype == np.float32 and h5["chain_index"].dtype == np.int32
+        assert h5["descriptors"].shape[0] == 4 and "columns" in h5["descriptors"].attrs
 
 
 def test_h5_and_qc_are_byte_identical_on_rerun(tmp_path):

@@ -9,11 +9,14 @@ Modules, one job each:
 - `pdb`: PDB segments (TER, chain/segid changes, numbering restarts) and parsing
 - `mmcif`: the atom_site table normalised for any writer (``label_asym_id`` ``.``/``?``/missing
   -> ``auth_asym_id``, and the reverse) and parsing
-- `parser`: `parse_structure`; `h5`: the structure HDF5 file; `qc`: QC rows; `job`: the parse
-  job and `esm-schnet parse`
+- `descriptors`: per-residue structural descriptors (solvent accessibility, dihedrals, secondary
+  structure, C-alpha-only fallbacks) computed at parse time
+- `parser`: `parse_structure`; `h5`: the structure HDF5 file (`read_descriptors`); `qc`: QC
+  rows; `job`: the parse job and `esm-schnet parse`
 """
 
-from .h5 import KIND, SCHEMA_VERSION, read_structure_h5, write_structure_h5
+from .descriptors import COLUMNS as DESCRIPTOR_COLUMNS
+from .h5 import KIND, SCHEMA_VERSION, read_descriptors, read_structure_h5, write_structure_h5
 from .job import cli, parse_job
 from .parser import parse_structure
 from .protein import Chain, Protein
@@ -25,5 +28,5 @@ __all__ = [
     "Chain", "Protein", "parse_structure", "write_structure_h5", "read_structure_h5",
     "parse_job", "collect_qc", "qc_row", "write_qc_row", "cli", "QC_COLUMNS", "MODIFIED",
     "STANDARD", "FORCE_FIELD", "WATERS", "KIND", "SCHEMA_VERSION", "MAX_BYTES",
-    "read_structure_text", "sniff_format",
+    "read_structure_text", "sniff_format", "read_descriptors", "DESCRIPTOR_COLUMNS",
 ]  # fmt: skip

@@ -38,6 +38,7 @@ class Collector:
         self.unknown = Counter()
         self.ligands = Counter()
         self.no_ca = Counter()
+        self.residues: list = []  # Biopython residues of the kept residues (order of `chains`)
         self._segments = Counter()
 
     def add_chain(self, bio_chain, name: str, full_names: dict | None = None) -> set:
@@ -111,6 +112,7 @@ class Collector:
         if not seq:
             return set()
         self._segments[name] += 1
+        self.residues.extend(residue for residue, _, _ in cands)
         self.chains.append(
             Chain(
                 name=name,

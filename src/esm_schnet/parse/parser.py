@@ -3,7 +3,8 @@
 Biopython is the parser of record (`PDBParser` for PDB, `MMCIFParser` for mmCIF); this package
 decides what to hand it and checks what comes back. The rules live with their modules: reading
 and format sniffing in `text`, what is an amino acid / a C-alpha / which letter in `residues`,
-alternate locations in `altloc`, segments in `pdb` and `mmcif`, skip counting in `chains`.
+alternate locations in `altloc`, segments in `pdb` and `mmcif`, skip counting in `chains`,
+per-residue structural descriptors (and their QC counts) in `descriptors`.
 
 Bad input (empty, binary, compressed with something other than gzip, non-structure text, no
 protein residue, no C-alpha atoms, NaN or overflowed ``****`` coordinates, unreadable gzip)
@@ -18,10 +19,11 @@ from pathlib import Path
 
 from ..errors import InputError
 from .chains import Collector, names
+from .descriptors import compute as compute_descriptors
 from .mmcif import parse_mmcif
 from .pdb import parse_pdb
 from .protein import Protein
-from .text import read_structure_text, sniff_format
+from .text import one_line, read_structure_text, sniff_format
 
 log = logging.getLogger("esm_schnet.parse")
 
@@ -48,6 +50,17 @@ def parse_structure(path: str | Path, sample_id: str) -> Protein:
     if not col.chains:
         raise InputError(sample_id, col.empty_reason())
     n_res = sum(c.n_residues for c in col.chains)
+    protein = Protein(
+        id=sample_id, chains=col.chains, source=str(path), format=fmt + (".gz" if gz else "")
+    )
+    t1 = time.perf_counter()
+    try:
+        desc, desc_qc = compute_descriptors(
+            col.residues, "".join(protein.sequences), protein.ca, protein.chain_index
+        )
+    except ImportError as exc:
+        raise InputError(sample_id, f"structural descriptors need {one_line(exc)}") from None
+    t_desc = time.perf_counter() - t1
     qc = {
         "format": fmt + (".gz" if gz else ""),
         "models": models,
@@ -64,6 +77,7 @@ def parse_structure(path: str | Path, sample_id: str) -> Protein:
         "modified_names": names(col.modified),
         "unknown_names": names(col.unknown),
         "ligand_names": names(col.ligands),
+        **desc_qc,
     }
     if ca_records >= 0 and ca_records != n_res:
         log.warning(
@@ -73,11 +87,10 @@ def parse_structure(path: str | Path, sample_id: str) -> Protein:
     if col.no_ca:
         log.info("%s: residues without C-alpha: %s", sample_id, names(col.no_ca))
     log.info(
-        "%s: %s, %d chains (%s), %d residues in %.2fs",
+        "%s: %s, %d chains (%s), %d residues in %.2fs (descriptors %.2fs; missing: %s)",
         sample_id, qc["format"], len(col.chains),
         " ".join(f"{c.label}:{c.n_residues}" for c in col.chains), n_res,
-        time.perf_counter() - t0,
+        time.perf_counter() - t0, t_desc, " ".join(f"{k}={v}" for k, v in desc_qc.items()),
     )  # fmt: skip
-    return Protein(
-        id=sample_id, chains=col.chains, source=str(path), format=qc["format"], qc=qc, error=None
-    )
+    protein.qc, protein.descriptors = qc, desc
+    return protein

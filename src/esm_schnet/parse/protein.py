@@ -48,6 +48,9 @@ class Protein:
     format: str
     qc: dict = field(default_factory=dict)
     error: str | None = None
+    #: per-residue structural descriptors [n_residues, len(descriptors.COLUMNS)] float32, in
+    #: the order of `ca`; None where not computed (a skipped protein, an older file)
+    descriptors: np.ndarray | None = None
 
     @property
     def status(self) -> str:

@@ -15,6 +15,7 @@ QC_COLUMNS = (
     "id", "status", "reason", "format", "models", "chains", "chain_ids", "residues",
     "ca_records", "skipped_no_ca", "skipped_water", "skipped_ligand", "altlocs_resolved",
     "modified_mapped", "unknown_x", "modified_names", "unknown_names", "ligand_names",
+    "rsa_missing", "phi_missing", "psi_missing", "ss_missing", "hse_missing",
     "source",
 )  # fmt: skip
 
