@@ -61,17 +61,22 @@ class TrainedModel:
     def predict_labels(self, graphs, batch_size: int = 8) -> dict[str, dict]:
         """Every label of ProteinGraphs (built with this model's cutoff): {label name: {id:
         value}}, the value a float (regression) or a numpy vector of class probabilities in
-        the order of the spec's classes (classification)."""
+        the order of the spec's classes (classification). `graphs`: any iterable; a Sequence
+        (e.g. esm_schnet.train.dataset.ProteinDataset, read as batches need it) is indexed
+        `batch_size` graphs at a time, not copied."""
+        from collections.abc import Sequence
+
         from .graph import collate
         from .encoders.tabulated import shared_filter_tables
 
         self.model.eval()
         out: dict[str, dict] = {s.name: {} for s in self.heads.specs}
-        graphs = list(graphs)
+        graphs = graphs if isinstance(graphs, Sequence) else list(graphs)
         device = next(self.model.parameters()).device
         with shared_filter_tables(self.model):
             for k in range(0, len(graphs), batch_size):
-                b = collate(graphs[k : k + batch_size]).to(device)
+                b = collate([graphs[j] for j in range(k, min(k + batch_size, len(graphs)))])
+                b = b.to(device)
                 values = self.heads.to_outputs(self.model(b).double(), b.num_nodes.double())
                 for spec, v in zip(self.heads.specs, values):
                     v = v.cpu().numpy()

@@ -177,33 +177,41 @@ def read_shard(
         f.close()
 
 
-def load_records(
-    paths: Sequence[str | os.PathLike], ids: Iterable[str] | None = None, *, embeddings: bool = True
-) -> dict[str, ProteinRecord]:
-    """Records of several shards (e.g. every shard of a model tag, or the manifest's values).
+def index_shards(
+    paths: Sequence[str | os.PathLike], ids: Iterable[str] | None = None
+) -> tuple[dict[str, Path], dict]:
+    """(id -> shard path, file attrs of the first non-empty shard) for the proteins in `ids`
+    (all when None), reading only the files' attrs and group names, not their data.
 
     Shards must come from the same model (model_id, revision, layer, dtype, dim); a protein id
-    must not appear twice.
+    must not appear twice; every id asked for must be there.
     """
     wanted = None if ids is None else set(ids)
-    out: dict[str, ProteinRecord] = {}
-    first: tuple[Path, dict] | None = None
+    out: dict[str, Path] = {}
+    first: tuple[Path, dict, dict] | None = None
     for p in dict.fromkeys(Path(x) for x in paths):
         attrs = shard_attrs(p)
         model = {k: attrs.get(k) for k in MODEL_ATTRS}
         if not attrs.get("n_proteins"):
             continue  # an empty shard loads no model: nothing to compare, nothing to read
         if first is None:
-            first = (p, model)
+            first = (p, model, attrs)
         elif model != first[1]:
             raise EsmSchnetError(
                 f"embedding shards {first[0]} and {p} come from different models "
                 f"({first[1]} vs {model}): delete the stale shards and rerun"
             )
-        for pid, rec in read_shard(p, wanted, embeddings=embeddings).items():
+        with _open(p) as f:
+            try:
+                names = list(f.keys())
+            except (OSError, KeyError, ValueError) as exc:
+                raise CorruptFileError(p, first_line(exc, 160)) from None
+        for pid in names:
+            if wanted is not None and pid not in wanted:
+                continue
             if pid in out:
                 raise EsmSchnetError(f"protein {pid!r} appears in more than one shard (e.g. {p})")
-            out[pid] = rec
+            out[pid] = p
     if wanted is not None:
         missing = sorted(wanted - out.keys())
         if missing:
@@ -212,6 +220,25 @@ def load_records(
                 + ", ".join(missing[:10])
                 + (" ..." if len(missing) > 10 else "")
             )
+    return out, ({} if first is None else first[2])
+
+
+def load_records(
+    paths: Sequence[str | os.PathLike], ids: Iterable[str] | None = None, *, embeddings: bool = True
+) -> dict[str, ProteinRecord]:
+    """Records of several shards (e.g. every shard of a model tag, or the manifest's values),
+    all in memory (training reads them batch by batch instead: esm_schnet.train.dataset).
+
+    Shards must come from the same model (model_id, revision, layer, dtype, dim); a protein id
+    must not appear twice (see index_shards).
+    """
+    index, _ = index_shards(paths, ids)
+    by_shard: dict[Path, set[str]] = {}
+    for pid, p in index.items():
+        by_shard.setdefault(p, set()).add(pid)
+    out: dict[str, ProteinRecord] = {}
+    for p, wanted in by_shard.items():
+        out.update(read_shard(p, wanted, embeddings=embeddings))
     return out
 
 

@@ -20,6 +20,10 @@ def _common_args(ap: argparse.ArgumentParser) -> None:
                     help="the labels setting (JSON list; null = the single column `label`)")
     ap.add_argument("--outdir", required=True)
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    ap.add_argument("--data", choices=("stream", "memory"), default="stream",
+                    help="stream (default): read proteins from the shards as batches need them, "
+                         "memory bounded by the batch; memory: load every protein first (the "
+                         "reference path, same predictions)")
     ap.add_argument("--log", default=None, help="log file (default: stderr)")
 
 
@@ -68,7 +72,7 @@ def cli_fold(argv: list[str]) -> int:
             model_cfg=_json_arg(a.model, "model"), training=_json_arg(a.training, "training"),
             fold=a.fold, threads=a.threads, labels=_labels_arg(a.labels),
             extra_provenance={"folds": str(a.folds), "clusters": clusters},
-            groups=clusters if a.scheme == "group" else None,
+            groups=clusters if a.scheme == "group" else None, data=a.data,
         )
     return 0
 
@@ -91,6 +95,6 @@ def cli_final(argv: list[str]) -> int:
             shards=a.shards, samples=a.samples, train_ids=ids, test_ids=[], outdir=a.outdir,
             graph_cfg=_json_arg(a.graph, "graph"), model_cfg=_json_arg(a.model, "model"),
             training=_json_arg(a.training, "training"), fold=None, threads=a.threads,
-            labels=labels,
+            labels=labels, data=a.data,
         )
     return 0

@@ -1,7 +1,12 @@
-"""One training job: load the proteins' records, build each protein's C-alpha radius graph ONCE
-(reused every epoch), train (esm_schnet.train.loop), predict the held-out proteins and write
-`predictions.tsv`, `history.tsv` (epoch, train_loss, val_loss, lr, seconds), `model.pt`
-(esm_schnet.checkpoint) and `provenance.json`.
+"""One training job: index the proteins in the embedding shards, build each protein's C-alpha
+radius graph ONCE (reused every epoch), train (esm_schnet.train.loop), predict the held-out
+proteins and write `predictions.tsv`, `history.tsv` (epoch, train_loss, val_loss, lr, seconds),
+`model.pt` (esm_schnet.checkpoint) and `provenance.json`.
+
+Data (`data=`): `stream` (the default) reads each protein from the shards when a batch needs it
+and keeps its graph in a temporary HDF5 file (esm_schnet.train.dataset): memory bounded by the
+batch. `memory` loads every record and graph first (the reference path: same predictions to the
+bit, memory growing with the dataset).
 
 predictions.tsv: with the one default label `label`: id, y_true, y_pred, fold (as always).
 Otherwise one row per held-out protein and label it has: id, target (the label's name), y_true,
@@ -75,7 +80,7 @@ def prediction_rows(specs, graphs, preds: dict, fold: int) -> tuple[list[str], l
 
     columns = prediction_columns(specs)
     rows = []
-    for g in graphs:
+    for g in getattr(graphs, "entries", graphs):  # a dataset's entries: id and y, no features
         y = np.atleast_1d(g.y)
         for j, spec in enumerate(specs):
             if not math.isfinite(float(y[j])):
@@ -95,6 +100,9 @@ def prediction_rows(specs, graphs, preds: dict, fold: int) -> tuple[list[str], l
 
 
 def edge_stats(graphs) -> dict:
+    """Proteins, residues, edges, mean and max neighbours of ProteinGraphs or a dataset."""
+    if hasattr(graphs, "edge_stats"):
+        return graphs.edge_stats()
     if not graphs:
         return {"proteins": 0, "residues": 0, "edges": 0}
     nodes = np.array([g.num_nodes for g in graphs])
@@ -126,12 +134,30 @@ def run_training_job(
     extra_provenance: dict | None = None,
     labels=None,
     groups=None,
+    data: str = "stream",
 ) -> dict:
     """Load, build graphs, train, predict the test ids (if any), write all outputs.
 
     graph_cfg, model_cfg, training: the config's sections (the schema fills what is missing; an
     unknown key is a ConfigError); labels: the `labels:` setting (None: its default); groups:
-    {id: cluster} for the inner CV of the linear term's ridge start (train_model)."""
+    {id: cluster} for the inner CV of the linear term's ridge start (train_model); data:
+    `stream` or `memory` (see the module docstring)."""
+    import contextlib
+
+    if data not in DATA_MODES:
+        raise ValueError(f"data must be one of {DATA_MODES}, not {data!r}")
+    with contextlib.ExitStack() as stack:
+        return _run(stack, shards=shards, samples=samples, train_ids=train_ids,
+                    test_ids=test_ids, outdir=outdir, graph_cfg=graph_cfg, model_cfg=model_cfg,
+                    training=training, fold=fold, threads=threads,
+                    extra_provenance=extra_provenance, labels=labels, groups=groups, data=data)
+
+
+DATA_MODES = ("stream", "memory")
+
+
+def _run(stack, *, shards, samples, train_ids, test_ids, outdir, graph_cfg, model_cfg, training,
+         fold, threads, extra_provenance, labels, groups, data) -> dict:
     t_start = time.perf_counter()
     import torch
 
@@ -141,6 +167,7 @@ def run_training_job(
     from ..model import ModelConfig
     from ..samples import read_sample_table
     from ..store import load_records, shard_attrs
+    from .dataset import JobProteins
 
     t_import = time.perf_counter()
     graph = GraphSettings.from_dict(graph_cfg)
@@ -158,14 +185,23 @@ def run_training_job(
                   if i not in targets or not any(math.isfinite(v) for v in targets[i])]
     if unlabelled:
         raise EsmSchnetError(f"no label for protein(s) {', '.join(unlabelled[:10])}")
-    records = load_records(list(shards), ids=list(train_ids) + list(test_ids))
-    # provenance of the embeddings: the attrs of the first non-empty shard (each read once)
-    attrs = next((a for a in map(shard_attrs, shards) if a.get("n_proteins")), {})
-    t_load = time.perf_counter()
-    train_graphs = make_graphs(records, train_ids, targets, graph)
-    test_graphs = make_graphs(records, test_ids, targets, graph)
+    if data == "memory":
+        records = load_records(list(shards), ids=list(train_ids) + list(test_ids))
+        # provenance of the embeddings: the attrs of the first non-empty shard (each read once)
+        attrs = next((a for a in map(shard_attrs, shards) if a.get("n_proteins")), {})
+        t_load = time.perf_counter()
+        train_graphs = make_graphs(records, train_ids, targets, graph)
+        test_graphs = make_graphs(records, test_ids, targets, graph)
+        del records
+        dims = {g.x.shape[1] for g in train_graphs + test_graphs}
+    else:  # one pass over the shards: checks, graphs into a temporary file; nothing kept
+        t_load = time.perf_counter()
+        source = stack.enter_context(
+            JobProteins(shards, list(train_ids) + list(test_ids), targets, graph))
+        attrs = source.attrs
+        train_graphs, test_graphs = source.dataset(train_ids), source.dataset(test_ids)
+        dims = source.dims
     t_graph = time.perf_counter()
-    dims = {g.x.shape[1] for g in train_graphs + test_graphs}
     if len(dims) != 1:
         raise EsmSchnetError(f"proteins have embeddings of different widths: {sorted(dims)}")
     cfg = ModelConfig.from_config(dims.pop(), graph, model_section,
@@ -181,7 +217,7 @@ def run_training_job(
     t_train = time.perf_counter()
 
     trained = TrainedModel(model=model, config=cfg, heads=heads)
-    preds = trained.predict_labels(test_graphs) if test_graphs else {}
+    preds = trained.predict_labels(test_graphs) if len(test_graphs) else {}
     t_pred = time.perf_counter()
     columns, rows = prediction_rows(specs, test_graphs, preds, -1 if fold is None else fold)
     meta = {
@@ -221,6 +257,7 @@ def run_training_job(
                      if k not in ("train_ids", "val_ids", "convergence")},
         "convergence": info["convergence"],
         "graphs": {"train": stats_train, "test": stats_test},
+        "data": data,
         "timings_s": {
             "imports": round(t_import - t_start, 3),
             "load": round(t_load - t_import, 3),

@@ -103,7 +103,8 @@ def fit_ridge(x, r, w, groups=None, alphas=RIDGE_ALPHAS, folds: int = INNER_FOLD
 def init_linear_term(model, batches, heads, readout: str, seed: int = 0,
                      units=None) -> dict:
     """Fit the size line of each regression head's scaler and model.skip (the linear term)
-    jointly, by group ridge on the one-graph training `batches`; returns {label: choice}.
+    jointly, by group ridge on the one-graph training `batches` (read once, in order: only each
+    protein's pooled inputs are kept); returns {label: choice}.
     `units`: the inner-CV unit of each batch (None: each its own). No-op (empty dict) without
     a linear term."""
     import torch
@@ -111,10 +112,14 @@ def init_linear_term(model, batches, heads, readout: str, seed: int = 0,
     skip = getattr(model, "skip", None)
     if skip is None:
         return {}
-    with torch.no_grad():
-        pooled = np.stack([model.linear_inputs(b).double().mean(0).cpu().numpy()
-                           for b in batches])
-    n = np.array([float(b.num_nodes) for b in batches])
+    pooled, sizes, ys = [], [], []
+    with torch.no_grad():  # one pass: `batches` may read each protein from the shards
+        for b in batches:
+            pooled.append(model.linear_inputs(b).double().mean(0).cpu().numpy())
+            sizes.append(float(b.num_nodes))
+            ys.append(b.y.double().cpu().numpy().reshape(-1))
+    pooled = np.stack(pooled)  # [n, D]: one pooled row per protein, never the residues
+    n = np.array(sizes)
     extra = model.centroid.width if model.centroid is not None else 0
     profile = model.num_gaussians  # the neighbour profile: SchNet's Gaussians, summed
     widths = {"embedding": pooled.shape[1] - extra - profile, "centroid": extra,
@@ -122,7 +127,7 @@ def init_linear_term(model, batches, heads, readout: str, seed: int = 0,
     names = [k for k, v in widths.items() if v]
     size_col = (1.0 / n if readout == "add" else n)[:, None]
     design = np.hstack([pooled, size_col])
-    targets = np.stack([b.y.double().cpu().numpy().reshape(-1) for b in batches])  # [n, labels]
+    targets = np.stack(ys)  # [n, labels]
     chosen = {}
     with torch.no_grad():
         for j, h in enumerate(heads.heads):

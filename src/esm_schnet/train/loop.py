@@ -7,6 +7,11 @@ the encoder on its own precomputed graph: mathematically the same step as a conc
 (the loss is the batch mean), without re-concatenating graphs every epoch, and each protein's
 per-edge tensors stay small enough for the CPU caches.
 
+The proteins come as a dataset (esm_schnet.train.dataset): a ProteinDataset reads each protein
+from the shards when a step needs it (memory bounded by the batch; what a training job uses), a
+GraphList holds ProteinGraphs in memory (a plain list of them is wrapped in one). Every pass over
+the training proteins outside the epochs (the ridge start, the fit check) reads them once more.
+
 Determinism: seeds fixed (python, numpy, torch; the shuffling and the validation split use their
 own seeded generators), `torch.use_deterministic_algorithms(True)`; on CPU the same config, data
 and thread count give bit-identical predictions.
@@ -46,24 +51,26 @@ FIT_THRESHOLD = 0.8
 
 
 def convergence(model, batches, heads, threshold: float = FIT_THRESHOLD,
-                reference=None) -> dict:
+                reference=None, targets=None) -> dict:
     """Did the fold fit? Its final training loss (eval mode, every training protein) against the
     loss of the mean predictor on the same proteins: the constant output equal to the mean of
     the standardised training targets (~0, i.e. the fold's size-only line) for regression
     labels, the training class prior for classification labels. ratio > threshold: not
     fitted. `reference`: the heads whose mean predictor is the yardstick (default `heads`; the
     linear term's ridge start moves the heads' offsets, and the yardstick stays the size-only
-    line)."""
+    line). `targets`: the same proteins' labels without features (esm_schnet.train.dataset
+    LabelBatch; default `batches`), all the yardstick reads."""
     import torch
 
     final = _mean_loss(model, batches, heads)
+    targets = batches if targets is None else targets
     with torch.no_grad():
         # on the batches' device: a CPU tensor does not mix with CUDA ones
-        device = batches[0].y.device if batches else None
+        device = targets[0].y.device if len(targets) else None
         reference = heads if reference is None else reference
-        const = reference.reference_output(batches).to(device=device, dtype=torch.float32)
+        const = reference.reference_output(targets).to(device=device, dtype=torch.float32)
         ref = float(np.mean([float(reference.loss(const.expand(b.y.shape[0], -1), b.y,
-                                                  b.num_nodes)) for b in batches]))
+                                                  b.num_nodes)) for b in targets]))
     ratio = final / ref if ref > 0 else (0.0 if final == 0 else math.inf)
     ok = bool(math.isfinite(ratio) and ratio <= threshold)
     hint = "" if ok else "try more training.epochs or another training.lr, or check its labels"
@@ -101,15 +108,16 @@ def train_model(train_graphs, model_cfg, training: TrainingSettings | dict, *, d
     default regression label); `model_cfg.out_channels` must be their widths summed.
     `groups` ({protein id: cluster}, optional): proteins of one cluster stay together in the
     inner CV of the linear term's ridge start (given under `cv.scheme: group`).
+    `train_graphs`: ProteinGraphs, or a dataset (esm_schnet.train.dataset) read batch by batch.
     """
     import torch
 
     from ..encoders.tabulated import shared_filter_tables
-    from ..graph import collate
     from ..log import progress
     from ..heads import LabelHeads
     from ..labels import parse_labels
     from ..model import build_model
+    from .dataset import as_dataset
 
     if not isinstance(training, TrainingSettings):
         training = TrainingSettings.from_dict(training)
@@ -117,26 +125,26 @@ def train_model(train_graphs, model_cfg, training: TrainingSettings | dict, *, d
     device = device or torch.device("cpu")
     seed = int(training.seed)
     seed_everything(seed)
-    graphs = list(train_graphs)
-    if not graphs:
+    graphs = as_dataset(train_graphs)
+    if not len(graphs):
         from ..errors import EsmSchnetError
 
         raise EsmSchnetError("no training proteins")
     gen = torch.Generator().manual_seed(seed)
-    val: list = []
+    val = graphs.subset([])
     if training.val_fraction > 0 and len(graphs) >= 3:
         n_val = min(len(graphs) - 2, max(1, round(training.val_fraction * len(graphs))))
         order = torch.randperm(len(graphs), generator=gen).tolist()
-        val = [graphs[i] for i in sorted(order[:n_val])]
-        graphs = [graphs[i] for i in sorted(order[n_val:])]
+        val = graphs.subset(sorted(order[:n_val]))
+        graphs = graphs.subset(sorted(order[n_val:]))
     specs = list(labels) if labels is not None else parse_labels(None)
-    heads = LabelHeads.fit(specs, model_cfg.readout, [np.atleast_1d(g.y) for g in graphs],
-                           [g.num_nodes for g in graphs])
+    heads = LabelHeads.fit(specs, model_cfg.readout, [np.atleast_1d(g.y) for g in graphs.entries],
+                           [g.num_nodes for g in graphs.entries])
     if heads.width != model_cfg.out_channels:
         raise ValueError(f"labels need {heads.width} outputs, model has {model_cfg.out_channels}")
-    # Each protein becomes a one-graph batch once; epochs only reorder them.
-    train_b = [collate([g]).to(device) for g in graphs]
-    val_b = [collate([g]).to(device) for g in val]
+    # Each protein is a one-graph batch (in memory: collated once; epochs only reorder them).
+    train_b = graphs.batches(device)
+    val_b = val.batches(device)
 
     torch.manual_seed(seed)
     model = build_model(model_cfg).to(device)
@@ -147,7 +155,7 @@ def train_model(train_graphs, model_cfg, training: TrainingSettings | dict, *, d
 
         size_heads = copy.deepcopy(heads)  # before the ridge start moves their offsets
 
-        units = None if groups is None else [str(groups.get(g.id, g.id)) for g in graphs]
+        units = None if groups is None else [str(groups.get(i, i)) for i in graphs.ids]
         linear_choice = init_linear_term(model, train_b, heads, model_cfg.readout, seed, units)
         if linear_choice:
             logger.info("linear term started at the ridge fit of the training proteins "
@@ -185,7 +193,7 @@ def train_model(train_graphs, model_cfg, training: TrainingSettings | dict, *, d
             opt.step()
         train_loss = total / len(train_b)
         val_loss = math.nan
-        if val_b:
+        if len(val_b):
             val_loss = _mean_loss(model, val_b, heads)
         seconds = time.perf_counter() - t0
         history.append(
@@ -202,7 +210,7 @@ def train_model(train_graphs, model_cfg, training: TrainingSettings | dict, *, d
             raise EsmSchnetError(
                 f"training diverged at epoch {epoch} (loss {train_loss}): lower training.lr"
             )
-        if val_b:
+        if len(val_b):
             if val_loss < best:
                 best, bad = val_loss, 0
                 best_state = copy.deepcopy(model.state_dict())
@@ -216,12 +224,13 @@ def train_model(train_graphs, model_cfg, training: TrainingSettings | dict, *, d
                     break
     bar.close()
     info = {"epochs_run": len(history), "stopped_early_at": stopped, "linear_init": linear_choice,
-            "val_ids": [g.id for g in val], "train_ids": [g.id for g in graphs]}
+            "val_ids": val.ids, "train_ids": graphs.ids}
     if best_state is not None:
         model.load_state_dict(best_state)
         info["best_epoch"] = best_epoch
         info["best_val_loss"] = best
-    info["convergence"] = fit = convergence(model, train_b, heads, reference=size_heads)
+    info["convergence"] = fit = convergence(model, train_b, heads, reference=size_heads,
+                                            targets=graphs.label_batches(device))
     if fit["converged"]:
         logger.info("fit: final training loss %.4g = %.3g x the mean predictor's (threshold %g)",
                     fit["final_train_loss"], fit["ratio"], fit["threshold"])

@@ -1,0 +1,315 @@
+"""A training job's proteins, read from the embedding shards batch by batch.
+
+What a job keeps in memory per protein is its index entry (id, shard, label, residue and edge
+counts), never its embedding or its graph: a job's memory is bounded by its batches, not by the
+dataset (10,000 proteins x 300 residues x 1,280 dims x 4 bytes would be 15 GB).
+
+- `JobProteins` (a context manager) indexes the shards (esm_schnet.store.index_shards), then makes
+  one pass over the job's proteins: it reads each protein's C-alpha coordinates and embedding,
+  checks them (shapes, finite values), builds its radius graph ONCE (esm_schnet.graph) and writes
+  the edges (`edge_index` [2, E] int32, `dist` [E] float32) into a temporary HDF5 file, one group
+  per protein (`graphs.h5` in a `esm-schnet-graphs-*` folder under TMPDIR, deleted when the job
+  ends; ~12 bytes per edge: ~1 GB at 10,000 proteins x 300 residues x 30 neighbours).
+- `ProteinDataset` (a Sequence of esm_schnet.graph.ProteinGraph) reads a protein's embedding and
+  coordinates from its shard and its edges from that file when it is indexed. Files are opened on
+  first use and kept open across batches (reopened in a forked child). Embeddings are stored as
+  `embedding.storage_dtype` (float16 halves the files) and converted to float32 per protein,
+  never the whole table.
+- `GraphList` is the same interface over ProteinGraphs already in memory (what tests build, and the
+  reference path of `esm-schnet train-fold --data memory`, which loads every record first). Both
+  give the training loop (esm_schnet.train.loop) the same tensors, so the same predictions.
+
+Per-protein data derived from the fixed graph (the tabulated filter's edge operators, the
+centroid features, the neighbour profile) are recomputed per batch on the lazy path instead of
+being kept for every protein; they are deterministic, so the results do not change.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger("esm_schnet.train")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What stays in memory of one protein."""
+
+    id: str
+    shard: int  # index into JobProteins.shards
+    y: float | tuple[float, ...]
+    num_nodes: int
+    num_edges: int
+    max_degree: int
+    dim: int  # embedding width
+
+
+@dataclass
+class LabelBatch:
+    """The labels of one protein as a one-graph batch has them (y, num_nodes), without features:
+    what the mean predictor's yardstick needs (esm_schnet.heads.LabelHeads.reference_output)."""
+
+    y: object  # Tensor [1] or [1, labels]
+    num_nodes: object  # Tensor [1]
+
+
+def label_batch(y, num_nodes: int, device=None) -> LabelBatch:
+    import torch
+
+    return LabelBatch(y=torch.tensor([y], dtype=torch.float32, device=device),
+                      num_nodes=torch.tensor([num_nodes], dtype=torch.float32, device=device))
+
+
+def edge_stats_of(counts) -> dict:
+    """Graph statistics from (num_nodes, num_edges, max_degree) of each protein; the same numbers
+    as esm_schnet.train.job.edge_stats computes from the graphs."""
+    counts = list(counts)
+    if not counts:
+        return {"proteins": 0, "residues": 0, "edges": 0}
+    residues = sum(c[0] for c in counts)
+    edges = sum(c[1] for c in counts)
+    return {
+        "proteins": len(counts),
+        "residues": int(residues),
+        "edges": int(edges),
+        "neighbours_mean": round(edges / residues, 2) if residues else 0.0,
+        "neighbours_max": int(max(c[2] for c in counts)) if residues else 0,
+    }
+
+
+class _Batches(Sequence):
+    """One-graph batches of a ProteinDataset, read and collated when indexed."""
+
+    def __init__(self, data: "ProteinDataset", device):
+        self.data, self.device = data, device
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __getitem__(self, i):
+        from ..graph import collate
+
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        return collate([self.data[i]]).to(self.device)
+
+
+class _Labels(Sequence):
+    def __init__(self, entries, device):
+        self.entries, self.device = entries, device
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        e = self.entries[i]
+        return label_batch(e.y, e.num_nodes, self.device)
+
+
+class GraphList(Sequence):
+    """ProteinGraphs in memory behind the dataset interface; its batches are collated once and
+    reused every epoch (with what the encoder caches on them)."""
+
+    def __init__(self, graphs):
+        self.entries = list(graphs)  # a ProteinGraph has id, y and num_nodes
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __getitem__(self, i):
+        return self.entries[i]
+
+    @property
+    def ids(self) -> list[str]:
+        return [g.id for g in self.entries]
+
+    def subset(self, indices) -> "GraphList":
+        return GraphList([self.entries[i] for i in indices])
+
+    def batches(self, device) -> list:
+        from ..graph import collate
+
+        return [collate([g]).to(device) for g in self.entries]
+
+    def label_batches(self, device) -> list:
+        return [label_batch(g.y, g.num_nodes, device) for g in self.entries]
+
+    def edge_stats(self) -> dict:
+        counts = []
+        for g in self.entries:
+            deg = np.bincount(g.edge_index[1].numpy(), minlength=g.num_nodes)
+            counts.append((g.num_nodes, g.num_edges, int(deg.max()) if deg.size else 0))
+        return edge_stats_of(counts)
+
+
+class ProteinDataset(Sequence):
+    """Proteins of a JobProteins, in a given order; indexing reads one ProteinGraph."""
+
+    def __init__(self, source: "JobProteins", entries: list[Entry]):
+        self.source, self.entries = source, entries
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return ProteinDataset(self.source, self.entries[i])
+        return self.source.read_graph(self.entries[i])
+
+    @property
+    def ids(self) -> list[str]:
+        return [e.id for e in self.entries]
+
+    def subset(self, indices) -> "ProteinDataset":
+        return ProteinDataset(self.source, [self.entries[i] for i in indices])
+
+    def batches(self, device) -> _Batches:
+        return _Batches(self, device)
+
+    def label_batches(self, device) -> _Labels:
+        return _Labels(self.entries, device)
+
+    def edge_stats(self) -> dict:
+        return edge_stats_of((e.num_nodes, e.num_edges, e.max_degree) for e in self.entries)
+
+
+def as_dataset(graphs):
+    """A ProteinDataset or GraphList as it is; any other iterable of ProteinGraphs as a GraphList."""
+    return graphs if isinstance(graphs, (ProteinDataset, GraphList)) else GraphList(graphs)
+
+
+class JobProteins:
+    """The proteins of one job: the shard index, the graphs built once, open file handles.
+
+    `labels`: id -> label (a float, or a tuple of one value per label; NaN: missing), or None
+    (NaN for every protein). Use it as a context manager (closes the files, deletes the graph
+    file); `dataset(ids)` gives the proteins in that order.
+    """
+
+    def __init__(self, shards, ids, labels: dict | None, graph, tmpdir=None):
+        from ..store import index_shards
+
+        ids = list(dict.fromkeys(ids))
+        index, self.attrs = index_shards(list(shards), ids)
+        self.shards = list(dict.fromkeys(index.values()))
+        which = {p: k for k, p in enumerate(self.shards)}
+        self.cutoff, self.max_neighbors = float(graph.cutoff), graph.max_neighbors
+        self._handles: dict[int, object] = {}
+        self._pid = os.getpid()
+        self._tmp = tempfile.TemporaryDirectory(prefix="esm-schnet-graphs-", dir=tmpdir)
+        self.graph_path = Path(self._tmp.name) / "graphs.h5"
+        self._graphs = None
+        self._entries: dict[str, Entry] = {}
+        try:
+            self._build(ids, index, which, labels)
+        except BaseException:
+            self.close()
+            raise
+
+    # -- building ---------------------------------------------------------------------------
+
+    def _build(self, ids, index, which, labels) -> None:
+        import h5py
+        import torch
+
+        from ..errors import EsmSchnetError
+        from ..graph import radius_graph
+        from ..log import progress
+
+        self._graphs = h5py.File(self.graph_path, "w")
+        for pid in progress(ids, logger=log, desc="graphs"):
+            k = which[index[pid]]
+            ca, emb = self._read(k, pid)
+            if not np.isfinite(emb).all():
+                raise EsmSchnetError(f"protein {pid!r}: its embedding contains NaN or Inf")
+            edge_index, dist = radius_graph(torch.as_tensor(ca, dtype=torch.float32),
+                                            self.cutoff, max_neighbors=self.max_neighbors)
+            g = self._graphs.create_group(pid)
+            g.create_dataset("edge_index", data=edge_index.numpy().astype(np.int32))
+            g.create_dataset("dist", data=dist.numpy())
+            deg = np.bincount(edge_index[1].numpy(), minlength=len(ca))
+            y = float("nan") if labels is None else labels[pid]
+            y = tuple(map(float, y)) if isinstance(y, (tuple, list)) else float(y)
+            self._entries[pid] = Entry(pid, k, y, int(len(ca)), int(edge_index.size(1)),
+                                       int(deg.max()) if deg.size else 0, int(emb.shape[1]))
+        self._graphs.close()  # read back (read-only) as batches need it
+        self._graphs = None
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def _file(self, k: int):
+        from ..store import _open
+
+        if os.getpid() != self._pid:  # a forked worker: HDF5 handles are not shared
+            self._handles, self._pid = {}, os.getpid()
+            self._graphs = None
+        f = self._handles.get(k)
+        if f is None:
+            f = self._handles[k] = _open(self.shards[k])
+        return f
+
+    def _read(self, k: int, pid: str) -> tuple[np.ndarray, np.ndarray]:
+        """(ca [L, 3] float32, embedding [L, D] in its storage dtype) of one protein."""
+        from ..errors import CorruptFileError
+        from ..files import first_line
+
+        path = self.shards[k]
+        try:
+            g = self._file(k)[pid]
+            n = int(g.attrs["n_residues"])
+            ca = g["ca"][()]
+            emb = g["embedding"][()]
+        except (OSError, KeyError, ValueError) as exc:
+            raise CorruptFileError(path, first_line(exc, 160)) from None
+        if ca.shape != (n, 3) or emb.ndim != 2 or emb.shape[0] != n:
+            raise CorruptFileError(path, f"protein {pid!r}: ca {ca.shape} and embedding "
+                                         f"{emb.shape} do not match its {n} residues")
+        return np.asarray(ca, dtype=np.float32), emb
+
+    def read_graph(self, e: Entry):
+        """One protein's ProteinGraph: features in float32, its edges from the graph file."""
+        import h5py
+        import torch
+
+        from ..graph import ProteinGraph
+
+        ca, emb = self._read(e.shard, e.id)
+        if self._graphs is None:
+            self._graphs = h5py.File(self.graph_path, "r")
+        g = self._graphs[e.id]
+        edge_index = torch.from_numpy(g["edge_index"][()].astype(np.int64))
+        dist = torch.from_numpy(g["dist"][()])
+        return ProteinGraph(id=e.id, x=torch.from_numpy(emb.astype(np.float32, copy=False)),
+                            pos=torch.from_numpy(ca), edge_index=edge_index, dist=dist, y=e.y)
+
+    def dataset(self, ids) -> ProteinDataset:
+        return ProteinDataset(self, [self._entries[i] for i in ids])
+
+    @property
+    def dims(self) -> set[int]:
+        return {e.dim for e in self._entries.values()}
+
+    def close(self) -> None:
+        for f in self._handles.values():
+            f.close()
+        self._handles = {}
+        if self._graphs is not None and self._pid == os.getpid():
+            self._graphs.close()
+        self._graphs = None
+        self._tmp.cleanup()
+
+    def __enter__(self) -> "JobProteins":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
