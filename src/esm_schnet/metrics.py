@@ -113,7 +113,9 @@ def bootstrap_metrics(y_true, y_pred, n_boot: int, seed: int = 0) -> dict[str, n
     return res
 
 
-def _interval(samples: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, float]:
+def interval(samples: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """Percentile interval (lo, hi) of bootstrap samples (NaN when under half are finite);
+    shared by the classification metrics (esm_schnet.metrics_cls)."""
     finite = samples[np.isfinite(samples)]
     # An interval from fewer than half of the resamples would be misleading.
     if finite.size == 0 or finite.size < 0.5 * samples.size:
@@ -140,7 +142,7 @@ def compute_metrics(y_true, y_pred, n_boot: int = 1000, seed: int = 0) -> dict:
         if math.isnan(point[m]) or boot[m].size == 0:
             lo, hi = math.nan, math.nan
         else:
-            lo, hi = _interval(boot[m])
+            lo, hi = interval(boot[m])
         row[f"{m}_lo"] = lo
         row[f"{m}_hi"] = hi
     if n_boot <= 0:
@@ -218,7 +220,7 @@ def paired_difference(
     for m in PAIRED_METRICS:
         diff = float(point_a[m][0] - point_b[m][0])
         if w.shape[0]:
-            lo, hi = _interval(boot_a[m] - boot_b[m], confidence)
+            lo, hi = interval(boot_a[m] - boot_b[m], confidence)
         else:
             lo, hi = math.nan, math.nan
         out[m] = {

@@ -35,7 +35,7 @@ import warnings
 
 import numpy as np
 
-from .metrics import CONFIDENCE, _interval, unit_weights, verdict
+from .metrics import CONFIDENCE, interval, unit_weights, verdict
 
 log = logging.getLogger("esm_schnet.metrics_cls")
 
@@ -232,7 +232,7 @@ def compute_metrics(
         if math.isnan(point[m]) or w.shape[0] == 0:
             lo, hi = math.nan, math.nan
         else:
-            lo, hi = _interval(boot[m], confidence)
+            lo, hi = interval(boot[m], confidence)
         row[f"{m}_lo"], row[f"{m}_hi"] = lo, hi
     if n_boot <= 0:
         notes.append("no bootstrap intervals (evaluate.bootstrap = 0)")
@@ -276,7 +276,7 @@ def paired_difference(
     boot_a, boot_b = weighted_metrics(y, pa, w), weighted_metrics(y, pb, w)
     out = {}
     for m in metrics:
-        lo, hi = _interval(boot_a[m] - boot_b[m], confidence) if w.shape[0] else (math.nan,) * 2
+        lo, hi = interval(boot_a[m] - boot_b[m], confidence) if w.shape[0] else (math.nan,) * 2
         out[m] = {
             "difference": point_a[m] - point_b[m], "a": point_a[m], "b": point_b[m],
             "lo": lo, "hi": hi, "verdict": directed_verdict(m, lo, hi),

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,7 +26,9 @@ import numpy as np
 import pandas as pd
 
 from .embed.featurizers.base import LANGUAGE_MODEL
-from .files import atomic_path
+from .figures import (
+    BASE_FONT, SCHNET_STYLE, fmt, model_styles, new_figure, save, style_axis, style_of,
+)
 from .labels import file_suffix, is_default
 
 if TYPE_CHECKING:
@@ -36,44 +37,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("esm_schnet.plots")
 
 PLOTS = ("parity", "residuals", "lengths", "learning_curves")
-STYLE = {
-    "schnet": dict(color="#1f4e9c", label="SchNet"),
-    "ridge_seq": dict(color="#9467bd", label="ridge, size + sequence"),
-    "ridge_pooled": dict(color="#2ca02c", label="ridge, pooled embedding"),
-    "size_linear": dict(color="#d98c1a", label="size-only linear"),
-    "mean": dict(color="#8c8c8c", label="training mean"),
-}
-BASE_FONT = 10
 SCHEME_NAMES = {"loocv": "leave-one-out CV", "kfold": "k-fold CV", "group": "grouped CV"}
 UNCONVERGED_COLOR = "#c0392b"
 BAND = (0.1, 0.9)  # quantiles of the shaded band across folds
 MAX_UNCONVERGED_LABELS = 6  # more unconverged folds than this share one legend entry
-
-
-def _figure(width: float, height: float, ncols: int = 1):
-    # matplotlib is imported here, not with the module: report.smk imports this module while
-    # Snakemake plans every run (~0.6 s), and most runs never draw a plot.
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), layout="constrained")
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(1, ncols)
-    return fig, axes
-
-
-def _style_axis(ax) -> None:
-    ax.grid(True, color="#e5e5e5", linewidth=0.8)
-    ax.set_axisbelow(True)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    ax.tick_params(labelsize=BASE_FONT - 1)
-
-
-def _fmt(v, digits=3) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "n/a"
-    return f"{v:.{digits}g}"
 
 
 def _label_text(label_name: str, unit: str | None) -> str:
@@ -81,7 +48,7 @@ def _label_text(label_name: str, unit: str | None) -> str:
 
 
 def _legend(name: str, rmse, sub: pd.DataFrame, lo: float, hi: float) -> str:
-    text = f"{name} (RMSE {_fmt(rmse)})" if rmse is not None else name
+    text = f"{name} (RMSE {fmt(rmse)})" if rmse is not None else name
     outside = int(((sub["prediction"] < lo) | (sub["prediction"] > hi)).sum())
     return text + (f", {outside} off-scale" if outside else "")
 
@@ -95,10 +62,14 @@ def parity(
     label_name: str = "label",
     unit: str | None = None,
 ) -> Figure:
-    """Prediction vs label of the held-out proteins; SchNet on top, baselines faded."""
-    fig, ax = _figure(6.2, 6.0)
+    """Prediction vs label of the held-out proteins; SchNet on top, baselines faded. Every
+    baseline in the predictions is drawn: registered ones in their style (esm_schnet.baselines),
+    any other in grey under its name."""
+    fig, ax = new_figure(6.2, 6.0)
     metrics = metrics or {}
-    models = ["schnet"] + ([m for m in STYLE if m != "schnet"] if baselines else [])
+    styles = model_styles("regression")
+    known = list(styles) + [m for m in predictions["model"].unique() if m not in styles]
+    models = ["schnet"] + ([m for m in known if m != "schnet"] if baselines else [])
     present = [m for m in models if (predictions["model"] == m).any()]
     # Axis range from the labels and SchNet's predictions; a wild baseline does not squash the
     # plot (its points outside are counted in the legend instead).
@@ -111,18 +82,19 @@ def parity(
     ax.plot([lo, hi], [lo, hi], ls="--", color="#444444", lw=1.0, label="identity", zorder=1)
     for m in reversed(present):  # SchNet drawn last (on top)
         sub = predictions[predictions["model"] == m]
-        st = STYLE.get(m, dict(color="k", label=m))
+        st = style_of(m, styles)
         own = m == "schnet"
         rmse = metrics.get(m, {}).get("rmse")
         ax.scatter(
             sub["label"], sub["prediction"],
             s=38 if own else 18,
-            color=st["color"],
+            color=st.color,
+            marker=st.marker,
             alpha=0.9 if own else 0.35,
             edgecolors="white" if own else "none",
             linewidths=0.6,
             zorder=3 if own else 2,
-            label=_legend(st["label"], rmse, sub, lo, hi),
+            label=_legend(st.label, rmse, sub, lo, hi),
             gid=f"points-{m}",
         )
     ax.set_xlim(lo, hi)
@@ -130,16 +102,16 @@ def parity(
     ax.set_aspect("equal")
     ax.set_xlabel(f"true {_label_text(label_name, unit)}", fontsize=BASE_FONT + 1)
     ax.set_ylabel(f"predicted {_label_text(label_name, unit)}", fontsize=BASE_FONT + 1)
-    _style_axis(ax)
+    style_axis(ax)
     m = metrics.get("schnet")
     if m:
         def ci(k):
-            return f"  [{_fmt(m.get(k + '_lo'))}, {_fmt(m.get(k + '_hi'))}]"
+            return f"  [{fmt(m.get(k + '_lo'))}, {fmt(m.get(k + '_hi'))}]"
 
         text = "\n".join(
             [f"SchNet, n = {m.get('n', len(schnet_rows))}   (95% CI)"]
             + [
-                f"{name:<12}{_fmt(m.get(k)):<6}{ci(k)}"
+                f"{name:<12}{fmt(m.get(k)):<6}{ci(k)}"
                 for name, k in (
                     ("RMSE", "rmse"), ("MAE", "mae"), ("R²", "r2"),
                     ("Pearson r", "pearson"), ("Spearman ρ", "spearman"),
@@ -187,13 +159,13 @@ def residuals(
     annotate: int = 3,
 ) -> Figure:
     """SchNet residual (prediction - label) against residues per protein."""
-    fig, ax = _figure(7.0, 4.6)
+    fig, ax = new_figure(7.0, 4.6)
     sub = predictions[predictions["model"] == "schnet"].copy()
     sub["size"] = sub["id"].map(sizes)
     sub["residual"] = sub["prediction"] - sub["label"]
     ax.axhline(0.0, color="#444444", lw=1.0, ls="--", zorder=1)
     ax.scatter(
-        sub["size"], sub["residual"], s=36, color=STYLE["schnet"]["color"], alpha=0.9,
+        sub["size"], sub["residual"], s=36, color=SCHNET_STYLE.color, alpha=0.9,
         edgecolors="white", linewidths=0.6, zorder=3, gid="points-schnet",
     )
     if annotate > 0 and len(sub):
@@ -210,14 +182,14 @@ def residuals(
     ax.set_ylabel(
         f"residual: predicted − true {_label_text(label_name, unit)}", fontsize=BASE_FONT + 1
     )
-    _style_axis(ax)
+    style_axis(ax)
     ax.set_title(title or "SchNet residuals vs protein size", fontsize=BASE_FONT + 2)
     return fig
 
 
 def lengths(lengths_table: pd.DataFrame, window: int | None = 1022, *, title: str = "") -> Figure:
     """Histograms of residues per protein and per chain, with the model window marked."""
-    fig, (ax_p, ax_c) = _figure(10.0, 4.2, ncols=2)
+    fig, (ax_p, ax_c) = new_figure(10.0, 4.2, ncols=2)
     per_protein = lengths_table.groupby("id")["length"].sum()
     per_chain = lengths_table["length"]
     for ax, values, what, color in (
@@ -250,7 +222,7 @@ def lengths(lengths_table: pd.DataFrame, window: int | None = 1022, *, title: st
             f"{len(values)} {what.split()[0]}s, median {int(np.median(values)) if len(values) else 0}",
             fontsize=BASE_FONT + 1,
         )
-        _style_axis(ax)
+        style_axis(ax)
     if window:
         fig.text(
             0.5, -0.02,
@@ -279,7 +251,7 @@ def learning_curves(
     """Train (and validation) loss per epoch: the median over folds, a shaded 10-90% band
     across folds and thin per-fold lines; folds in `unconverged` drawn in red and named in
     the legend ("fold k (did not fit)")."""
-    fig, ax = _figure(7.0, 4.6)
+    fig, ax = new_figure(7.0, 4.6)
     folds = sorted(history["fold"].unique()) if len(history) else []
     bad = sorted(int(k) for k in unconverged if k in set(int(f) for f in folds))
     thin = 0.8 if len(folds) <= 10 else 0.5
@@ -324,25 +296,12 @@ def learning_curves(
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch", fontsize=BASE_FONT + 1)
     ax.set_ylabel(loss_label, fontsize=BASE_FONT + 1)
-    _style_axis(ax)
+    style_axis(ax)
     ax.legend(fontsize=BASE_FONT - 1.5, loc="upper right")
     default = f"Learning curves ({len(folds)} folds"
     default += f"; {len(bad)} did not fit)" if bad else ")"
     ax.set_title(title or default, fontsize=BASE_FONT + 2)
     return fig
-
-
-def save(fig: Figure, base, dpi: int = 150) -> list[Path]:
-    """Write `base`.png and `base`.svg (atomically); returns the paths."""
-    base = Path(base)
-    base.parent.mkdir(parents=True, exist_ok=True)
-    out = []
-    for ext in ("png", "svg"):
-        path = base.with_suffix(f".{ext}")
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, dpi=dpi, format=ext, bbox_inches="tight", facecolor="white")
-        out.append(path)
-    return out
 
 
 REGRESSION_PLOTS = ("parity", "residuals")

@@ -10,7 +10,8 @@
   divided by the proteins of that true class, so the diagonal is the per-class recall).
 
 Inputs are arrays: `y_true` class indices 0..K-1 and `probs` {model: [n, K] probabilities};
-figures are written with `plots.save`.
+figures are written with `figures.save`. Each model's colour and legend label come from
+`figures.model_styles` (SchNet's, and every classification baseline's from its registration).
 """
 
 from __future__ import annotations
@@ -22,17 +23,11 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from .metrics_cls import as_inputs, point_metrics
-from .plots import BASE_FONT, STYLE, _figure, _fmt, _style_axis
+from .figures import BASE_FONT, fmt, model_styles, new_figure, style_axis, style_of
 
 log = logging.getLogger("esm_schnet.plots_cls")
 
 PLOTS_CLS = ("roc_pr", "confusion")
-STYLE_CLS = {
-    "schnet": STYLE["schnet"],
-    "seq_logistic": dict(color=STYLE["ridge_seq"]["color"], label="logistic, size + sequence"),
-    "size_logistic": dict(color=STYLE["size_linear"]["color"], label="size-only logistic"),
-    "majority_class": dict(color=STYLE["mean"]["color"], label="training class frequencies"),
-}
 GRID = np.linspace(0.0, 1.0, 201)  # common axis of the macro-averaged curves
 CHANCE_COLOR = "#444444"
 
@@ -69,15 +64,16 @@ def _curves(y: np.ndarray, p: np.ndarray) -> tuple[tuple, tuple]:
 
 
 def _ordered(models: Sequence[str]) -> list[str]:
-    known = [m for m in STYLE_CLS if m in models]
-    return known + [m for m in models if m not in STYLE_CLS]
+    styles = model_styles("classification")
+    known = [m for m in styles if m in models]
+    return known + [m for m in models if m not in styles]
 
 
 def _legend(name: str, metric: str, row: Mapping) -> str:
     value = row.get(metric)
     lo, hi = row.get(f"{metric}_lo"), row.get(f"{metric}_hi")
-    ci = f" [{_fmt(lo)}, {_fmt(hi)}]" if lo is not None and hi is not None else ""
-    return f"{name} ({metric.upper()} {_fmt(value)}{ci})"
+    ci = f" [{fmt(lo)}, {fmt(hi)}]" if lo is not None and hi is not None else ""
+    return f"{name} ({metric.upper()} {fmt(value)}{ci})"
 
 
 def roc_pr(
@@ -95,25 +91,26 @@ def roc_pr(
     if not probs:
         raise ValueError("no predictions to plot")
     metrics = metrics or {}
-    fig, (ax_roc, ax_pr) = _figure(11.0, 5.2, ncols=2)
+    fig, (ax_roc, ax_pr) = new_figure(11.0, 5.2, ncols=2)
     models = _ordered(list(probs))
+    styles = model_styles("classification")
     y = None
     k = 0
     for m in reversed(models):  # SchNet drawn last (on top)
         y, p = as_inputs(y_true, probs[m])
         k = p.shape[1]
-        st = STYLE_CLS.get(m, dict(color="k", label=m))
+        st = style_of(m, styles)
         own = m == "schnet"
         row = metrics.get(m) or point_metrics(y, p)[0]
         (fpr, tpr), (rec, prec) = _curves(y, p)
-        style = dict(color=st["color"], lw=2.4 if own else 1.4, alpha=1.0 if own else 0.75,
+        style = dict(color=st.color, lw=2.4 if own else 1.4, alpha=1.0 if own else 0.75,
                      zorder=3 if own else 2)
         ax_roc.plot(fpr, tpr, drawstyle="steps-post", gid=f"roc-{m}",
-                    label=_legend(st["label"], "auroc", row), **style)
+                    label=_legend(st.label, "auroc", row), **style)
         # steps-pre on ascending recall: each recall step carries the precision of the
         # threshold that reaches it, so the area under the line is the average precision
         ax_pr.plot(rec, prec, drawstyle="steps-pre", gid=f"pr-{m}",
-                   label=_legend(st["label"], "auprc", row), **style)
+                   label=_legend(st.label, "auprc", row), **style)
     names = _class_names(k, class_names)
     present = np.flatnonzero(np.bincount(y, minlength=k))
     if k == 2:
@@ -125,7 +122,7 @@ def roc_pr(
     ax_roc.plot([0, 1], [0, 1], ls="--", color=CHANCE_COLOR, lw=1.0, zorder=1, label="chance",
                 gid="chance-roc")
     ax_pr.axhline(chance, ls="--", color=CHANCE_COLOR, lw=1.0, zorder=1,
-                  label=f"chance ({_fmt(chance, 2)})", gid="chance-pr")
+                  label=f"chance ({fmt(chance, 2)})", gid="chance-pr")
     for ax, xl, yl, sub, loc in (
         (ax_roc, "false positive rate", "true positive rate", "ROC", "lower right"),
         (ax_pr, "recall", "precision", "Precision-recall", "lower left"),
@@ -136,7 +133,7 @@ def roc_pr(
         ax.set_xlabel(xl, fontsize=BASE_FONT + 1)
         ax.set_ylabel(yl, fontsize=BASE_FONT + 1)
         ax.set_title(f"{sub} ({what})", fontsize=BASE_FONT + 1)
-        _style_axis(ax)
+        style_axis(ax)
         handles, labels = ax.get_legend_handles_labels()
         order = [*range(len(handles) - 2, -1, -1), len(handles) - 1]  # SchNet first, chance last
         ax.legend([handles[i] for i in order], [labels[i] for i in order],
@@ -174,7 +171,7 @@ def confusion(
     with np.errstate(invalid="ignore", divide="ignore"):
         norm = np.where(rows > 0, counts / np.where(rows > 0, rows, 1), np.nan)
     size = 3.2 + 0.55 * k
-    fig, (ax_n, ax_r) = _figure(2 * size + 1.2, size, ncols=2)
+    fig, (ax_n, ax_r) = new_figure(2 * size + 1.2, size, ncols=2)
     for ax, data, gid, sub, fmt in (
         (ax_n, counts.astype(float), "counts", "proteins", lambda v: f"{int(v)}"),
         (ax_r, norm, "normalised", "fraction of the true class (row)", lambda v: f"{v:.2f}"),
@@ -195,9 +192,9 @@ def confusion(
         ax.set_ylabel(f"true {label_name}", fontsize=BASE_FONT + 1)
         ax.set_title(sub, fontsize=BASE_FONT + 1)
         fig.colorbar(im, ax=ax, shrink=0.8)
-    st = STYLE_CLS.get(model, dict(label=model))
+    st = style_of(model, model_styles("classification"))
     fig.suptitle(
-        title or f"{st['label']}: confusion matrix of {int(counts.sum())} held-out proteins",
+        title or f"{st.label}: confusion matrix of {int(counts.sum())} held-out proteins",
         fontsize=BASE_FONT + 2,
     )
     return fig

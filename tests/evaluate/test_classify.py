@@ -8,13 +8,17 @@ import pandas as pd
 import pytest
 
 from esm_schnet import evaluate
-from esm_schnet.evaluate.classify import (
-    CLS_MODEL_ORDER, classification_tables, compare_classification, summary_table_cls,
-)
+from esm_schnet.evaluate.classify import classification_tables, compare_classification
+from esm_schnet.evaluate.summary import summary_table_cls
 from esm_schnet.labels import LabelSpec
 from esm_schnet.metrics_cls import CLS_METRICS
 
 SPEC = LabelSpec("big", "classification", "none", ("big", "small"))
+CLS_MODEL_ORDER = evaluate.model_order("classification")
+
+
+def test_classification_model_order_from_the_baseline_registry():
+    assert CLS_MODEL_ORDER == ["schnet", "seq_logistic", "size_logistic", "majority_class"]
 
 
 def _cls_inputs(d, noise=0.15, seed=0):
@@ -103,12 +107,12 @@ def test_run_with_a_regression_and_a_classification_label(cv_data, tmp_path, mon
     metrics = pd.read_csv(out.metrics, sep="\t")
     assert list(metrics.columns[:3]) == ["target", "task", "model"]
     assert metrics.groupby("target")["model"].apply(list).to_dict() == {
-        "big": CLS_MODEL_ORDER, "label": evaluate.MODEL_ORDER}
+        "big": CLS_MODEL_ORDER, "label": evaluate.model_order("regression")}
     comp = pd.read_csv(out.comparisons, sep="\t")
     assert set(comp.loc[comp.target == "big", "metric"]) == set(CLS_METRICS)
     assert set(comp.loc[comp.target == "label", "metric"]) == {"rmse", "mae"}
     preds = pd.read_csv(out.predictions, sep="\t", dtype={"label": str, "prediction": str})
-    assert len(preds) == len(cv_data["ids"]) * (len(CLS_MODEL_ORDER) + len(evaluate.MODEL_ORDER))
+    assert len(preds) == len(cv_data["ids"]) * (len(CLS_MODEL_ORDER) + len(evaluate.model_order("regression")))
     doc = json.loads(out.json.read_text())
     assert doc["task"] == "regression" and "rmse" in doc["models"]["schnet"]  # the first label
     assert doc["targets"]["big"]["task"] == "classification"

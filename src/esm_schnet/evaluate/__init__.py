@@ -5,7 +5,7 @@ folds table, the sample table (labels) and the embedding shards (residue counts,
 and pooled embeddings for the baselines), and writes
 
 - results/predictions.tsv  id, label, prediction, fold, model (one row per protein per model:
-  `schnet`, `ridge_seq`, `ridge_pooled`, `size_linear`, `mean`)
+  `schnet`, then every baseline registered for the label's task, esm_schnet.baselines)
 - results/metrics.tsv / .json  one row per model: n, mse, rmse, mae, r2, pearson, spearman, each
   with its 95% bootstrap interval (_lo, _hi), plus the embedding model, its kind (language model
   or the onehot ablation) and the CV scheme
@@ -37,20 +37,24 @@ from .report import metrics_document, tables_html, tsv_text, write_tsv
 from .schema import (
     COMPARISON_COLUMNS,
     CONVERGENCE_COLUMNS,
-    MODEL_DESCRIPTIONS,
     MODEL_NAME,
-    MODEL_ORDER,
     PRED_COLUMNS,
     embedding_kind,
+    model_descriptions,
+    model_order,
+    model_sees,
 )
-from .summary import comparison_line, convergence_document, convergence_lines, summary_table
+from .summary import (
+    comparison_line, convergence_document, convergence_lines, summary_table, summary_table_cls,
+)
 from .tables import best_baseline, compare_to_baselines, evaluate_tables, resampling_units
 
 __all__ = [
-    "COMPARISON_COLUMNS", "CONVERGENCE_COLUMNS", "MODEL_DESCRIPTIONS", "MODEL_NAME", "MODEL_ORDER",
-    "PRED_COLUMNS", "EvaluateInputs", "EvaluateOutputs", "best_baseline", "chain_lengths", "cli",
+    "COMPARISON_COLUMNS", "CONVERGENCE_COLUMNS", "MODEL_NAME", "PRED_COLUMNS", "EvaluateInputs",
+    "EvaluateOutputs", "best_baseline", "chain_lengths", "cli",
     "compare_to_baselines", "comparison_line", "convergence_document", "convergence_lines",
     "embedding_kind", "evaluate_tables", "fold_of_path", "gather_fold_predictions",
-    "gather_histories", "metrics_document", "read_convergence", "resampling_units", "run",
-    "summary_table", "tables_html", "tsv_text", "write_tsv",
+    "gather_histories", "metrics_document", "model_descriptions", "model_order", "model_sees",
+    "read_convergence", "resampling_units", "run", "summary_table", "summary_table_cls",
+    "tables_html", "tsv_text", "write_tsv",
 ]

@@ -17,19 +17,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from .schema import COMPARISON_COLUMNS, MODEL_NAME
+from .schema import COMPARISON_COLUMNS, MODEL_NAME, model_order
 
 log = logging.getLogger("esm_schnet.evaluate")
-
-CLS_MODEL_ORDER = ["schnet", "seq_logistic", "size_logistic", "majority_class"]
-CLS_DESCRIPTIONS = {
-    "schnet": "SchNet on the C-alpha graph with per-residue embeddings (class probabilities)",
-    "seq_logistic": "logistic regression on mean- and sum-pooled embeddings and the residue "
-    "count, C by inner CV on the training fold (size and sequence, no structure)",
-    "size_logistic": "logistic regression on the residue count (size only)",
-    "majority_class": "class frequencies of the training fold (sees nothing; predicts the majority "
-    "class)",
-}
 
 
 def _probabilities(df: pd.DataFrame, classes) -> np.ndarray:
@@ -51,9 +41,9 @@ def classification_tables(
     fold_predictions: id, y_true, y_pred, fold, p_<class> (SchNet, this label's rows);
     folds: id, fold[, cluster] of the proteins that have this label; values: the label's class
     text by id (the sample table)."""
-    from ..baselines import run_cls_baselines
+    from .. import baselines
     from ..metrics_cls import compute_metrics, metric_columns
-    from .tables import baseline_inputs
+    from .tables import baseline_proteins
 
     classes = list(spec.classes)
     folds = folds.copy()
@@ -75,12 +65,11 @@ def classification_tables(
                                  "from the sample table")
     y = np.array([classes.index(c) for c in truth], dtype=int)
     probs = {MODEL_NAME: _probabilities(schnet, classes)}
-    n_res, pooled, summed, groups = baseline_inputs(ids, records, folds, scheme)
-    base, info = run_cls_baselines(y, fold, n_res, pooled, summed=summed, groups=groups,
-                                   n_classes=len(classes))
+    proteins = baseline_proteins(ids, records, folds, scheme).with_labels(y, len(classes))
+    base, info = baselines.run("classification", proteins, fold)
     probs.update(base)
     frames, rows = [], []
-    for name in CLS_MODEL_ORDER:
+    for name in model_order("classification"):
         if name not in probs:
             continue
         p = probs[name]
@@ -100,7 +89,7 @@ def classification_tables(
     metrics = pd.DataFrame(rows, columns=["model", "n", "n_classes", *metric_columns(), "notes"])
     info = {"n_proteins": len(ids), "n_folds": int(len(np.unique(fold))),
             "classes": classes, "class_counts": np.bincount(y, minlength=len(classes)).tolist(),
-            "embedding_dim": int(pooled.shape[1]), **info}
+            "embedding_dim": int(proteins.mean.shape[1]), **info}
     return preds, metrics, info
 
 
@@ -119,7 +108,7 @@ def compare_classification(spec, preds: pd.DataFrame, folds: pd.DataFrame, schem
     schnet = by_model[MODEL_NAME]
     y = np.array([classes.index(str(c)) for c in schnet["label"]], dtype=int)
     rows = []
-    for name in CLS_MODEL_ORDER:
+    for name in model_order("classification"):
         if name == MODEL_NAME or name not in by_model:
             continue
         res = paired_difference(y, _probabilities(schnet, classes),
@@ -127,35 +116,3 @@ def compare_classification(spec, preds: pd.DataFrame, folds: pd.DataFrame, schem
                                 n_boot=n_boot, seed=seed)
         rows += comparison_rows(name, res, CLS_METRICS, unit, units)
     return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
-
-
-def summary_table_cls(metrics: pd.DataFrame, model_id: str = "", scheme: str = "",
-                      comparisons: pd.DataFrame | None = None,
-                      convergence: pd.DataFrame | None = None) -> str:
-    """Plain-text table of a classification label: AUROC and balanced accuracy with their 95%
-    intervals, MCC, log loss; the paired comparisons; SchNet against the best baseline."""
-    from .summary import _fmt, comparison_line, convergence_lines
-
-    head = (f"{'model':<15}{'n':>4}  {'AUROC [95% CI]':<22}{'AUPRC':>7}{'acc.':>7}  "
-            f"{'bal. acc. [95% CI]':<22}{'MCC':>7}{'log loss':>10}")
-    lines = []
-    if model_id or scheme:
-        lines.append(f"embedding: {model_id}; CV scheme: {scheme}")
-    lines += [head, "-" * len(head)]
-    for _, r in metrics.iterrows():
-        auroc = f"{_fmt(r['auroc'])} [{_fmt(r['auroc_lo'])}, {_fmt(r['auroc_hi'])}]"
-        bal = (f"{_fmt(r['balanced_accuracy'])} [{_fmt(r['balanced_accuracy_lo'])}, "
-               f"{_fmt(r['balanced_accuracy_hi'])}]")
-        lines.append(f"{r['model']:<15}{int(r['n']):>4}  {auroc:<22}{_fmt(r['auprc']):>7}"
-                     f"{_fmt(r['accuracy']):>7}  {bal:<22}{_fmt(r['mcc']):>7}"
-                     f"{_fmt(r['log_loss']):>10}")
-    if comparisons is not None and len(comparisons):
-        lines.append("")
-        lines.append(f"{'SchNet minus':<15}{'metric':<19}{'difference [95% paired CI]':<34}"
-                     "verdict")
-        for _, r in comparisons.iterrows():
-            d = f"{_fmt(r['difference'], 3)} [{_fmt(r['lo'])}, {_fmt(r['hi'])}]"
-            lines.append(f"{r['baseline']:<15}{r['metric']:<19}{d:<34}{r['verdict']}")
-    lines += convergence_lines(convergence)
-    lines.append(comparison_line(metrics, comparisons, "classification"))
-    return "\n".join(lines)

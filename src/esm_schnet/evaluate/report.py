@@ -11,7 +11,7 @@ import pandas as pd
 from .. import __version__
 from ..files import write_text
 from ..metrics import METRICS
-from .schema import MODEL_DESCRIPTIONS, embedding_kind
+from .schema import embedding_kind, model_descriptions, model_sees
 from .summary import _fmt, convergence_document
 from .tables import best_baseline
 
@@ -60,24 +60,23 @@ def _with_ci(m: pd.DataFrame, metric: str, head: str, digits: int) -> None:
 
 
 def short_metrics(metrics: pd.DataFrame, task: str = "regression") -> pd.DataFrame:
-    """The metrics table's readable columns (point estimates with their 95% intervals)."""
+    """The metrics table's readable columns (point estimates with their 95% intervals), each
+    model's description and what it sees (from the baseline registry)."""
     m = metrics.copy()
+    m["description"] = m["model"].map(model_descriptions(task)).fillna("")
+    m["sees"] = m["model"].map(model_sees(task)).fillna("")
     if task == "classification":
-        from .classify import CLS_DESCRIPTIONS
-
         for metric, head in (("auroc", "AUROC"), ("auprc", "AUPRC"),
                              ("balanced_accuracy", "balanced acc."), ("mcc", "MCC"),
                              ("log_loss", "log loss")):
             _with_ci(m, metric, f"{head} [95% CI]", 3)
-        m["description"] = m["model"].map(CLS_DESCRIPTIONS).fillna("")
         return m[["model", "n", "AUROC [95% CI]", "AUPRC [95% CI]", "accuracy",
                   "balanced acc. [95% CI]", "MCC [95% CI]", "log loss [95% CI]", "description",
-                  "notes"]]
+                  "sees", "notes"]]
     _with_ci(m, "rmse", "RMSE [95% CI]", 4)
     _with_ci(m, "r2", "R2 [95% CI]", 3)
-    m["description"] = m["model"].map(MODEL_DESCRIPTIONS).fillna("")
     return m[["model", "n", "RMSE [95% CI]", "mae", "R2 [95% CI]", "pearson", "spearman",
-              "description", "notes"]]
+              "description", "sees", "notes"]]
 
 
 def tables_html(
@@ -123,14 +122,6 @@ def _cls_metrics():
     return CLS_METRICS
 
 
-def _descriptions(task: str) -> dict:
-    if task == "classification":
-        from .classify import CLS_DESCRIPTIONS
-
-        return CLS_DESCRIPTIONS
-    return MODEL_DESCRIPTIONS
-
-
 def metrics_document(
     metrics: pd.DataFrame,
     info: dict,
@@ -145,6 +136,7 @@ def metrics_document(
     """metrics.json (of one label): settings, every model's metrics, the best baseline and the
     paired comparisons, the folds' convergence."""
     extra = {}
+    descriptions = model_descriptions(task)
     if comparisons is not None:
         extra["best_baseline"] = best_baseline(metrics, task)
         extra["comparisons"] = comparisons.to_dict(orient="records")
@@ -159,7 +151,7 @@ def metrics_document(
             "task": task,
             "metrics": list(METRICS if task == "regression" else _cls_metrics()),
             "models": {
-                r["model"]: {"description": _descriptions(task).get(r["model"], ""), **r}
+                r["model"]: {"description": descriptions.get(r["model"], ""), **r}
                 for r in metrics.to_dict(orient="records")
             },
             "esm_schnet_version": __version__,

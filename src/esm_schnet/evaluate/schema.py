@@ -1,21 +1,38 @@
 """Names shared by the evaluate modules: model names and order, their descriptions, the
-columns of the predictions, comparisons and convergence tables, and the embedding's kind."""
+columns of the predictions, comparisons and convergence tables, and the embedding's kind.
+
+The models of a label are SchNet and the baselines registered for its task kind
+(esm_schnet.baselines): `model_order`, `model_descriptions` and `model_sees` ask the registry
+each time, so a baseline registered by a plugin is listed everywhere."""
 
 from __future__ import annotations
 
+from .. import baselines
+
 MODEL_NAME = "schnet"
 PRED_COLUMNS = ["id", "label", "prediction", "fold", "model"]
-MODEL_ORDER = ["schnet", "ridge_seq", "ridge_pooled", "size_linear", "mean"]
-MODEL_DESCRIPTIONS = {
-    "schnet": "SchNet on the C-alpha graph with per-residue embeddings",
-    "ridge_seq": "ridge regression on mean- and sum-pooled embeddings and the residue count, "
-    "alpha and standardisation by inner CV on the training fold (size and sequence, no "
-    "structure)",
-    "ridge_pooled": "ridge regression on mean-pooled embeddings (mean composition only: cannot "
-    "express size-extensive labels; no structure)",
-    "size_linear": "linear regression on the residue count (size only)",
-    "mean": "mean label of the training fold (sees nothing)",
+SCHNET_DESCRIPTIONS = {
+    "regression": "SchNet on the C-alpha graph with per-residue embeddings",
+    "classification": "SchNet on the C-alpha graph with per-residue embeddings (class "
+    "probabilities)",
 }
+SCHNET_SEES = "structure (the C-alpha graph) and the per-residue embeddings"
+
+
+def model_order(task: str = "regression") -> list[str]:
+    """SchNet, then the task's baselines as tables show them (strongest built-in first)."""
+    return [MODEL_NAME, *baselines.display_order(task)]
+
+
+def model_descriptions(task: str = "regression") -> dict[str, str]:
+    return {MODEL_NAME: SCHNET_DESCRIPTIONS.get(task, SCHNET_DESCRIPTIONS["regression"]),
+            **baselines.descriptions(task)}
+
+
+def model_sees(task: str = "regression") -> dict[str, str]:
+    """What each model can see (the report's column next to the description)."""
+    return {MODEL_NAME: SCHNET_SEES, **baselines.sees(task)}
+
 COMPARISON_COLUMNS = [
     "baseline", "metric", "difference", "lo", "hi", "verdict", "resampling_unit", "n_units",
     "schnet_value", "baseline_value",

@@ -1,5 +1,6 @@
-"""The plain-text summary the log ends with: the metrics table, the paired comparisons, a
-WARNING line per fold that did not fit, and SchNet against the best baseline."""
+"""The plain-text summary the log ends with (regression: `summary_table`; a classification
+label: `summary_table_cls`): the metrics table, the paired comparisons, a WARNING line per fold
+that did not fit, and SchNet against the best baseline."""
 
 from __future__ import annotations
 
@@ -90,8 +91,6 @@ def summary_table(
     classification label AUROC, balanced accuracy, MCC and log loss), then a WARNING line per
     unconverged fold and, last, SchNet against the best baseline (paired)."""
     if task == "classification":
-        from .classify import summary_table_cls
-
         return summary_table_cls(metrics, model_id, scheme, comparisons, convergence)
     head = (
         f"{'model':<13}{'n':>4}  {'RMSE [95% CI]':<24}{'MAE':>8}  {'R2 [95% CI]':>26}"
@@ -121,4 +120,34 @@ def summary_table(
             lines.append(f"{r['baseline']:<14}{r['metric']:<8}{d:<34}{r['verdict']}")
     lines += convergence_lines(convergence)
     lines.append(comparison_line(metrics, comparisons))
+    return "\n".join(lines)
+
+
+def summary_table_cls(metrics: pd.DataFrame, model_id: str = "", scheme: str = "",
+                      comparisons: pd.DataFrame | None = None,
+                      convergence: pd.DataFrame | None = None) -> str:
+    """Plain-text table of a classification label: AUROC and balanced accuracy with their 95%
+    intervals, MCC, log loss; the paired comparisons; SchNet against the best baseline."""
+    head = (f"{'model':<15}{'n':>4}  {'AUROC [95% CI]':<22}{'AUPRC':>7}{'acc.':>7}  "
+            f"{'bal. acc. [95% CI]':<22}{'MCC':>7}{'log loss':>10}")
+    lines = []
+    if model_id or scheme:
+        lines.append(f"embedding: {model_id}; CV scheme: {scheme}")
+    lines += [head, "-" * len(head)]
+    for _, r in metrics.iterrows():
+        auroc = f"{_fmt(r['auroc'])} [{_fmt(r['auroc_lo'])}, {_fmt(r['auroc_hi'])}]"
+        bal = (f"{_fmt(r['balanced_accuracy'])} [{_fmt(r['balanced_accuracy_lo'])}, "
+               f"{_fmt(r['balanced_accuracy_hi'])}]")
+        lines.append(f"{r['model']:<15}{int(r['n']):>4}  {auroc:<22}{_fmt(r['auprc']):>7}"
+                     f"{_fmt(r['accuracy']):>7}  {bal:<22}{_fmt(r['mcc']):>7}"
+                     f"{_fmt(r['log_loss']):>10}")
+    if comparisons is not None and len(comparisons):
+        lines.append("")
+        lines.append(f"{'SchNet minus':<15}{'metric':<19}{'difference [95% paired CI]':<34}"
+                     "verdict")
+        for _, r in comparisons.iterrows():
+            d = f"{_fmt(r['difference'], 3)} [{_fmt(r['lo'])}, {_fmt(r['hi'])}]"
+            lines.append(f"{r['baseline']:<15}{r['metric']:<19}{d:<34}{r['verdict']}")
+    lines += convergence_lines(convergence)
+    lines.append(comparison_line(metrics, comparisons, "classification"))
     return "\n".join(lines)

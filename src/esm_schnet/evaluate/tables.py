@@ -9,10 +9,11 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from ..baselines import mean_pool, run_baselines
+from .. import baselines
+from ..baselines import Proteins, mean_pool
 from ..errors import InputError
 from ..metrics import PAIRED_METRICS, compute_metrics, metric_columns, paired_difference
-from .schema import COMPARISON_COLUMNS, MODEL_NAME, MODEL_ORDER, PRED_COLUMNS
+from .schema import COMPARISON_COLUMNS, MODEL_NAME, PRED_COLUMNS, model_order
 
 log = logging.getLogger("esm_schnet.evaluate")
 
@@ -64,8 +65,8 @@ def evaluate_tables(
         bad = [i for i, a, b in zip(ids, schnet["fold"], fold) if a != b]
         raise InputError(bad[0], "predicted in a different fold than the folds table says")
 
-    n_res, pooled, summed, groups = baseline_inputs(ids, records, folds, scheme)
-    base, info = run_baselines(ids, y, fold, n_res, pooled, summed=summed, groups=groups)
+    proteins = baseline_proteins(ids, records, folds, scheme).with_labels(y)
+    base, info = baselines.run("regression", proteins, fold)
     own = pd.DataFrame(
         {
             "id": ids,
@@ -75,10 +76,12 @@ def evaluate_tables(
             "model": MODEL_NAME,
         }
     )
-    preds = pd.concat([own, base], ignore_index=True)[PRED_COLUMNS]
+    frames = [pd.DataFrame({"id": ids, "label": y, "prediction": p, "fold": fold, "model": name})
+              for name, p in base.items()]  # registration order
+    preds = pd.concat([own, *frames], ignore_index=True)[PRED_COLUMNS]
 
     rows = []
-    for name in MODEL_ORDER:
+    for name in model_order("regression"):
         sub = preds[preds["model"] == name]
         row = {"model": name}
         row.update(compute_metrics(sub["label"], sub["prediction"], n_boot=n_boot, seed=seed))
@@ -89,7 +92,7 @@ def evaluate_tables(
     info = {
         "n_proteins": len(ids),
         "n_folds": int(len(np.unique(fold))),
-        "embedding_dim": int(pooled.shape[1]),
+        "embedding_dim": int(proteins.mean.shape[1]),
         **info,
     }
     return preds, metrics, info
@@ -113,7 +116,7 @@ def compare_to_baselines(
     wide = preds.pivot(index="id", columns="model", values="prediction").loc[ids]
     y = preds[preds["model"] == MODEL_NAME].set_index("id").loc[ids, "label"].to_numpy(float)
     rows = []
-    for name in MODEL_ORDER:
+    for name in model_order("regression"):
         if name == MODEL_NAME or name not in wide.columns:
             continue
         res = paired_difference(
@@ -124,14 +127,14 @@ def compare_to_baselines(
     return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
 
 
-def baseline_inputs(ids, records: Mapping, folds: pd.DataFrame, scheme: str):
-    """(residue counts, mean-pooled, sum-pooled embeddings, inner-CV groups or None) of `ids`:
-    what the baselines see."""
+def baseline_proteins(ids, records: Mapping, folds: pd.DataFrame, scheme: str) -> Proteins:
+    """What the baselines see of `ids` (esm_schnet.baselines.Proteins, without labels): residue
+    counts, mean- and sum-pooled embeddings, inner-CV groups (None: proteins)."""
     n_res = np.array([int(records[i].n_residues) for i in ids])
     pooled = np.stack([mean_pool(records[i].embedding) for i in ids])
     summed = np.stack([np.asarray(records[i].embedding, dtype=np.float64).sum(0) for i in ids])
     groups = resampling_units(folds, scheme)[1] if scheme == "group" else None
-    return n_res, pooled, summed, groups
+    return Proteins.from_arrays(ids, n_res, pooled, summed, groups)
 
 
 def comparison_rows(name: str, res: dict, metrics, unit: str, units) -> list[dict]:
