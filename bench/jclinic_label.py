@@ -67,7 +67,7 @@ def rmse_by_hydrogens(predictions: Path, with_h: set[str]) -> dict:
     fewer than MIN_UNITS units in a subset no interval is given."""
     import pandas as pd
 
-    from esm_schnet.folds import read_folds
+    from esm_schnet.cv import read_folds
     from esm_schnet.metrics import paired_difference
 
     results = predictions.parent

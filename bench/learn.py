@@ -25,7 +25,7 @@ distances, not residue order).
 
 Everything else is the workflow's own code at its defaults (the packaged config schema): the
 parser (esm_schnet.parse), the onehot featurizer, esm_schnet.graph, the training loop
-(esm_schnet.train.train_model), folds from esm_schnet.folds (kfold, seed 0), the baselines of the
+(esm_schnet.train.train_model), folds from esm_schnet.cv (kfold, seed 0), the baselines of the
 evaluate stage (esm_schnet.baselines) and its metrics (esm_schnet.metrics).
 """
 
@@ -126,7 +126,7 @@ def main() -> int:
         return 0
 
     from esm_schnet.baselines import mean_pool, ridge_seq, sequence_features, size_linear
-    from esm_schnet.folds import assign_folds
+    from esm_schnet.cv import assign_folds
     from esm_schnet.metrics import point_metrics
 
     t_start = time.perf_counter()

@@ -21,7 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "parse": ("esm_schnet.parse:cli", "parse one structure file into results/structures/<id>.h5"),
     "download-model": ("esm_schnet.embed.download:cli", "fetch model weights (ESM2) into a local directory"),
     "embed": ("esm_schnet.embed.shard:cli", "embed the proteins of one shard into an HDF5 shard"),
-    "folds": ("esm_schnet.folds:cli", "write the cross-validation folds table"),
+    "folds": ("esm_schnet.cv:cli", "write the cross-validation folds table"),
     "train-fold": ("esm_schnet.train.cli:cli_fold", "train SchNet on one fold and predict its test set"),
     "train-final": ("esm_schnet.train.cli:cli_final", "train the final model on every labelled protein"),
     "evaluate": ("esm_schnet.evaluate:cli", "gather folds: metrics, baselines, plots"),

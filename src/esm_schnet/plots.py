@@ -37,7 +37,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("esm_schnet.plots")
 
 PLOTS = ("parity", "residuals", "lengths", "learning_curves")
-SCHEME_NAMES = {"loocv": "leave-one-out CV", "kfold": "k-fold CV", "group": "grouped CV"}
+SCHEME_NAMES = {"loocv": "leave-one-out CV", "kfold": "k-fold CV", "group": "grouped k-fold CV",
+                "logo": "leave-one-cluster-out CV"}
 UNCONVERGED_COLOR = "#c0392b"
 BAND = (0.1, 0.9)  # quantiles of the shaded band across folds
 MAX_UNCONVERGED_LABELS = 6  # more unconverged folds than this share one legend entry

@@ -354,6 +354,7 @@ def not_configured(log=None) -> None:
 
 def cli(argv: list[str]) -> int:
     from .log import job_log
+    from .pathlist import add_path_arguments, paths_from_args
     from .settings import default
 
     ap = argparse.ArgumentParser(
@@ -381,8 +382,8 @@ def cli(argv: list[str]) -> int:
     ap.add_argument("--max-tokens", type=int, default=default("embedding.max_tokens"),
                     help="token budget of one embedding batch (default %(default)s)")
     ap.add_argument("--samples", default=None, help="workflow mode: prediction sample table")
-    ap.add_argument("--structures", nargs="+", default=None, metavar="H5",
-                    help="workflow mode: parsed structures (results/predict/structures/<id>.h5)")
+    add_path_arguments(ap, "--structures", required=False,
+                       help="workflow mode: parsed structures (results/predict/structures/<id>.h5)")
     ap.add_argument("--shards", nargs="*", default=[], metavar="H5",
                     help="workflow mode: embedding shard(s) of the prediction set")
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
@@ -391,9 +392,10 @@ def cli(argv: list[str]) -> int:
     if not a.model:
         ap.error("give the model(s): --model results/final/model.pt (repeat for an ensemble)")
     workflow = a.samples is not None
-    if workflow and (a.files or not a.structures or not a.out):
+    structures = paths_from_args(a, "structures")
+    if workflow and (a.files or not structures or not a.out):
         ap.error("with --samples give --structures and --out, and no FILE")
-    if not workflow and (a.structures or a.shards):
+    if not workflow and (structures or a.shards):
         ap.error("--structures/--shards belong to the workflow mode (with --samples)")
     if not workflow and not a.files:
         ap.error("give one or more structure files (or --samples ... for the workflow mode)")
@@ -406,7 +408,7 @@ def cli(argv: list[str]) -> int:
 
             torch.set_num_threads(a.threads)
         if workflow:
-            run(a.samples, a.structures, a.shards, a.model, a.out, device=a.device or "cpu")
+            run(a.samples, structures, a.shards, a.model, a.out, device=a.device or "cpu")
             return 0
         table = predict_structures(a.model, a.files, device=a.device, cache=a.cache,
                                    models_dir=a.models_dir, max_tokens=a.max_tokens)

@@ -175,7 +175,7 @@ def test_train_fold_groups_the_ridge_start_by_cluster_only_under_the_group_schem
     not."""
     import json
 
-    from esm_schnet.folds import write_folds
+    from esm_schnet.cv import write_folds
     from esm_schnet.train import cli_fold
 
     from traindata import write_dataset

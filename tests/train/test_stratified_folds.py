@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from esm_schnet.errors import ConfigError
-from esm_schnet.folds import stratified_folds
+from esm_schnet.cv import stratified_folds
 
 
 def _counts(fold, classes, k):

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import torch
 
-from esm_schnet.folds import write_folds
+from esm_schnet.cv import write_folds
 from esm_schnet.graph import build_graph
 from esm_schnet.checkpoint import TrainedModel, load_model
 from esm_schnet.model import ModelConfig

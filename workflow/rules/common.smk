@@ -113,10 +113,18 @@ def parsed_h5(ids):
 PARSED_H5 = parsed_h5(IDS)
 
 
+def structure_list_inputs(wildcards):
+    # inputs of parse.smk's structure_list: every parsed protein (part "all") or one embedding
+    # shard's ("shard-NNN")
+    if wildcards.part == "all":
+        return PARSED_H5
+    return parsed_h5(ids_in_shard(wildcards.part.removeprefix("shard-")))
+
+
 # Fold outputs of the train stage: the folds come from the `folds` checkpoint (train.smk).
 def fold_numbers(scheme):
     """Fold numbers of a scheme, read from its folds.tsv once the checkpoint has run."""
-    from esm_schnet.folds import read_folds
+    from esm_schnet.cv import read_folds
 
     path = checkpoints.folds.get(scheme=scheme).output[0]
     return sorted({fold for fold, _ in read_folds(path).values()})

@@ -60,6 +60,9 @@ rule download_model:
 rule embed:
     input:
         structures=lambda w: parsed_h5(ids_in_shard(w.shard)),
+        # the same paths through a file (parse.smk, structure_list): no command line grows
+        # with the number of proteins
+        listed="results/lists/structures-shard-{shard}.txt",
         model=MODEL_INPUT,
     output:
         f"{EMBED_DIR}/shard-{{shard}}.h5",
@@ -83,7 +86,7 @@ rule embed:
         " runtime={resources.runtime}, gpu={resources.gpu},"
         " slurm_partition={resources.slurm_partition})"
     shell:
-        "esm-schnet embed --structures {input.structures:q} --out {output:q}"
+        "esm-schnet embed --structures-from {input.listed:q} --out {output:q}"
         " --settings {params.settings:q}"
         " --max-tokens {params.max_tokens:q} --cache={params.cache:q}"
         " --models-dir {params.models_dir:q}"

@@ -9,6 +9,7 @@
 # job log and one on the console, no stack frames (esm_schnet.log.rule_job).
 from esm_schnet.log import rule_job
 from esm_schnet.parse import collect_qc, parse_job
+from esm_schnet.pathlist import path_list_job
 
 # Size of one parse job: config resources.parse (mem_mb, runtime in minutes, threads).
 # Measured: ~80 MB peak RSS and ~1 s for a 16,000-atom PDB file (1a5u, 2,076 residues).
@@ -65,3 +66,23 @@ rule qc:
             log[0],
             log_shown=LOG_SHOWN,
         )
+
+
+# Lists of parsed structures, written from the rule's inputs (results/lists/structures-all.txt:
+# every protein, for folds and train_final; structures-shard-NNN.txt: one embedding shard's).
+# Jobs read them with --structures-from (esm_schnet.pathlist), so no command line grows with the
+# number of proteins: Linux refuses one argument over 128 KiB, about 4,500 paths.
+rule structure_list:
+    input:
+        structure_list_inputs,
+    output:
+        "results/lists/structures-{part}.txt",
+    log:
+        "logs/structure_list/{part}.log",
+    wildcard_constraints:
+        part=r"all|shard-\d{3}",
+    localrule: True
+    message:
+        "structure_list: the parsed structures of {wildcards.part} -> {output}"
+    run:
+        rule_job(path_list_job, input, output[0], log[0], log_shown=LOG_SHOWN)

@@ -32,11 +32,24 @@ if PREDICT_TABLE:
         run:
             parse_job(input[0], wildcards.id, output.h5, output.qc, "skip", log[0])
 
+    # The parsed structures through a file (parse.smk, structure_list): no command line grows
+    # with the number of proteins to score.
+    use rule structure_list as predict_structure_list with:
+        input:
+            expand("results/predict/structures/{id}.h5", id=PREDICT_IDS),
+        output:
+            "results/predict/lists/structures.txt",
+        log:
+            "logs/predict_structure_list/structures.log",
+        message:
+            "predict_structure_list: the parsed structures to score -> {output}"
+
     # Same settings, cache and weights as the embed rule: a sequence already embedded for
     # training (or an earlier prediction) comes from the cache.
     rule predict_embed:
         input:
             structures=expand("results/predict/structures/{id}.h5", id=PREDICT_IDS),
+            listed="results/predict/lists/structures.txt",
             model=MODEL_INPUT,
         output:
             f"results/predict/embeddings/{MODEL_TAG}/shard-000.h5",
@@ -55,7 +68,7 @@ if PREDICT_TABLE:
             cache=EMB["cache"],
             models_dir=EMB["models_dir"],
         shell:
-            "esm-schnet embed --structures {input.structures:q} --out {output:q}"
+            "esm-schnet embed --structures-from {input.listed:q} --out {output:q}"
             " --settings {params.settings:q}"
             " --max-tokens {params.max_tokens:q} --cache={params.cache:q}"
             " --models-dir {params.models_dir:q}"
@@ -66,6 +79,7 @@ if PREDICT_TABLE:
             samples=local(PREDICT_TABLE),
             models=predict_models,  # common.smk: predict.models
             structures=expand("results/predict/structures/{id}.h5", id=PREDICT_IDS),
+            listed="results/predict/lists/structures.txt",
             shard=f"results/predict/embeddings/{MODEL_TAG}/shard-000.h5",
         output:
             report(
@@ -83,7 +97,8 @@ if PREDICT_TABLE:
         resources:
             **PREDICT_JOB["resources"],
         shell:
-            "esm-schnet predict --samples {input.samples:q} --structures {input.structures:q}"
+            "esm-schnet predict --samples {input.samples:q}"
+            " --structures-from {input.listed:q}"
             " --shards {input.shard:q} --models {input.models:q} --out {output:q}"
             " --threads {threads:q} --log {log:q}"
 

@@ -1,8 +1,10 @@
 # train stage: cross-validation folds (a checkpoint: they depend on the parsed sequences), one
 # SchNet training job per fold, and the final model on every labelled protein. All logic lives in
-# esm_schnet.folds and esm_schnet.train (job sizes: job_resources in common.smk).
+# esm_schnet.cv and esm_schnet.train (job sizes: job_resources in common.smk).
 import json
 import os
+
+from esm_schnet.cv import fold_plan_problem
 
 CV = config["cv"]
 TRAIN_SHARDS = expand(
@@ -16,15 +18,26 @@ TRAINING_JSON = json.dumps(config["training"], sort_keys=True)
 # Job sizes: config resources.train / resources.folds (mem_mb, runtime in minutes, threads).
 TRAIN_JOB = job_resources("train")
 FOLDS_JOB = job_resources("folds")
+# Every parsed structure, through a file (parse.smk, structure_list): no command line grows with
+# the number of proteins.
+ALL_STRUCTURES = "results/lists/structures-all.txt"
+# A loocv plan with more folds (training jobs) than esm_schnet.cv.MAX_FOLDS stops here, before
+# any job, with one line naming the scheme to use (logo's clusters are only known once the
+# folds checkpoint ran: that job refuses in the same words). cv.allow_many_folds lifts it.
+if SCHEME == "loocv" and (
+    _problem := fold_plan_problem(SCHEME, len(IDS), CV["allow_many_folds"])
+):
+    sys.exit(f"esm-schnet: {_problem}")
 
 
 wildcard_constraints:
-    scheme="loocv|kfold|group",
+    scheme="loocv|kfold|group|logo",
 
 
 checkpoint folds:
     input:
         structures=lambda w: PARSED_H5,
+        listed=ALL_STRUCTURES,
         samples=local(config["samples"]),
     output:
         "results/cv/{scheme}/folds.tsv",
@@ -40,14 +53,19 @@ checkpoint folds:
     params:
         k=CV["k"],
         identity=CV["identity"],
+        coverage=CV["coverage"],
+        method=CV["cluster_method"],
+        many="--allow-many-folds" if CV["allow_many_folds"] else "",
         seed=config["training"]["seed"],
         labels=LABELS_JSON,
     message:
         "folds: the {wildcards.scheme} folds of the parsed proteins -> {output}"
     shell:
-        "esm-schnet folds --samples {input.samples:q} --structures {input.structures:q}"
+        "esm-schnet folds --samples {input.samples:q} --structures-from {input.listed:q}"
         " --scheme {wildcards.scheme:q} --k {params.k:q} --identity {params.identity:q}"
-        " --seed {params.seed:q} --labels {params.labels:q} --out {output:q} --log {log:q}"
+        " --coverage {params.coverage:q} --cluster-method {params.method:q} {params.many}"
+        " --threads {threads} --seed {params.seed:q} --labels {params.labels:q}"
+        " --out {output:q} --log {log:q}"
 
 
 rule train_fold:
@@ -89,6 +107,7 @@ rule train_final:
     input:
         shards=TRAIN_SHARDS,
         structures=lambda w: PARSED_H5,
+        listed=ALL_STRUCTURES,
         samples=local(config["samples"]),
     output:
         model="results/final/model.pt",
@@ -113,7 +132,7 @@ rule train_final:
         "train_final: the final model on every labelled protein -> {output.model}"
     shell:
         "esm-schnet train-final --shards {input.shards:q} --samples {input.samples:q}"
-        " --structures {input.structures:q}"
+        " --structures-from {input.listed:q}"
         " --graph {params.graph:q} --model {params.model:q} --training {params.training:q}"
         " --labels {params.labels:q} --outdir {params.outdir:q} --threads {threads:q}"
         " --log {log:q}"

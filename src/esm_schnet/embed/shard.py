@@ -316,11 +316,14 @@ def embed_shard(
 
 
 def cli(argv: list[str]) -> int:
+    from ..pathlist import add_path_arguments, paths_from_args
+
     p = argparse.ArgumentParser(
         prog="esm-schnet embed",
         description="Embed the proteins of one shard (parsed structure .h5 files) into an HDF5 shard.",
     )
-    p.add_argument("--structures", nargs="*", default=[], help="parsed structure files (results/structures/<id>.h5)")
+    add_path_arguments(p, "--structures", required=False,
+                       help="parsed structure files (results/structures/<id>.h5)")
     p.add_argument("--out", required=True, help="output shard (.h5)")
     p.add_argument(
         "--settings",
@@ -350,5 +353,5 @@ def cli(argv: list[str]) -> int:
 
             torch.set_num_threads(args.threads)
         log.info("settings: %s", json.dumps(asdict(cfg), sort_keys=True))
-        embed_shard(args.structures, args.out, cfg)
+        embed_shard(paths_from_args(args, "structures"), args.out, cfg)
     return 0

@@ -11,6 +11,7 @@ import pandas as pd
 
 from .. import baselines
 from ..baselines import Proteins, mean_pool
+from ..cv import GROUPED_SCHEMES
 from ..errors import InputError
 from ..metrics import PAIRED_METRICS, compute_metrics, metric_columns, paired_difference
 from .schema import COMPARISON_COLUMNS, MODEL_NAME, PRED_COLUMNS, model_order
@@ -100,8 +101,9 @@ def evaluate_tables(
 
 def resampling_units(folds: pd.DataFrame, scheme: str) -> tuple[str, np.ndarray]:
     """(unit name, unit of each protein in folds order) for the paired bootstrap: whole clusters
-    under `cv.scheme: group` (the folds table's `cluster` column), else proteins."""
-    if scheme == "group" and "cluster" in folds.columns:
+    under the grouped schemes, `group` and `logo` (the folds table's `cluster` column), else
+    proteins."""
+    if scheme in GROUPED_SCHEMES and "cluster" in folds.columns:
         return "cluster", folds["cluster"].astype(str).to_numpy()
     return "protein", folds["id"].astype(str).to_numpy()
 
@@ -133,7 +135,7 @@ def baseline_proteins(ids, records: Mapping, folds: pd.DataFrame, scheme: str) -
     n_res = np.array([int(records[i].n_residues) for i in ids])
     pooled = np.stack([mean_pool(records[i].embedding) for i in ids])
     summed = np.stack([np.asarray(records[i].embedding, dtype=np.float64).sum(0) for i in ids])
-    groups = resampling_units(folds, scheme)[1] if scheme == "group" else None
+    groups = resampling_units(folds, scheme)[1] if scheme in GROUPED_SCHEMES else None
     return Proteins.from_arrays(ids, n_res, pooled, summed, groups)
 
 
