@@ -47,7 +47,7 @@ def _labels_arg(text: str):
 
 def cli_fold(argv: list[str]) -> int:
     from ..errors import InputError
-    from ..folds import read_folds
+    from ..cv import GROUPED_SCHEMES, read_folds
     from ..log import job_log
 
     ap = argparse.ArgumentParser(prog="esm-schnet train-fold",
@@ -56,8 +56,8 @@ def cli_fold(argv: list[str]) -> int:
     ap.add_argument("--folds", required=True, help="results/cv/<scheme>/folds.tsv")
     ap.add_argument("--fold", type=int, required=True)
     ap.add_argument("--scheme", default=None,
-                    help="the folds' cv.scheme; with `group` the clusters also group the inner "
-                         "CV of the linear term's ridge start")
+                    help="the folds' cv.scheme; with `group` or `logo` the clusters also group "
+                         "the inner CV of the linear term's ridge start")
     a = ap.parse_args(argv)
     with job_log(a.log):
         folds = read_folds(a.folds)
@@ -72,25 +72,26 @@ def cli_fold(argv: list[str]) -> int:
             model_cfg=_json_arg(a.model, "model"), training=_json_arg(a.training, "training"),
             fold=a.fold, threads=a.threads, labels=_labels_arg(a.labels),
             extra_provenance={"folds": str(a.folds), "clusters": clusters},
-            groups=clusters if a.scheme == "group" else None, data=a.data,
+            groups=clusters if a.scheme in GROUPED_SCHEMES else None, data=a.data,
         )
     return 0
 
 
 def cli_final(argv: list[str]) -> int:
     from ..log import job_log
+    from ..pathlist import add_path_arguments, paths_from_args
 
     ap = argparse.ArgumentParser(prog="esm-schnet train-final",
                                  description="Train the final model on every labelled protein.")
     _common_args(ap)
-    ap.add_argument("--structures", nargs="+", required=True,
-                    help="results/structures/<id>.h5 (proteins that parsed and have a label are used)")
+    add_path_arguments(ap, "--structures", help="results/structures/<id>.h5 (proteins that "
+                       "parsed and have a label are used)")
     a = ap.parse_args(argv)
     with job_log(a.log):
-        from ..folds import usable_proteins
+        from ..cv import usable_proteins
 
         labels = _labels_arg(a.labels)
-        _, ids, _ = usable_proteins(a.samples, a.structures, labels=labels)
+        _, ids, _ = usable_proteins(a.samples, paths_from_args(a, "structures"), labels=labels)
         run_training_job(
             shards=a.shards, samples=a.samples, train_ids=ids, test_ids=[], outdir=a.outdir,
             graph_cfg=_json_arg(a.graph, "graph"), model_cfg=_json_arg(a.model, "model"),
