@@ -65,6 +65,7 @@ def gradient_norms(run: Path, fold: int, training: dict) -> dict:
     import torch
 
     import esm_schnet.model as model_module
+    from esm_schnet.cv import GROUPED_SCHEMES
     from esm_schnet.model import ModelConfig
     from esm_schnet.samples import read_sample_table
     from esm_schnet.settings import GraphSettings, TrainingSettings
@@ -118,7 +119,8 @@ def gradient_norms(run: Path, fold: int, training: dict) -> dict:
     try:
         _, _, history, _ = train_model(graphs, cfg, TrainingSettings.from_dict(settings),
                                        labels=specs,
-                                       groups=prov["clusters"] if scheme == "group" else None)
+                                       groups=prov["clusters"] if scheme in GROUPED_SCHEMES
+                                       else None)
     finally:
         handle.remove()
         model_module.build_model = build

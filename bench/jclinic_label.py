@@ -67,7 +67,7 @@ def rmse_by_hydrogens(predictions: Path, with_h: set[str]) -> dict:
     fewer than MIN_UNITS units in a subset no interval is given."""
     import pandas as pd
 
-    from esm_schnet.cv import read_folds
+    from esm_schnet.cv import GROUPED_SCHEMES, read_folds
     from esm_schnet.metrics import paired_difference
 
     results = predictions.parent
@@ -79,8 +79,8 @@ def rmse_by_hydrogens(predictions: Path, with_h: set[str]) -> dict:
     scheme = json.loads((results / "metrics.json").read_text()).get("cv_scheme") \
         if (results / "metrics.json").is_file() else None
     units: dict = {}
-    if scheme == "group":
-        units = {i: c for i, (_, c) in read_folds(results / "cv" / "group" / "folds.tsv").items()}
+    if scheme in GROUPED_SCHEMES:
+        units = {i: c for i, (_, c) in read_folds(results / "cv" / scheme / "folds.tsv").items()}
     wide = p.pivot(index=["id", "label"], columns="model", values="prediction").reset_index()
     out: dict = {"cv_scheme": scheme, "resampled": "clusters" if units else "proteins"}
     for subset, mask in (("with_hydrogens", wide["id"].isin(with_h)),
