@@ -198,3 +198,15 @@ def test_stream_and_memory_jobs_write_identical_outputs(data, storage):
         assert json.dumps(pa[key]) == json.dumps(pb[key]), key
     assert pa["data"] == "stream" and pb["data"] == "memory"
     assert pa["embeddings"]["storage_dtype"] == storage
+
+
+@pytest.mark.parametrize("size", [1, 7, 2001, 32767, 32768, 40000])
+def test_stable_order_is_torchs_stable_argsort(size):
+    from esm_schnet.encoders.tabulated import stable_order
+
+    gen = torch.Generator().manual_seed(size)
+    for n in (0, 1, 5000):
+        keys = torch.randint(0, size, (n,), generator=gen)
+        got = stable_order(keys, size)
+        assert got.dtype == torch.int64
+        assert torch.equal(got, torch.argsort(keys, stable=True))

@@ -60,19 +60,32 @@ def grid_cell(t: Tensor, grid_size: int) -> tuple[Tensor, Tensor]:
     return g0.long(), (t - g0).unsqueeze(1)
 
 
+def stable_order(keys: Tensor, size: int) -> Tensor:
+    """`torch.argsort(keys, stable=True)` for integer keys in [0, size): the same permutation
+    (a stable sort has exactly one), by numpy's radix sort for keys that fit int16 on the CPU
+    (~10x faster than torch's stable sort on 20,000 keys; training batches read from the
+    shards rebuild their EdgeOperators every epoch), else by torch itself."""
+    if keys.device.type != "cpu" or size > 32767:
+        return torch.argsort(keys, stable=True)
+    import numpy as np
+
+    order = np.argsort(keys.numpy().astype(np.int16), kind="stable")
+    return torch.from_numpy(order.astype(np.int64, copy=False))
+
+
 def edge_operators(edge_index: Tensor, dist: Tensor, num_nodes: int, spacing: float,
                    grid_size: int) -> EdgeOperators:
     g0, w = grid_cell(dist.to(torch.float32) / spacing, grid_size)
     E = g0.numel()
     edges = torch.arange(E, device=g0.device)
     rows = torch.cat([g0, g0 + 1])
-    order = torch.argsort(rows, stable=True)
+    order = stable_order(rows, grid_size)
     crow = torch.zeros(grid_size + 1, dtype=torch.long, device=g0.device)
     crow[1:] = torch.cumsum(torch.bincount(rows, minlength=grid_size), 0)
     table_grad = _csr(crow, torch.cat([edges, edges])[order],
                       torch.cat([1.0 - w[:, 0], w[:, 0]])[order], (grid_size, E))
     src = edge_index[0]
-    order = torch.argsort(src, stable=True)
+    order = stable_order(src, num_nodes)
     crow = torch.zeros(num_nodes + 1, dtype=torch.long, device=g0.device)
     crow[1:] = torch.cumsum(torch.bincount(src, minlength=num_nodes), 0)
     scatter_src = _csr(crow, order, torch.ones(E, device=g0.device), (num_nodes, E))
