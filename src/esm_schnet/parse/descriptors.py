@@ -4,7 +4,8 @@ One row per kept residue (the order of ``ca``), columns `COLUMNS` (float32; a de
 could not be computed is 0 and its mask column says so):
 
 - ``rsa``: relative solvent accessibility: Shrake-Rupley SASA (Biopython's
-  `Bio.PDB.SASA.ShrakeRupley`, probe 1.4 A, 100 points per atom) of the residue's heavy atoms,
+  `Bio.PDB.SASA.ShrakeRupley`, probe 1.4 A, 100 points per atom, computed by the vectorised
+  `sasa.shrake_rupley`, which gives identical per-atom areas) of the residue's heavy atoms,
   computed on all kept protein residues together (waters, ligands and hydrogens left out),
   divided by the residue type's maximum accessibility, theoretical values of Tien et al. 2013
   (PLoS ONE 8:e80635; Biopython's `Bio.Data.PDBData.residue_sasa_scales["Wilke"]`). Modified
@@ -43,6 +44,7 @@ import importlib.util
 import numpy as np
 
 from . import residues as rules
+from .sasa import shrake_rupley
 
 COLUMNS = (
     "rsa", "phi_sin", "phi_cos", "psi_sin", "psi_cos", "ss_H", "ss_E", "ss_C",
@@ -82,27 +84,6 @@ def _pydssp_numpy():
         mod_spec.loader.exec_module(module)
         _PYDSSP = module
     return _PYDSSP
-
-
-class _Atom:
-    """What ShrakeRupley.compute reads of an atom (coord, element) and writes (sasa)."""
-
-    __slots__ = ("coord", "element", "sasa")
-
-    def __init__(self, coord, element):
-        self.coord, self.element, self.sasa = coord, element, 0.0
-
-
-class _Atoms:
-    """The smallest entity ShrakeRupley.compute accepts: a level and its atoms."""
-
-    level = "M"
-
-    def __init__(self, atoms):
-        self._atoms = atoms
-
-    def get_atoms(self):
-        return iter(self._atoms)
 
 
 def _element(atom) -> str | None:
@@ -196,16 +177,19 @@ def _assign_ss(coord: np.ndarray, donor: np.ndarray) -> np.ndarray:
     return out
 
 
-def compute(residues, sequence: str, ca: np.ndarray, chain_index: np.ndarray):
+def compute(
+    residues, sequence: str, ca: np.ndarray, chain_index: np.ndarray, sasa_method: str = "fast"
+):
     """Descriptors of the kept residues: `residues` are their Biopython residues (order of
-    `ca`), `sequence` their letters. Returns (array [L, len(COLUMNS)] float32, QC counts)."""
-    from Bio.PDB.SASA import ShrakeRupley
+    `ca`), `sequence` their letters. Returns (array [L, len(COLUMNS)] float32, QC counts).
 
+    sasa_method: ``"fast"`` (`sasa.shrake_rupley`, vectorised) or ``"biopython"`` (Biopython's
+    own loops); both give identical per-atom areas."""
     n = len(residues)
     col = {c: k for k, c in enumerate(COLUMNS)}
     out = np.zeros((n, len(COLUMNS)), np.float64)
     bb = np.full((n, 4, 3), np.nan)
-    atoms, owner = [], []
+    atoms, elements, owner = [], [], []
     for i, res in enumerate(residues):
         for a in res.get_atoms():
             name = a.get_name().strip().upper()
@@ -213,7 +197,8 @@ def compute(residues, sequence: str, ca: np.ndarray, chain_index: np.ndarray):
                 bb[i, _BACKBONE.index(name)] = a.get_coord()
             element = _element(a)
             if element is not None:
-                atoms.append(_Atom(np.asarray(a.get_coord(), np.float64), element))
+                atoms.append(a.get_coord())
+                elements.append(element)
                 owner.append(i)
     complete = ~np.isnan(bb).any(axis=(1, 2))
     # chain continuity: C[i] - N[i+1] bonded, same chain
@@ -224,8 +209,8 @@ def compute(residues, sequence: str, ca: np.ndarray, chain_index: np.ndarray):
 
     # relative solvent accessibility
     if atoms:
-        ShrakeRupley().compute(_Atoms(atoms), level="A")
-        sasa = np.bincount(owner, weights=[a.sasa for a in atoms], minlength=n)
+        _, atom_sasa = shrake_rupley(np.array(atoms, np.float64), elements, method=sasa_method)
+        sasa = np.bincount(owner, weights=atom_sasa, minlength=n)
         max_asa = _max_asa()
         denom = np.array([max_asa.get(s, np.nan) for s in sequence])
         rsa_ok = complete & ~np.isnan(denom)
