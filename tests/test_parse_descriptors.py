@@ -274,3 +274,61 @@ def test_esol_secondary_structure_agrees_with_the_files_helix_and_sheet_records(
     # HELIX records also hold 3-10 helices and author-chosen ends: agreement is not 1
     assert hits["H"][0] / hits["H"][1] > 0.8, hits
     assert hits["E"][0] / hits["E"][1] > 0.85, hits
+
+
+def _backbones(paths, monkeypatch):
+    """The (backbone [n, 4, 3], donor mask) windows the parse job hands pydssp."""
+    from esm_schnet.parse import descriptors
+
+    seen, assign = [], descriptors._assign_ss
+    monkeypatch.setattr(
+        descriptors, "_assign_ss", lambda c, d: seen.append((c, d)) or assign(c, d)
+    )
+    for p in paths:
+        parse_structure(p, "t")
+    return [
+        (c[s : s + descriptors.DSSP_WINDOW], d[s : s + descriptors.DSSP_WINDOW])
+        for c, d in seen
+        for s in range(0, len(c), descriptors.DSSP_WINDOW // 2)
+        if len(c[s : s + descriptors.DSSP_WINDOW]) >= 6
+    ]
+
+
+def test_sparse_hbond_map_is_pydssp_s(monkeypatch):
+    """The hydrogen-bond map computed on KD-tree candidates equals pydssp's dense L x L map
+    value for value (its NaN, a degenerate H, reads 0), so the assignment is the same."""
+    from esm_schnet.parse import descriptors
+
+    mod = descriptors._pydssp_numpy()
+    example = Path(__file__).resolve().parents[1] / "resources" / "example" / "structures"
+    paths = sorted(example.iterdir())
+    if ESOL.is_dir():
+        paths += sorted((ESOL / "pdb").glob("*.pdb.gz"))[::100]
+    windows = _backbones(paths, monkeypatch)
+    assert len(windows) >= 20
+    for coord, donor in windows:
+        with np.errstate(all="ignore"):
+            dense = mod.dense_get_hbond_map(coord[None], donor_mask=donor)
+            sparse = mod.get_hbond_map(coord[None], donor_mask=donor)
+            assert sparse.shape == dense.shape
+            np.testing.assert_array_equal(
+                np.nan_to_num(dense, nan=0.0).view(np.uint64), sparse.view(np.uint64)
+            )
+            np.testing.assert_array_equal(
+                mod.assign(coord, donor_mask=donor),
+                np.asarray(_dense_assign(mod, coord, donor)),
+            )
+    # anything but the parse job's call goes to pydssp's own
+    coord, donor = windows[0]
+    with np.errstate(all="ignore"):
+        e = mod.get_hbond_map(coord, donor_mask=donor, return_e=True)
+        np.testing.assert_array_equal(e, mod.dense_get_hbond_map(coord, donor, return_e=True))
+
+
+def _dense_assign(mod, coord, donor):
+    sparse = mod.get_hbond_map
+    mod.get_hbond_map = mod.dense_get_hbond_map
+    try:
+        return mod.assign(coord, donor_mask=donor)
+    finally:
+        mod.get_hbond_map = sparse

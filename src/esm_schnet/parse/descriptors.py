@@ -20,9 +20,11 @@ could not be computed is 0 and its mask column says so):
   binary with no wheel on PyPI, so it cannot enter the lock file; pydssp is the maintained,
   pip-installable re-implementation (C3 agreement with DSSP reported above 97%; MDAnalysis ships
   a copy of the same code). Its NumPy module is loaded on its own, because the package's
-  ``__init__`` imports torch (3 s per parse job); see `_pydssp_numpy`. Its cost is quadratic in
-  length, so structures longer than `DSSP_WINDOW` residues are assigned in windows overlapping
-  by half (each residue takes the window it is most central in; sheet partners farther apart
+  ``__init__`` imports torch (3 s per parse job); see `_pydssp_numpy`. Its hydrogen-bond map is
+  computed here only for donor-acceptor pairs closer than `HBOND_RADIUS` (`_sparse_hbond_map`,
+  the same map as pydssp's dense one). The rest of its cost is still quadratic in length, so
+  structures longer than `DSSP_WINDOW` residues are assigned in windows overlapping by half
+  (each residue takes the window it is most central in; sheet partners farther apart
   than about half a window are then missed). Residues without N, CA, C and O are left out of
   the assignment (``ss_ok`` = 0); hydrogen donors are masked for prolines and after breaks.
 - C-alpha-only descriptors, defined wherever the C-alpha is (the fallback where atoms are
@@ -39,6 +41,7 @@ QC counts (residues where a descriptor could not be computed): ``rsa_missing``,
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 
 import numpy as np
@@ -82,8 +85,68 @@ def _pydssp_numpy():
         mod_spec = importlib.util.spec_from_file_location("_esm_schnet_pydssp_numpy", path)
         module = importlib.util.module_from_spec(mod_spec)
         mod_spec.loader.exec_module(module)
+        module.dense_get_hbond_map = module.get_hbond_map
+        module.get_hbond_map = functools.partial(_sparse_hbond_map, module)
         _PYDSSP = module
     return _PYDSSP
+
+
+HBOND_RADIUS = 12.0  # A; N(i)-O(j) and N(i)-C(j) both farther: DSSP energy > -0.43 kcal/mol
+
+
+def _sparse_hbond_map(mod, coord, donor_mask=None, cutoff=None, margin=None, return_e=False):
+    """pydssp's ``get_hbond_map``, the same map computed only where a hydrogen bond can be.
+
+    Its energy e = 0.084 * 332 * (1/d_ON + 1/d_CH - 1/d_OH - 1/d_CN) is computed for all L^2
+    pairs (a dozen [L, L, 3] arrays). With |N-H| = 1.01 A (pydssp places H so), a pair whose
+    d_ON and d_CN are both >= R has -e <= 27.888 * 2 * 1.01 / (R (R - 1.01)) = 0.43 at R = 12,
+    above its cutoff -0.5, so its map value is exactly 0 (clipped to -1: (sin(-pi/2) + 1) / 2).
+    Here the candidate pairs come from a KD-tree (either distance < `HBOND_RADIUS`) and their
+    values from pydssp's own expressions, element by element: the map is identical (a NaN of a
+    degenerate H, pydssp's, is 0 here; both read as no bond). Other calls go to pydssp's."""
+    cutoff = mod.DEFAULT_CUTOFF if cutoff is None else cutoff
+    margin = mod.DEFAULT_MARGIN if margin is None else margin
+    coord = np.asarray(coord)
+    batch = coord if coord.ndim == 4 else coord[None]
+    if (
+        return_e
+        or batch.ndim != 4
+        or batch.shape[0] != 1
+        or batch.shape[2] != 4
+        or batch.shape[1] < 3
+        or (cutoff, margin) != (mod.DEFAULT_CUTOFF, mod.DEFAULT_MARGIN)
+        or not np.isfinite(batch).all()
+    ):
+        return mod.dense_get_hbond_map(coord, donor_mask, cutoff, margin, return_e)
+    from scipy.spatial import cKDTree
+
+    n_res = batch.shape[1]
+    h = mod._get_hydrogen_atom_position(batch)[0]  # H of residues 1..L-1
+    coord3 = batch[0]
+    nit, car, oxy = coord3[1:, 0], coord3[:-1, 2], coord3[:-1, 3]  # donors m+1, acceptors n
+    tree = cKDTree(nit)
+    found = [
+        tree.sparse_distance_matrix(cKDTree(x), HBOND_RADIUS, output_type="ndarray")
+        for x in (oxy, car)
+    ]
+    key = np.unique(np.concatenate([f["i"] * (n_res - 1) + f["j"] for f in found]))
+    m, k = key // (n_res - 1), key % (n_res - 1)
+    hm, nm, cn, on = h[m], nit[m], car[k], oxy[k]
+    d_on = np.linalg.norm(on - nm, axis=-1)
+    d_ch = np.linalg.norm(cn - hm, axis=-1)
+    d_oh = np.linalg.norm(on - hm, axis=-1)
+    d_cn = np.linalg.norm(cn - nm, axis=-1)
+    e = mod.CONST_Q1Q2 * (1.0 / d_on + 1.0 / d_ch - 1.0 / d_oh - 1.0 / d_cn) * mod.CONST_F
+    i, j = m + 1, k  # rows: donor residue, columns: acceptor residue
+    local = (j != i) & (j != i - 1) & (j != i - 2)
+    donor = np.array(donor_mask).astype(float) if donor_mask is not None else np.ones(n_res, float)
+    val = np.clip(cutoff - margin - e, a_min=-margin, a_max=margin)
+    val = (np.sin(val / margin * np.pi / 2) + 1.0) / 2
+    val = val * local
+    val = val * donor[i]
+    out = np.zeros((n_res, n_res), val.dtype)
+    out[i, j] = val
+    return out[None] if coord.ndim == 4 else out
 
 
 def _element(atom) -> str | None:
