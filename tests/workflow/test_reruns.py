@@ -218,6 +218,12 @@ def shard_of(sid: str) -> str:
     return f"{_shard_of(sid, 2):03d}"
 
 
+def structure_lists(shard: str) -> set[str]:
+    """The list jobs a changed protein reruns: every structure (folds, train_final) and its
+    shard's (embed)."""
+    return {"structure_list[part=all]", f"structure_list[part=shard-{shard}]"}
+
+
 @pytest.fixture(scope="module")
 def copied(base, tmp_path_factory) -> Path:
     """The finished project copied (modification times kept) to another folder."""
@@ -270,7 +276,8 @@ def test_rerun_protein_added(base, tmp_path):
         fh.write(f"{NEW}\tstructures/{NEW}.pdb\t2.2\tg9\n")
     s = shard_of(NEW)
     first = {f"parse[id={NEW}]", "qc", f"embed[shard={s}]", "manifest", f"folds[scheme={SCHEME}]",
-             "train_final", "evaluate", "report_pages", "plots", "all"}  # fmt: skip
+             "train_final", "evaluate", "report_pages", "plots", "all",
+             *structure_lists(s)}  # fmt: skip
     shard = f"results/embeddings/{TAG}/shard-{s}.h5"
     union = _run_up_to_checkpoint_and_plan(wd, first, extra_targets=[shard])
     assert union == first | FOLD_JOBS
@@ -296,7 +303,8 @@ def test_rerun_structure_file_changed(base, tmp_path):
     pdb.write_text("".join(lines))
     s = shard_of("ex20")
     first = {"parse[id=ex20]", "qc", f"embed[shard={s}]", "manifest", f"folds[scheme={SCHEME}]",
-             "train_final", "evaluate", "report_pages", "plots", "all"}  # fmt: skip
+             "train_final", "evaluate", "report_pages", "plots", "all",
+             *structure_lists(s)}  # fmt: skip
     assert _run_up_to_checkpoint_and_plan(wd, first) == first | FOLD_JOBS
 
 
