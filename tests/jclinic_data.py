@@ -3,6 +3,7 @@ skip cleanly without it."""
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -17,3 +18,12 @@ def jclinic_dir() -> Path | None:
         if (c / "pdb").is_dir():
             return c
     return None
+
+
+@functools.lru_cache(maxsize=None)
+def parsed_structure(path: Path, descriptors: bool = True):
+    """`parse_structure(path, path.stem)` once per test session: test_jclinic_parse and
+    test_writer_corpus read the same 42 jclinic files. Callers must not modify the result."""
+    from esm_schnet.parse import parse_structure
+
+    return parse_structure(path, Path(path).stem, descriptors=descriptors)

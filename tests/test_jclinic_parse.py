@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from esm_schnet.parse import MODIFIED, STANDARD, parse_structure
-from jclinic_data import jclinic_dir
+from esm_schnet.parse import DESCRIPTOR_COLUMNS, MODIFIED, STANDARD
+from jclinic_data import jclinic_dir, parsed_structure
 
 JCLINIC = jclinic_dir()
 pytestmark = pytest.mark.skipif(JCLINIC is None, reason="../shared/data/jclinic is not available")
@@ -56,7 +56,15 @@ def _files():
 
 @pytest.fixture(scope="module")
 def parsed():
-    return {f.stem: (parse_structure(f, f.stem), raw_calpha_records(f)) for f in _files()}
+    # with descriptors: parsed once per session (test_writer_corpus reads the same files)
+    return {f.stem: (parsed_structure(f), raw_calpha_records(f)) for f in _files()}
+
+
+def test_descriptors_of_all_42_files(parsed):
+    for pid, (protein, _) in parsed.items():
+        d = protein.descriptors
+        assert d.shape == (protein.n_residues, len(DESCRIPTOR_COLUMNS)), pid
+        assert np.isfinite(d).all(), pid
 
 
 @pytest.mark.slow

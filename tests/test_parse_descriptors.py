@@ -332,3 +332,22 @@ def _dense_assign(mod, coord, donor):
         return mod.assign(coord, donor_mask=donor)
     finally:
         mod.get_hbond_map = sparse
+
+
+def test_descriptors_false_leaves_them_out_and_the_job_computes_them(tmp_path):
+    """parse_structure(..., descriptors=False) (text-level tests) parses the same chains and
+    text QC without descriptors; the parse job always writes them."""
+    path = Path(__file__).resolve().parents[1] / "resources" / "example" / "structures" / "ex02.pdb"
+    bare = parse_structure(path, "x", descriptors=False)
+    full = parse_structure(path, "x")
+    assert bare.descriptors is None
+    assert full.descriptors.shape == (full.n_residues, len(DESCRIPTOR_COLUMNS))
+    assert bare.sequences == full.sequences
+    np.testing.assert_array_equal(bare.ca, full.ca)
+    from esm_schnet.parse.descriptors import QC_KEYS
+
+    assert bare.qc == {k: v for k, v in full.qc.items() if k not in QC_KEYS}
+    parse_job(path, "x", tmp_path / "x.h5", tmp_path / "x.tsv")
+    got, columns = read_descriptors(tmp_path / "x.h5")
+    assert columns == tuple(DESCRIPTOR_COLUMNS)
+    np.testing.assert_array_equal(got, full.descriptors)

@@ -10,6 +10,7 @@ The corpus is generated in tmp_path (nothing generated is committed). jclinic pa
 from __future__ import annotations
 
 import collections
+import functools
 import warnings
 from pathlib import Path
 
@@ -19,7 +20,7 @@ import pytest
 import structure_variants as sv
 from esm_schnet.errors import InputError
 from esm_schnet.parse import parse_structure
-from jclinic_data import jclinic_dir
+from jclinic_data import jclinic_dir, parsed_structure
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = sorted((REPO / "resources" / "example" / "structures").glob("ex*.pdb"))
@@ -32,14 +33,15 @@ CORPUS_JCLINIC = ["1a05_1_protein", "1a0q_1_protein", "1a2c_1_protein", "1a4m_1_
 
 
 def _one_segment_per_letter(path) -> bool:
-    chains = parse_structure(path, "src").chains
+    chains = parse_structure(path, "src", descriptors=False).chains
     return len(chains) == len({c.name for c in chains})
 
 
+@functools.lru_cache(maxsize=None)
 def _sources():
     out = [(p.stem, p) for p in EXAMPLE[:9] if _one_segment_per_letter(p)]
     out += [(n, JCLINIC / "pdb" / f"{n}.pdb") for n in CORPUS_JCLINIC if JCLINIC]
-    return out
+    return tuple(out)
 
 
 def _bio(path):
@@ -108,9 +110,11 @@ WRITERS = {
 }
 
 
+@functools.lru_cache(maxsize=None)
 def _expected(src):
-    """The C-alpha residues of the source: (letters, C-alpha coordinates) by our parser."""
-    p = parse_structure(src, "src")
+    """The C-alpha residues of the source: (letters, C-alpha coordinates) by our parser (the
+    chains only: these tests check text-level parsing; cached, every writer reads them)."""
+    p = parse_structure(src, "src", descriptors=False)
     return "".join(p.sequences), p.ca, [c.n_residues for c in p.chains]
 
 
@@ -121,7 +125,7 @@ def test_writer_corpus_parses_with_the_source_residues(writer, tmp_path):
         dst = tmp_path / f"{name}.{writer}"
         WRITERS[writer](src, dst)
         seq, ca, sizes = _expected(src)
-        got = parse_structure(dst, name)
+        got = parse_structure(dst, name, descriptors=False)
         assert "".join(got.sequences) == seq, (writer, name)
         np.testing.assert_allclose(got.ca, ca, atol=2e-3, err_msg=f"{writer} {name}")
         assert [c.n_residues for c in got.chains] == sizes, (writer, name)
@@ -204,9 +208,12 @@ def gemmi_counts(path) -> collections.Counter:
     return counts
 
 
-def _ours(path) -> collections.Counter:
+def _ours(path, shared: bool = False) -> collections.Counter:
+    """Residues per chain letter by our parser; shared: the session's parse of a jclinic file
+    (test_jclinic_parse reads the same), else a text-level parse without descriptors."""
+    protein = parsed_structure(path) if shared else parse_structure(path, "x", descriptors=False)
     counts = collections.Counter()
-    for c in parse_structure(path, "x").chains:
+    for c in protein.chains:
         counts[c.name] += c.n_residues
     return counts
 
@@ -215,7 +222,7 @@ def _ours(path) -> collections.Counter:
 @pytest.mark.skipif(JCLINIC is None, reason="../shared/data/jclinic is not available")
 def test_gemmi_agrees_on_all_42_jclinic_files():
     assert len(JCLINIC_FILES) == 42
-    disagree = {f.stem: (_ours(f), gemmi_counts(f)) for f in JCLINIC_FILES}
+    disagree = {f.stem: (_ours(f, shared=True), gemmi_counts(f)) for f in JCLINIC_FILES}
     disagree = {k: v for k, v in disagree.items() if v[0] != v[1]}
     assert not disagree, disagree
 

@@ -45,7 +45,7 @@ def parse_job(
     with job_log(log) as logger:
         t0 = time.perf_counter()
         try:
-            protein = parse_structure(structure, sample_id)
+            protein = parse_structure(structure, sample_id, descriptors=True)
         except InputError as exc:
             if on_error == "fail":
                 if str(structure) in exc.reason or Path(structure).name in exc.reason:

@@ -28,8 +28,12 @@ from .text import one_line, read_structure_text, sniff_format
 log = logging.getLogger("esm_schnet.parse")
 
 
-def parse_structure(path: str | Path, sample_id: str) -> Protein:
+def parse_structure(path: str | Path, sample_id: str, *, descriptors: bool = True) -> Protein:
     """Parse the first model of a PDB/mmCIF file (plain or gzipped) into C-alpha chains.
+
+    descriptors=False leaves the per-residue structural descriptors out (``protein.descriptors``
+    None, no descriptor QC counts), for callers that read only the chains and the text-level QC
+    (tests of the parsing rules); the parse job always computes them.
 
     Raises InputError (one line naming the sample) for anything that is not a usable structure.
     """
@@ -54,12 +58,14 @@ def parse_structure(path: str | Path, sample_id: str) -> Protein:
         id=sample_id, chains=col.chains, source=str(path), format=fmt + (".gz" if gz else "")
     )
     t1 = time.perf_counter()
-    try:
-        desc, desc_qc = compute_descriptors(
-            col.residues, "".join(protein.sequences), protein.ca, protein.chain_index
-        )
-    except ImportError as exc:
-        raise InputError(sample_id, f"structural descriptors need {one_line(exc)}") from None
+    desc, desc_qc = None, {}
+    if descriptors:
+        try:
+            desc, desc_qc = compute_descriptors(
+                col.residues, "".join(protein.sequences), protein.ca, protein.chain_index
+            )
+        except ImportError as exc:
+            raise InputError(sample_id, f"structural descriptors need {one_line(exc)}") from None
     t_desc = time.perf_counter() - t1
     qc = {
         "format": fmt + (".gz" if gz else ""),
