@@ -36,9 +36,10 @@ def toy():
 
 def test_builtins_in_registration_and_display_order():
     assert [b.name for b in baselines.registered("regression")] == [
-        "mean", "size_linear", "ridge_pooled", "ridge_seq"]
+        "mean", "size_linear", "ridge_pooled", "ridge_seq", "ridge_surface", "hgb_struct"]
     assert evaluate.model_order("regression") == [
-        "schnet", "ridge_seq", "ridge_pooled", "size_linear", "mean"]
+        "schnet", "hgb_struct", "ridge_surface", "ridge_seq", "ridge_pooled", "size_linear",
+        "mean"]
     assert evaluate.model_order("classification") == [
         "schnet", "seq_logistic", "size_logistic", "majority_class"]
     for task in ("regression", "classification"):

@@ -179,8 +179,10 @@ def test_run_writes_every_output(tmp_path, monkeypatch):
     )
     out = evaluate.EvaluateOutputs.under(tmp_path / "out")
     metrics = evaluate.run(inputs, out)
-    assert list(metrics["model"]) == evaluate.model_order("regression") == [
-        "schnet", "ridge_seq", "ridge_pooled", "size_linear", "mean"]
+    # the structure-aware baselines need parsed structures (EvaluateInputs.structures): skipped
+    assert list(metrics["model"]) == [
+        m for m in evaluate.model_order("regression") if m not in ("hgb_struct", "ridge_surface")
+    ] == ["schnet", "ridge_seq", "ridge_pooled", "size_linear", "mean"]
     for f in ("predictions", "metrics", "json", "comparisons", "lengths", "history",
               "convergence", "html"):
         assert getattr(out, f).is_file(), f

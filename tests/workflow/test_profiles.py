@@ -63,7 +63,7 @@ def test_rules_take_their_job_sizes_from_config(tmp_path, run_snakemake, sample_
     assert "mem_mb=111" in seen["parse"] and "runtime=2" in seen["parse"], seen
     assert "slurm_partition=cpuq" in seen["parse"], seen
     # embed, an aggregate rule, prints a one-line message with its job size instead of its inputs
-    embed = re.search(r"Job \d+: embed: shard 000 .*", res.output).group(0)
+    embed = re.search(r"Job \d+: embed\[shard=000\]: .*", res.output).group(0)
     assert "mem_mb=222" in embed and "runtime=3" in embed, embed
     assert "slurm_partition=gpuq" in embed and "gpu=1" in embed, embed
     assert "threads: 2," in embed
@@ -87,7 +87,7 @@ def test_console_lines_stay_short_at_hundreds_of_proteins(tmp_path, run_snakemak
     lines = res.output.splitlines()
     assert sum(line.startswith("rule parse:") for line in lines) == n  # every job is listed
     for rule in ("qc", "embed", "folds", "manifest", "train_final", "evaluate", "all"):
-        assert any(re.match(rf"Job \d+: {rule}: ", line) for line in lines), rule
+        assert any(re.match(rf"Job \d+: {rule}(\[[^]]*\])?: ", line) for line in lines), rule
     assert not [line for line in lines if line.strip().lower().startswith("reason:")]
     longest = max(lines, key=len)
     assert len(longest) <= 500, longest[:200]

@@ -168,14 +168,17 @@ FOLD_JOBS = {f"train_fold[scheme={SCHEME}, fold={k}]" for k in (0, 1)}
 TRAIN_AND_AFTER = FOLD_JOBS | {"train_final", "evaluate", "report_pages", "plots", "all"}
 EMBED_ALL = {"embed[shard=000]", "embed[shard=001]", "manifest"}
 JOB_HEADER = re.compile(r"^(?:local)?(?:rule|checkpoint) (\w+):$")
+# Aggregate rules print a one-line message instead of a block: `Job N: rule[wildcards]: ...`
+JOB_MESSAGE = re.compile(r"^Job \d+: (\w+)(?:\[([^\]]*)\])?: ")
 
 
 def planned(wd: Path, *targets: str) -> Counter:
     """Jobs `snakemake -n` plans, as 'rule' or 'rule[wildcards]', e.g. 'parse[id=ex05]'.
 
     Parsed from the job blocks of the dry run (a header line `rule NAME:`, `localrule NAME:`,
-    `checkpoint NAME:`, then indented lines, among them `wildcards: ...`) and checked against
-    the "total" of the job-stats table, so a block the parser missed fails the test.
+    `checkpoint NAME:`, then indented lines, among them `wildcards: ...`) and from the one-line
+    messages of the aggregate rules (`Job N: NAME[wildcards]: ...`), and checked against the
+    "total" of the job-stats table, so a job the parser missed fails the test.
     """
     res = smk(wd, "-n", *targets)
     jobs: Counter = Counter()
@@ -189,7 +192,11 @@ def planned(wd: Path, *targets: str) -> Counter:
 
     for line in res.output.splitlines():
         m = JOB_HEADER.match(line)
-        if m:
+        msg = JOB_MESSAGE.match(line)
+        if msg:
+            flush()
+            jobs[f"{msg.group(1)}[{msg.group(2)}]" if msg.group(2) else msg.group(1)] += 1
+        elif m:
             flush()
             current = [m.group(1), ""]
         elif current is not None and line.startswith("    "):

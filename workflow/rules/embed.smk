@@ -82,7 +82,7 @@ rule embed:
         cache=EMB["cache"],
         models_dir=lambda w, input: models_dir_of(input.model, EMB["models_dir"]),
     message:
-        "embed: shard {wildcards.shard} -> {output} (threads: {threads}, mem_mb={resources.mem_mb},"
+        "embed[shard={wildcards.shard}]: -> {output} (threads: {threads}, mem_mb={resources.mem_mb},"
         " runtime={resources.runtime}, gpu={resources.gpu},"
         " slurm_partition={resources.slurm_partition})"
     shell:

@@ -17,6 +17,8 @@ rule evaluate:
             "results/embeddings/{tag}/shard-{shard}.h5", tag=MODEL_TAG, shard=SHARDS
         ),
         samples=local(config["samples"]),
+        # every parsed structure, through a file: the structure-aware baselines
+        listed=ALL_STRUCTURES,
     output:
         predictions=report(
             "results/predictions.tsv",
@@ -67,6 +69,7 @@ rule evaluate:
         " --folds {input.folds:q}"
         " --samples {input.samples:q}"
         " --shards {input.shards:q}"
+        " --structures-from {input.listed:q}"
         " --embedding-model {params.model:q}"
         " --scheme {params.scheme:q}"
         " --bootstrap {params.bootstrap:q}"

@@ -83,6 +83,6 @@ rule structure_list:
         part=r"all|shard-\d{3}",
     localrule: True
     message:
-        "structure_list: the parsed structures of {wildcards.part} -> {output}"
+        "structure_list[part={wildcards.part}]: the parsed structures -> {output}"
     run:
         rule_job(path_list_job, input, output[0], log[0], log_shown=LOG_SHOWN)

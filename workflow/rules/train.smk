@@ -59,7 +59,7 @@ checkpoint folds:
         seed=config["training"]["seed"],
         labels=LABELS_JSON,
     message:
-        "folds: the {wildcards.scheme} folds of the parsed proteins -> {output}"
+        "folds[scheme={wildcards.scheme}]: the folds of the parsed proteins -> {output}"
     shell:
         "esm-schnet folds --samples {input.samples:q} --structures-from {input.listed:q}"
         " --scheme {wildcards.scheme:q} --k {params.k:q} --identity {params.identity:q}"

@@ -10,8 +10,9 @@ fitted on a protein it later predicts. The evaluate tables, the comparisons, met
 report and the plots list the baselines from the registry, so registering one is the only step
 (docs/extending.md, "Add a baseline").
 
-Built in: regression (`regression.py`) `mean`, `size_linear`, `ridge_pooled`, `ridge_seq`;
-classification (`classification.py`) `majority_class`, `size_logistic`, `seq_logistic`. Each is
+Built in: regression (`regression.py`) `mean`, `size_linear`, `ridge_pooled`, `ridge_seq`, and
+the structure-aware `ridge_surface` and `hgb_struct` (`structure.py`; they need the structure
+summaries, `Proteins.with_structure`); classification (`classification.py`) `majority_class`, `size_logistic`, `seq_logistic`. Each is
 also a function over arrays (`ridge_seq(features, y, fold)`), and `run_baselines` /
 `run_cls_baselines` run all of a task from arrays.
 """
@@ -36,6 +37,7 @@ from .regression import (
     MeanLabel, RidgePooled, RidgeSeq, SizeLinear, mean_predictor, ridge_pooled, ridge_seq,
     size_linear,
 )
+from .structure import HGBStructure, RidgeSurface, read_structure_summaries  # after regression
 
 _inner_splits = inner_splits  # the name esm_schnet.train.linear_init imports
 
@@ -74,10 +76,11 @@ def run_cls_baselines(
 
 __all__ = [
     "ENTRY_POINT_GROUP", "INNER_FOLDS", "LOGISTIC_CS", "LOGISTIC_MAX_ITER", "RIDGE_ALPHAS",
-    "SIZE_C", "Baseline", "MajorityClass", "MeanLabel", "Proteins", "RidgePooled", "RidgeSeq",
+    "SIZE_C", "Baseline", "HGBStructure", "MajorityClass", "MeanLabel", "Proteins", "RidgePooled", "RidgeSeq",
     "SeqLogistic", "SizeLinear", "SizeLogistic", "Style", "descriptions", "display_order",
     "inner_splits", "load_plugins", "lookup", "majority_class", "mean_pool", "mean_predictor",
-    "out_of_fold", "register", "registered", "ridge_pooled", "ridge_seq", "run",
+    "out_of_fold", "read_structure_summaries", "register", "registered", "ridge_pooled",
+    "ridge_seq", "RidgeSurface", "run",
     "run_baselines", "run_cls_baselines", "sees", "seq_logistic", "sequence_features",
     "size_linear", "size_logistic", "styles", "unregister",
 ]

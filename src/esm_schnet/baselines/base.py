@@ -3,7 +3,8 @@ scikit-learn's `dummy.py`), and the per-protein feature bundle it fits and predi
 
 `Proteins` holds what every baseline may see of a set of proteins: ids, residue counts, mean-
 and sum-pooled per-residue features, the inner-CV groups (clusters under `cv.scheme: group`,
-else None), and, for a training set only, the labels (regression: floats; classification: class
+else None), the structure summaries where read (`structure`, `surface`), and, for a training
+set only, the labels (regression: floats; classification: class
 indices 0..K-1 with `n_classes` = K) and the outer fold being held out (`fold`, which seeds an
 inner CV). A test set carries no labels.
 
@@ -44,6 +45,9 @@ class Proteins:
     labels: np.ndarray | None = None  # [n]; None on a test set
     n_classes: int | None = None  # classification: K
     fold: int | None = None  # on a training set: the outer fold it leaves out
+    # structure summaries (esm_schnet.baselines.structure), None where not read
+    structure: np.ndarray | None = None  # [n, S] pooled structural descriptors
+    surface: np.ndarray | None = None  # [n, 40] composition of exposed and of buried residues
 
     @classmethod
     def from_arrays(cls, ids, n_residues, pooled, summed=None, groups=None, labels=None,
@@ -84,7 +88,16 @@ class Proteins:
             groups=None if self.groups is None else self.groups[mask],
             labels=self.labels[mask] if labels and self.labels is not None else None,
             n_classes=self.n_classes, fold=fold,
+            structure=None if self.structure is None else self.structure[mask],
+            surface=None if self.surface is None else self.surface[mask],
         )
+
+    def with_structure(self, structure, surface) -> Proteins:
+        """The same proteins with their structure summaries ([n, S] and [n, 40])."""
+        s, f = np.asarray(structure, np.float64), np.asarray(surface, np.float64)
+        if s.ndim != 2 or f.ndim != 2 or not len(s) == len(f) == len(self):
+            raise ValueError(f"structure {s.shape} and surface {f.shape} for {len(self)} proteins")
+        return replace(self, structure=s, surface=f)
 
 
 class Baseline:
@@ -97,6 +110,9 @@ class Baseline:
     style: ClassVar[Style | None] = None  # None: a grey marker labelled with the name
     info_key: ClassVar[str | None] = None  # metrics.json key of chosen_ per fold
     single_thread: ClassVar[bool] = False
+    # Proteins fields it cannot do without (e.g. "structure"): skipped, with a log line, where
+    # the evaluate job has none of them
+    needs: ClassVar[tuple[str, ...]] = ()
     chosen_: object = None
 
     def fit(self, train: Proteins) -> Baseline:

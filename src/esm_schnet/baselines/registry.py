@@ -145,6 +145,11 @@ def run(task: str, proteins: Proteins, fold) -> tuple[dict[str, np.ndarray], dic
     ({name: out-of-fold predictions}, info {info_key: {fold: choice}} of those that choose)."""
     preds, info = {}, {}
     for cls in registered(task):
+        missing = [n for n in cls.needs if getattr(proteins, n) is None]
+        if missing:
+            log.info("%s: skipped (it needs %s, which this job was not given)", cls.name,
+                     ", ".join(missing))
+            continue
         preds[cls.name], choices = out_of_fold(cls, proteins, fold)
         if cls.info_key:
             info[cls.info_key] = choices

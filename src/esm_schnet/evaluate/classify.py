@@ -35,6 +35,7 @@ def classification_tables(
     n_boot: int = 1000,
     seed: int = 0,
     scheme: str = "",
+    structure: Mapping | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """(predictions long table, metrics one row per model, info) of one classification label.
 
@@ -65,7 +66,8 @@ def classification_tables(
                                  "from the sample table")
     y = np.array([classes.index(c) for c in truth], dtype=int)
     probs = {MODEL_NAME: _probabilities(schnet, classes)}
-    proteins = baseline_proteins(ids, records, folds, scheme).with_labels(y, len(classes))
+    proteins = baseline_proteins(ids, records, folds, scheme, structure).with_labels(
+        y, len(classes))
     base, info = baselines.run("classification", proteins, fold)
     probs.update(base)
     frames, rows = [], []

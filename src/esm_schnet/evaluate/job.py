@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..files import write_json, write_text
+from ..pathlist import add_path_arguments, paths_from_args
 from .read import (
     _read_tsv,
     chain_lengths,
@@ -42,6 +43,7 @@ class EvaluateInputs:
     n_boot: int = 1000
     seed: int = 0
     labels: object = None  # the labels setting or its LabelSpecs (None: the column `label`)
+    structures: Sequence[Path] = ()  # parsed structure files: the structure-aware baselines
 
 
 @dataclass(frozen=True)
@@ -79,8 +81,8 @@ class LabelResult:
     info: dict
 
 
-def evaluate_label(spec, specs, fold_preds, folds, samples, records, *, n_boot, seed, scheme
-                   ) -> LabelResult:
+def evaluate_label(spec, specs, fold_preds, folds, samples, records, *, n_boot, seed, scheme,
+                   structure=None) -> LabelResult:
     """SchNet and the baselines on one label, on the proteins that have it (same folds)."""
     from .read import label_predictions
 
@@ -95,11 +97,13 @@ def evaluate_label(spec, specs, fold_preds, folds, samples, records, *, n_boot, 
         from .classify import classification_tables, compare_classification
 
         preds, metrics, info = classification_tables(
-            spec, fp, sub, values, records, n_boot=n_boot, seed=seed, scheme=scheme)
+            spec, fp, sub, values, records, n_boot=n_boot, seed=seed, scheme=scheme,
+            structure=structure)
         comparisons = compare_classification(spec, preds, sub, scheme, n_boot=n_boot, seed=seed)
     else:
         preds, metrics, info = evaluate_tables(
-            fp, sub, values.astype(float), records, n_boot=n_boot, seed=seed, scheme=scheme)
+            fp, sub, values.astype(float), records, n_boot=n_boot, seed=seed, scheme=scheme,
+            structure=structure)
         comparisons = compare_to_baselines(preds, sub, scheme, n_boot=n_boot, seed=seed)
     return LabelResult(spec, preds, metrics, comparisons, info)
 
@@ -146,10 +150,15 @@ def run(inputs: EvaluateInputs, outputs: EvaluateOutputs = EvaluateOutputs()) ->
         len(folds), folds["fold"].nunique(), scheme, len(specs), len(inputs.shards),
     )
     records = load_records(list(inputs.shards))
+    structure = None
+    if inputs.structures:
+        from ..baselines import read_structure_summaries
+
+        structure = read_structure_summaries(inputs.structures)
     t_read = time.perf_counter()
     results = [
         evaluate_label(spec, specs, fold_preds, folds, samples, records, n_boot=n_boot,
-                       seed=seed, scheme=scheme)
+                       seed=seed, scheme=scheme, structure=structure)
         for spec in specs
     ]
     default = is_default(specs)
@@ -218,6 +227,9 @@ def cli(argv: list[str]) -> int:
     ap.add_argument("--folds", required=True, metavar="TSV")
     ap.add_argument("--samples", required=True, metavar="TSV")
     ap.add_argument("--shards", nargs="+", required=True, metavar="H5")
+    add_path_arguments(ap, "--structures", required=False,
+                       help="parsed structure files (results/structures/<id>.h5): the "
+                       "structure-aware baselines (without them they are skipped)")
     ap.add_argument("--embedding-model", required=True)
     ap.add_argument("--scheme", required=True)
     ap.add_argument("--bootstrap", type=int, default=1000)
@@ -246,6 +258,7 @@ def cli(argv: list[str]) -> int:
         n_boot=a.bootstrap,
         seed=a.seed,
         labels=parse_labels(a.labels),
+        structures=[Path(p) for p in (paths_from_args(a, "structures") or [])],
     )
     outputs = EvaluateOutputs(
         predictions=a.out_predictions, metrics=a.out_metrics, json=a.out_json,

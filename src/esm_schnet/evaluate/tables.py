@@ -27,6 +27,7 @@ def evaluate_tables(
     n_boot: int = 1000,
     seed: int = 0,
     scheme: str = "",
+    structure: Mapping | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Predictions of SchNet and the baselines, and their metrics.
 
@@ -34,7 +35,9 @@ def evaluate_tables(
     folds: id, fold[, cluster] (the CV folds; baselines use exactly these; under scheme `group`
     ridge_seq's inner CV keeps the clusters whole too);
     labels: label by id (the sample table); records: id -> object with embedding [L, D],
-    n_residues, chain_index (esm_schnet.store.ProteinRecord).
+    n_residues, chain_index (esm_schnet.store.ProteinRecord); structure: id -> (pooled, surface)
+    structure summaries (esm_schnet.baselines.read_structure_summaries; None: the baselines that
+    need them are skipped).
     Returns (predictions long table, metrics table one row per model, info dict).
     """
     folds = folds.copy()
@@ -66,7 +69,7 @@ def evaluate_tables(
         bad = [i for i, a, b in zip(ids, schnet["fold"], fold) if a != b]
         raise InputError(bad[0], "predicted in a different fold than the folds table says")
 
-    proteins = baseline_proteins(ids, records, folds, scheme).with_labels(y)
+    proteins = baseline_proteins(ids, records, folds, scheme, structure).with_labels(y)
     base, info = baselines.run("regression", proteins, fold)
     own = pd.DataFrame(
         {
@@ -82,7 +85,8 @@ def evaluate_tables(
     preds = pd.concat([own, *frames], ignore_index=True)[PRED_COLUMNS]
 
     rows = []
-    for name in model_order("regression"):
+    ran = set(preds["model"])  # a baseline without what it needs was skipped
+    for name in (m for m in model_order("regression") if m in ran):
         sub = preds[preds["model"] == name]
         row = {"model": name}
         row.update(compute_metrics(sub["label"], sub["prediction"], n_boot=n_boot, seed=seed))
@@ -129,14 +133,23 @@ def compare_to_baselines(
     return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
 
 
-def baseline_proteins(ids, records: Mapping, folds: pd.DataFrame, scheme: str) -> Proteins:
+def baseline_proteins(ids, records: Mapping, folds: pd.DataFrame, scheme: str,
+                      structure: Mapping | None = None) -> Proteins:
     """What the baselines see of `ids` (esm_schnet.baselines.Proteins, without labels): residue
-    counts, mean- and sum-pooled embeddings, inner-CV groups (None: proteins)."""
+    counts, mean- and sum-pooled embeddings, inner-CV groups (None: proteins), and the structure
+    summaries {id: (pooled, surface)} where given."""
     n_res = np.array([int(records[i].n_residues) for i in ids])
     pooled = np.stack([mean_pool(records[i].embedding) for i in ids])
     summed = np.stack([np.asarray(records[i].embedding, dtype=np.float64).sum(0) for i in ids])
     groups = resampling_units(folds, scheme)[1] if scheme in GROUPED_SCHEMES else None
-    return Proteins.from_arrays(ids, n_res, pooled, summed, groups)
+    proteins = Proteins.from_arrays(ids, n_res, pooled, summed, groups)
+    if structure is None:
+        return proteins
+    missing = [i for i in ids if i not in structure]
+    if missing:
+        raise InputError(missing[0], f"has no parsed structure summary ({len(missing)} such)")
+    return proteins.with_structure(np.stack([structure[i][0] for i in ids]),
+                                   np.stack([structure[i][1] for i in ids]))
 
 
 def comparison_rows(name: str, res: dict, metrics, unit: str, units) -> list[dict]:
