@@ -214,3 +214,27 @@ def test_cli_builds_the_typed_inputs(tmp_path, monkeypatch):
     assert i.fold_predictions == [Path("a.tsv"), Path("b.tsv")]
     assert i.provenances == [Path("p.json")] and i.n_boot == 7 and i.scheme == "group"
     assert o.comparisons == tmp_path / "c.tsv" and o.metrics == Path("results/metrics.tsv")
+
+
+def test_out_of_range_flags_predictions_beyond_the_training_labels_widened_by_one_sd():
+    from esm_schnet.evaluate.tables import out_of_range
+
+    y = np.array([10.0, 20.0, 30.0, 40.0, 50.0, 60.0])
+    fold = np.array([0, 0, 1, 1, 2, 2])
+    # fold 0 trains on 30..60 (sd 11.18): [18.82, 71.18]; fold 2 trains on 10..40: [-1.18, 51.18]
+    pred = np.array([18.0, 71.0, 35.0, 35.0, -2.0, 51.0])
+    out = out_of_range([f"p{i}" for i in range(6)], y, pred, fold)
+    assert [o["id"] for o in out] == ["p0", "p4"]
+    assert out[0]["fold"] == 0 and out[0]["lo"] == pytest.approx(30 - np.std([30, 40, 50, 60]))
+    assert out_of_range(["a", "b", "c"], [1.0, 2.0, 3.0], [2.0, 2.0, 2.0], [0, 1, 2]) == []
+
+
+def test_evaluate_log_warns_about_out_of_range_predictions(cv_data, caplog):
+    fp, folds, labels = _tables(cv_data)
+    first = cv_data["ids"][0]
+    fp.loc[fp["id"] == first, "y_pred"] = 1e6  # far beyond any label
+    with caplog.at_level("WARNING", logger="esm_schnet.evaluate"):
+        _, _, info = evaluate.evaluate_tables(fp, folds, labels, cv_data["records"], n_boot=20)
+    assert [o["id"] for o in info["out_of_range"]] == [first]
+    assert any("outside the training labels' range" in r.getMessage() and first in
+               r.getMessage() for r in caplog.records)

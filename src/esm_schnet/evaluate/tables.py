@@ -94,13 +94,39 @@ def evaluate_tables(
             log.warning("%s: %s", name, row["notes"])
         rows.append(row)
     metrics = pd.DataFrame(rows, columns=["model", "n", *metric_columns(), "notes"])
+    outside = out_of_range(ids, y, own["prediction"].to_numpy(), fold)
+    if outside:
+        shown = ", ".join(f"{o['id']} {o['prediction']:.4g} (fold {o['fold']}: "
+                          f"[{o['lo']:.4g}, {o['hi']:.4g}])" for o in outside[:5])
+        log.warning("%s: %d held-out prediction(s) outside the training labels' range widened by "
+                    "one standard deviation: %s%s", MODEL_NAME, len(outside), shown,
+                    " ..." if len(outside) > 5 else "")
     info = {
         "n_proteins": len(ids),
         "n_folds": int(len(np.unique(fold))),
         "embedding_dim": int(proteins.mean.shape[1]),
+        "out_of_range": outside,
         **info,
     }
     return preds, metrics, info
+
+
+def out_of_range(ids, y, pred, fold) -> list[dict]:
+    """Held-out predictions outside [min - sd, max + sd] of their fold's TRAINING labels (a
+    model extrapolating far beyond anything it was fitted on), in the order of `ids`."""
+    y, pred, fold = np.asarray(y, float), np.asarray(pred, float), np.asarray(fold)
+    out = []
+    for k in np.unique(fold):
+        test, train = fold == k, fold != k
+        if not train.any():
+            continue
+        sd = float(y[train].std())
+        lo, hi = float(y[train].min()) - sd, float(y[train].max()) + sd
+        for i in np.flatnonzero(test & ((pred < lo) | (pred > hi))):
+            out.append({"id": str(ids[i]), "prediction": float(pred[i]), "fold": int(k),
+                        "lo": lo, "hi": hi})
+    order = {str(i): n for n, i in enumerate(ids)}
+    return sorted(out, key=lambda o: order[o["id"]])
 
 
 def resampling_units(folds: pd.DataFrame, scheme: str) -> tuple[str, np.ndarray]:
