@@ -92,17 +92,19 @@ def _counts_fast(coords: np.ndarray, r: np.ndarray, sphere: np.ndarray, chunk: i
     pairs = cKDTree(coords).query_pairs(twice * (1 + 1e-9) + 1e-9, output_type="ndarray")
     if len(pairs) == 0:
         return m - covered.sum(axis=1)
-    i = np.concatenate([pairs[:, 0], pairs[:, 1]])
-    j = np.concatenate([pairs[:, 1], pairs[:, 0]])
     # Biopython's neighbour test: its KDTree's (dx^2 + dy^2) + dz^2 <= twice^2, then the
-    # square root of it < r_i + r_j
+    # square root of it < r_i + r_j (symmetric in i and j: tested once per unordered pair)
+    p0, p1 = pairs[:, 0], pairs[:, 1]
+    dif = coords[p0] - coords[p1]
+    d2 = dif[:, 0] * dif[:, 0] + dif[:, 1] * dif[:, 1] + dif[:, 2] * dif[:, 2]
+    keep = (d2 <= twice * twice) & (np.sqrt(d2) < r[p0] + r[p1])
+    p0, p1 = p0[keep], p1[keep]
+    i, j = np.concatenate([p0, p1]), np.concatenate([p1, p0])
+    # grouped by i for reduceat (a radix sort when the indices fit in int16)
+    order = np.argsort(i.astype(np.int16 if n < 2**15 else np.int64), kind="stable")
+    i, j = i[order], j[order]
     dif = coords[i] - coords[j]
     d2 = dif[:, 0] * dif[:, 0] + dif[:, 1] * dif[:, 1] + dif[:, 2] * dif[:, 2]
-    keep = (d2 <= twice * twice) & (np.sqrt(d2) < r[i] + r[j])
-    # grouped by i for reduceat (a radix sort when the indices fit in int16)
-    key = i[keep].astype(np.int16 if n < 2**15 else np.int64)
-    order = np.argsort(key, kind="stable")
-    i, j, dif, d2 = i[keep][order], j[keep][order], dif[keep][order], d2[keep][order]
     # point k of i is buried by j when |s_k r_i + (c_i - c_j)|^2 <= r_j^2, i.e. (|s_k| = 1 up
     # to float32 rounding) when (c_i - c_j).s_k - (r_j^2 - d^2 - r_i^2) / (2 r_i) <= 0: one
     # float32 product [pairs, 4] @ [4, points] per chunk
@@ -112,19 +114,26 @@ def _counts_fast(coords: np.ndarray, r: np.ndarray, sphere: np.ndarray, chunk: i
     lhs[:, 3] = -(rj * rj - d2 - ri * ri) / (2 * ri)
     rhs = np.ones((4, m), np.float32)
     rhs[:3] = sphere.T
+    # group starts (rows where i changes), once for all chunks
+    new_i = np.flatnonzero(np.r_[True, i[1:] != i[:-1]])
+    buf_u = np.empty((chunk, m), np.float32)  # reused: no allocation (and page faults) per chunk
+    buf_hit, buf_maybe = np.empty((chunk, m), bool), np.empty((chunk, m), bool)
     for a in range(0, len(i), chunk):
-        ci = i[a : a + chunk]
-        u = lhs[a : a + chunk] @ rhs
-        hit = u <= -_TOL
-        maybe = u <= _TOL
+        b = min(a + chunk, len(i))
+        ci = i[a:b]
+        u, hit, maybe = buf_u[: b - a], buf_hit[: b - a], buf_maybe[: b - a]
+        np.matmul(lhs[a:b], rhs, out=u)
+        np.less_equal(u, -_TOL, out=hit)
+        np.less_equal(u, _TOL, out=maybe)
         if np.count_nonzero(maybe) != np.count_nonzero(hit):
             rows, cols = np.nonzero(maybe & ~hit)  # near the boundary: Biopython's arithmetic
-            pi, pj = ci[rows], j[a : a + chunk][rows]
+            pi, pj = ci[rows], j[a:b][rows]
             p = sphere[cols].astype(np.float64) * r[pi][:, None] + coords[pi]
             e = coords[pj] - p
             dd = e[:, 0] * e[:, 0] + e[:, 1] * e[:, 1] + e[:, 2] * e[:, 2]
             hit[rows, cols] = dd <= r[pj] * r[pj]
-        starts = np.flatnonzero(np.r_[True, ci[1:] != ci[:-1]])
+        lo, hi = np.searchsorted(new_i, [a, b])
+        starts = np.r_[0, new_i[lo:hi] - a] if (hi == lo or new_i[lo] != a) else new_i[lo:hi] - a
         covered[ci[starts]] |= np.logical_or.reduceat(hit, starts, axis=0)
     return m - covered.sum(axis=1)
 
