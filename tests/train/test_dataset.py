@@ -210,3 +210,18 @@ def test_stable_order_is_torchs_stable_argsort(size):
         got = stable_order(keys, size)
         assert got.dtype == torch.int64
         assert torch.equal(got, torch.argsort(keys, stable=True))
+
+
+def test_ridge_fit_is_the_same_on_one_blas_thread():
+    """init_linear_term fits on one BLAS thread (OpenBLAS's idle threads spin under load): the
+    same numbers as on the library's default threads."""
+    from threadpoolctl import threadpool_limits
+
+    from esm_schnet.train.linear_init import fit_ridge
+
+    rng = np.random.default_rng(1)
+    x, r, w = rng.normal(size=(40, 30)), rng.normal(size=40), rng.uniform(0.5, 2, 40)
+    a = fit_ridge(x, r, w, [10, 10, 9, 1])
+    with threadpool_limits(limits=1, user_api="blas"):
+        b = fit_ridge(x, r, w, [10, 10, 9, 1])
+    assert np.array_equal(a[0], b[0]) and a[1] == b[1] and a[2] == b[2]

@@ -129,7 +129,11 @@ def init_linear_term(model, batches, heads, readout: str, seed: int = 0,
     design = np.hstack([pooled, size_col])
     targets = np.stack(ys)  # [n, labels]
     chosen = {}
-    with torch.no_grad():
+    from threadpoolctl import threadpool_limits
+
+    # one BLAS thread: these matrices are small, and OpenBLAS's idle threads spin; with other
+    # jobs on the cores the fit ran 20-40x slower (the same numbers either way, checked)
+    with torch.no_grad(), threadpool_limits(limits=1, user_api="blas"):
         for j, h in enumerate(heads.heads):
             if h.spec.is_classification:
                 continue
