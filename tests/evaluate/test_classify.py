@@ -99,8 +99,11 @@ def test_run_with_a_regression_and_a_classification_label(cv_data, tmp_path, mon
         both = pd.concat([reg.assign(p_big=np.nan, p_small=np.nan), cls])
         both.to_csv(path, sep="\t", index=False, na_rep="")
         paths.append(path)
-    monkeypatch.setattr("esm_schnet.store.load_records",
-                        lambda shards, ids=None: cv_data["records"])
+    from esm_schnet.evaluate.read import pool_record
+
+    monkeypatch.setattr("esm_schnet.evaluate.read.pooled_records",
+                        lambda shards, ids=None: {i: pool_record(r)
+                                                  for i, r in cv_data["records"].items()})
     out = evaluate.EvaluateOutputs.under(tmp_path / "out")
     inputs = evaluate.EvaluateInputs(
         fold_predictions=paths, folds=cv_data["folds"], samples=cv_data["samples"], shards=[],

@@ -166,12 +166,13 @@ def test_read_convergence_flags_unconverged_and_tolerates_missing_key(tmp_path):
 
 
 def test_run_writes_every_output(tmp_path, monkeypatch):
-    from esm_schnet import store
+    from esm_schnet.evaluate import read
 
     d = synthetic_cv(tmp_path, n=8, n_folds=4, convergence={
         0: convergence_entry(0.1), 1: convergence_entry(0.95), 2: convergence_entry(0.2)
     })
-    monkeypatch.setattr(store, "load_records", lambda paths: d["records"])
+    monkeypatch.setattr(read, "pooled_records",
+                        lambda paths: {i: read.pool_record(r) for i, r in d["records"].items()})
     inputs = evaluate.EvaluateInputs(
         fold_predictions=d["pred_paths"], histories=d["hist_paths"], provenances=d["prov_paths"],
         folds=d["folds"], samples=d["samples"], shards=[tmp_path / "unused.h5"],
@@ -238,3 +239,42 @@ def test_evaluate_log_warns_about_out_of_range_predictions(cv_data, caplog):
     assert [o["id"] for o in info["out_of_range"]] == [first]
     assert any("outside the training labels' range" in r.getMessage() and first in
                r.getMessage() for r in caplog.records)
+
+
+def test_pooled_records_read_shards_in_chunks_and_pool_like_the_baselines(tmp_path):
+    """evaluate keeps per protein only pooled features, counts and chains, read from the shards
+    a chunk at a time: the same baseline inputs and chain lengths as from the full records."""
+    from esm_schnet.evaluate.read import chain_lengths, pooled_records
+    from esm_schnet.evaluate.tables import baseline_proteins
+    from esm_schnet.store import ProteinRecord, load_records, write_shard
+
+    rng = np.random.default_rng(0)
+    attrs = {"model_id": "onehot", "model_revision": "", "layer": -1, "dtype": "float32"}
+    paths = []
+    for s in range(2):
+        recs = []
+        for j in range(7):
+            lens = [int(x) for x in rng.integers(3, 9, size=1 + (j % 2))]
+            L = sum(lens)
+            recs.append(ProteinRecord(
+                id=f"p{s}{j}", ca=rng.normal(size=(L, 3)).astype(np.float32),
+                embedding=rng.normal(size=(L, 5)).astype(np.float32),
+                residue_index=np.arange(L, dtype=np.int32),
+                chain_index=np.concatenate([np.full(n, c) for c, n in enumerate(lens)]
+                                           ).astype(np.int32),
+                sequence="/".join("A" * n for n in lens), n_residues=L,
+                chain_names=list("AB"[: len(lens)])))
+        paths.append(tmp_path / f"shard-{s:03d}.h5")
+        write_shard(paths[-1], recs, attrs)
+    full = load_records(paths)
+    pooled = pooled_records(paths, chunk=3)
+    assert set(pooled) == set(full)
+    ids = sorted(full)
+    folds = pd.DataFrame({"id": ids, "fold": [k % 3 for k in range(len(ids))]})
+    a = baseline_proteins(ids, full, folds, "kfold")
+    b = baseline_proteins(ids, pooled, folds, "kfold")
+    for name in ("n_residues", "mean", "summed"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+    pd.testing.assert_frame_equal(chain_lengths({i: full[i] for i in ids}),
+                                  chain_lengths({i: pooled[i] for i in ids}))
+    assert all(p.mean.dtype == np.float64 for p in pooled.values())

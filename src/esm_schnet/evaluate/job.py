@@ -133,7 +133,7 @@ def run(inputs: EvaluateInputs, outputs: EvaluateOutputs = EvaluateOutputs()) ->
     """Everything `esm-schnet evaluate` does; returns the metrics table."""
     from ..labels import is_default
     from ..samples import read_sample_table
-    from ..store import load_records
+    from .read import pooled_records
 
     t_start = time.perf_counter()
     model_id, scheme = inputs.embedding_model, inputs.scheme
@@ -149,7 +149,9 @@ def run(inputs: EvaluateInputs, outputs: EvaluateOutputs = EvaluateOutputs()) ->
         "%d proteins in %d folds (scheme %s), %d label(s); loading %d shard(s)",
         len(folds), folds["fold"].nunique(), scheme, len(specs), len(inputs.shards),
     )
-    records = load_records(list(inputs.shards))
+    # per protein only what the baselines and the chain-length table read (pooled features,
+    # residue and chain counts), read shard by shard: memory does not hold every embedding
+    records = pooled_records(list(inputs.shards))
     structure = None
     if inputs.structures:
         from ..baselines import read_structure_summaries

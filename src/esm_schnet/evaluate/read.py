@@ -7,6 +7,7 @@ import json
 import math
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -99,6 +100,45 @@ def gather_histories(paths: Sequence) -> pd.DataFrame:
     if not frames:
         return pd.DataFrame(columns=cols)
     return pd.concat(frames, ignore_index=True).sort_values(["fold", "epoch"], kind="stable")
+
+
+@dataclass
+class PooledRecord:
+    """What evaluate keeps of one protein instead of its embedding: residue count, chains and
+    the mean- and sum-pooled features (float64, as the baselines pool them)."""
+
+    id: str
+    n_residues: int
+    chain_index: np.ndarray
+    chain_names: list[str]
+    mean: np.ndarray  # [D] mean over residues
+    sum: np.ndarray  # [D] sum over residues
+
+
+def pool_record(rec) -> PooledRecord:
+    """The PooledRecord of a record with an embedding [L, D] (esm_schnet.store.ProteinRecord)."""
+    e = np.asarray(rec.embedding, dtype=np.float64)
+    return PooledRecord(rec.id, int(rec.n_residues), np.asarray(rec.chain_index),
+                        list(getattr(rec, "chain_names", None) or []), e.mean(axis=0),
+                        e.sum(axis=0))
+
+
+def pooled_records(shards: Sequence, ids=None, chunk: int = 64) -> dict[str, PooledRecord]:
+    """PooledRecord of every protein of `shards` (or of `ids`), read `chunk` proteins at a time
+    shard by shard: memory holds the pooled features, never all embeddings (10,000 proteins of
+    300 residues of ESM2-650M would be 15 GB)."""
+    from ..store import index_shards, read_shard
+
+    index, _ = index_shards(list(shards), ids)
+    by_shard: dict[Path, list[str]] = {}
+    for pid, path in index.items():
+        by_shard.setdefault(path, []).append(pid)
+    out: dict[str, PooledRecord] = {}
+    for path, members in by_shard.items():
+        for k in range(0, len(members), chunk):
+            for pid, rec in read_shard(path, members[k : k + chunk]).items():
+                out[pid] = pool_record(rec)
+    return out
 
 
 def chain_lengths(records: Mapping) -> pd.DataFrame:

@@ -159,14 +159,24 @@ def compare_to_baselines(
     return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
 
 
+def _pools(rec) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, sum) over residues in float64: a PooledRecord's (evaluate.read), else computed
+    from the record's embedding [L, D]."""
+    if getattr(rec, "mean", None) is not None:
+        return rec.mean, rec.sum
+    e = np.asarray(rec.embedding, dtype=np.float64)
+    return mean_pool(e), e.sum(0)
+
+
 def baseline_proteins(ids, records: Mapping, folds: pd.DataFrame, scheme: str,
                       structure: Mapping | None = None) -> Proteins:
     """What the baselines see of `ids` (esm_schnet.baselines.Proteins, without labels): residue
     counts, mean- and sum-pooled embeddings, inner-CV groups (None: proteins), and the structure
     summaries {id: (pooled, surface)} where given."""
     n_res = np.array([int(records[i].n_residues) for i in ids])
-    pooled = np.stack([mean_pool(records[i].embedding) for i in ids])
-    summed = np.stack([np.asarray(records[i].embedding, dtype=np.float64).sum(0) for i in ids])
+    pools = [_pools(records[i]) for i in ids]
+    pooled = np.stack([m for m, _ in pools])
+    summed = np.stack([s for _, s in pools])
     groups = resampling_units(folds, scheme)[1] if scheme in GROUPED_SCHEMES else None
     proteins = Proteins.from_arrays(ids, n_res, pooled, summed, groups)
     if structure is None:
