@@ -23,7 +23,8 @@ The label (see `label_of`) is a documented function of sequence and C-alpha geom
 Gaussian noise, so a SchNet on C-alpha graphs can learn it.
 
 Modules: geometry (ideal geometry, residue tables, NeRF), folding (plans, placement, sequence),
-label, writers (PDB/mmCIF text), dataset (proteins, files, samples.tsv, README), cli.
+label, writers (PDB/mmCIF text), dataset (proteins, files, samples.tsv, README), scale (`--fast`:
+thousands of proteins from a pool of folded backbones, for scale benchmarks), cli.
 """
 
 from __future__ import annotations
