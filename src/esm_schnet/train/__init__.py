@@ -3,6 +3,7 @@ labelled protein.
 
 - runtime.py: process set-up (malloc tuning, seeds, library versions)
 - loop.py: `train_model`, the optimisation loop
+- dataset.py: the proteins read from the shards batch by batch (`JobProteins`, `ProteinDataset`)
 - job.py: `run_training_job` (load, graphs, train, predict, write outputs + provenance)
 - cli.py: `esm-schnet train-fold` / `train-final`
 """
