@@ -97,7 +97,8 @@ def write_config(work: Path, shards: int) -> Path:
 
 
 # Snakemake's floor for the job graph of parse + embed: the same targets, wildcards, inputs,
-# outputs, log and benchmark files per job as the workflow's parse / qc / embed / manifest rules
+# outputs, log and benchmark files per job as the workflow's parse / qc / structure_list (one
+# list per shard) / embed / manifest rules
 # (the structure files by pattern, the shard members by a dict lookup), every rule a `touch`.
 TRIVIAL = """
 import csv
@@ -134,9 +135,23 @@ rule qc:
         "touch {output} {log}"
 
 
+rule structure_list:
+    input:
+        lambda w: expand("results/structures/{id}.h5", id=BY_SHARD[w.part[6:]]),
+    output:
+        "results/lists/structures-{part}.txt",
+    log:
+        "logs/structure_list/{part}.log",
+    wildcard_constraints:
+        part=r"shard-\\d{3}",
+    shell:
+        "touch {output} {log}"
+
+
 rule embed:
     input:
-        lambda w: expand("results/structures/{id}.h5", id=BY_SHARD[w.shard]),
+        structures=lambda w: expand("results/structures/{id}.h5", id=BY_SHARD[w.shard]),
+        listed="results/lists/structures-shard-{shard}.txt",
     output:
         "results/embeddings/onehot/shard-{shard}.h5",
     log:
