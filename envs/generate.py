@@ -187,7 +187,8 @@ def conda_env(rules: list[tuple[str, str]], pins, requires) -> str:
         "use it). The esm_schnet package itself is installed by the post-deploy script from this "
         "workflow's own source, without dependencies."
     )
-    lines = [HEADER] + ["# " + line for line in textwrap.wrap(about, 96)] + [
+    wrapped = textwrap.wrap(about, 96, break_on_hyphens=False)
+    lines = [HEADER] + ["# " + line for line in wrapped] + [
         "channels:",
         "  - conda-forge",
         "  - nodefaults",

@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train-fold": ("esm_schnet.train.cli:cli_fold", "train SchNet on one fold and predict its test set"),
     "train-final": ("esm_schnet.train.cli:cli_final", "train the final model on every labelled protein"),
     "evaluate": ("esm_schnet.evaluate:cli", "gather folds: metrics, baselines, plots"),
+    "score-test-set": ("esm_schnet.evaluate.testset:cli", "score a labelled prediction set beside every baseline refitted on all training proteins"),
     "predict": ("esm_schnet.prediction:cli", "score structure files (or the workflow's prediction set) with one or more models"),
     "inspect": ("esm_schnet.inspect:cli", "summarise any HDF5 file the workflow writes"),
     "make-example": ("esm_schnet.example.cli:cli", "write the bundled synthetic example dataset"),

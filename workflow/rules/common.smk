@@ -164,4 +164,7 @@ def all_targets():
         "samples"
     ]:  # predict stage, only when a prediction table is set
         targets.append("results/predict/predictions.tsv")
+        targets += (
+            PREDICT_TEST_TARGETS  # predict.smk: a labelled prediction table is scored
+        )
     return targets

@@ -102,7 +102,73 @@ if PREDICT_TABLE:
             " --shards {input.shard:q} --models {input.models:q} --out {output:q}"
             " --threads {threads:q} --log {log:q}"
 
+    # A labelled prediction table is a fixed test set: the trained model beside every baseline
+    # refitted on all training proteins, metrics and paired comparisons
+    # (esm_schnet.evaluate.testset).
+    PREDICT_TEST_TARGETS = (
+        ["results/predict/metrics.tsv", "results/predict/parity.png"]
+        if any(
+            s.name in PREDICT.columns and PREDICT[s.name].notna().any()
+            for s in LABEL_SPECS
+            if not s.is_classification
+        )
+        else []
+    )
+
+    rule score_test_set:
+        input:
+            predictions="results/predict/predictions.tsv",
+            samples=local(config["samples"]),
+            train_shards=TRAIN_SHARDS,
+            test_shard=f"results/predict/embeddings/{MODEL_TAG}/shard-000.h5",
+            train_listed=ALL_STRUCTURES,
+            test_listed="results/predict/lists/structures.txt",
+        output:
+            metrics=report(
+                "results/predict/metrics.tsv",
+                caption="../report/predict_metrics.rst",
+                category="3. Prediction",
+            ),
+            comparisons="results/predict/comparisons.tsv",
+            predictions="results/predict/test_predictions.tsv",
+            parity=report(
+                "results/predict/parity.png",
+                caption="../report/predict_parity.rst",
+                category="3. Prediction",
+            ),
+            svg="results/predict/parity.svg",
+        log:
+            "logs/score_test_set/score_test_set.log",
+        benchmark:
+            "benchmarks/score_test_set/score_test_set.tsv"
+        conda:
+            "../../envs/evaluate.yaml"
+        threads: EVALUATE_JOB["threads"]
+        resources:
+            **EVALUATE_JOB["resources"],
+        params:
+            bootstrap=config["evaluate"]["bootstrap"],
+            seed=config["evaluate"]["seed"],
+            labels=LABELS_JSON,
+            dpi=config["plots"]["dpi"],
+        message:
+            "score_test_set: the labelled prediction set, the model beside every baseline"
+            " -> {output.metrics}"
+        shell:
+            "esm-schnet score-test-set --predictions {input.predictions:q}"
+            " --samples {input.samples:q} --train-shards {input.train_shards:q}"
+            " --test-shards {input.test_shard:q}"
+            " --train-structures-from {input.train_listed:q}"
+            " --test-structures-from {input.test_listed:q}"
+            " --labels {params.labels:q} --bootstrap {params.bootstrap:q}"
+            " --seed {params.seed:q} --dpi {params.dpi:q}"
+            " --out-metrics {output.metrics:q} --out-comparisons {output.comparisons:q}"
+            " --out-predictions {output.predictions:q} --out-parity {output.parity:q}"
+            " --log {log:q}"
+
 else:
+    PREDICT_TEST_TARGETS = []
+
     # `snakemake predict` (or its output as a target) without predict.samples: say what to set,
     # not Snakemake's "no rule to produce" (esm_schnet.prediction.not_configured).
     from esm_schnet.log import rule_job

@@ -1,0 +1,221 @@
+"""A fixed test set, scored the way most papers report: `esm-schnet score-test-set`.
+
+When the table given as `predict.samples` carries a regression label's column, the workflow's
+`predict` stage has scored those proteins with the trained model(s) (`predict.models`: the final
+model, the fold ensemble, or both averaged; results/predict/predictions.tsv). This job puts them
+beside every registered baseline of the label's task, each refitted on ALL the training proteins
+(the sample table's labelled, parsed proteins; inner CVs run on those only) and predicting the
+test proteins, and writes, per label:
+
+- results/predict/metrics.tsv: one row per model with the regression metrics and their 95%
+  bootstrap intervals over the test proteins;
+- results/predict/comparisons.tsv: the trained model minus each baseline (RMSE, MAE) with 95%
+  paired bootstrap intervals and verdicts, as results/comparisons.tsv does for the folds;
+- results/predict/test_predictions.tsv: the long table (id, label, prediction, model);
+- results/predict/parity.png (+ .svg): the parity plot of the test set (of the first scored
+  label; parity-<label>.png of the others).
+
+Only proteins with status `ok` and the label given are scored; the others are counted in the log.
+With several labels the tables get a `target` column. Classification labels are not scored here
+yet (one log line says so).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+
+log = logging.getLogger("esm_schnet.evaluate")
+MODEL_NAME = "schnet"
+
+
+@dataclass(frozen=True)
+class TestSetOutputs:
+    metrics: Path = Path("results/predict/metrics.tsv")
+    comparisons: Path = Path("results/predict/comparisons.tsv")
+    predictions: Path = Path("results/predict/test_predictions.tsv")
+    parity: Path = Path("results/predict/parity.png")
+
+
+def _columns(table: pd.DataFrame, name: str) -> tuple[str, str] | None:
+    """(prediction column, label column) of regression label `name` in a predict table."""
+    if f"prediction_{name}" in table.columns and f"label_{name}" in table.columns:
+        return f"prediction_{name}", f"label_{name}"
+    if "prediction" in table.columns and "label" in table.columns:
+        return "prediction", "label"
+    return None
+
+
+def _proteins(ids, records: Mapping, structure: Mapping | None):
+    from ..baselines import Proteins, mean_pool
+
+    n_res = np.array([int(records[i].n_residues) for i in ids])
+    pooled = np.stack([mean_pool(records[i].embedding) for i in ids])
+    summed = np.stack([np.asarray(records[i].embedding, np.float64).sum(0) for i in ids])
+    p = Proteins.from_arrays(ids, n_res, pooled, summed)
+    if structure is not None and all(i in structure for i in ids):
+        p = p.with_structure(np.stack([structure[i][0] for i in ids]),
+                             np.stack([structure[i][1] for i in ids]))
+    return p
+
+
+def test_set_tables(test_ids, y_test, schnet_pred, train, test, *, n_boot=1000, seed=0):
+    """(long predictions, metrics, comparisons) of the trained model and every regression
+    baseline refitted on `train` (Proteins with labels) and predicting `test` (Proteins)."""
+    from .. import baselines
+    from ..metrics import compute_metrics, metric_columns, paired_difference
+    from .schema import COMPARISON_COLUMNS, PRED_COLUMNS, model_order
+    from ..metrics import PAIRED_METRICS
+    from .tables import comparison_rows
+
+    y = np.asarray(y_test, np.float64)
+    preds = {MODEL_NAME: np.asarray(schnet_pred, np.float64)}
+    for cls in baselines.registered("regression"):
+        missing = [n for n in cls.needs if getattr(train, n) is None or getattr(test, n) is None]
+        if missing:
+            log.info("%s: skipped on the test set (it needs %s)", cls.name, ", ".join(missing))
+            continue
+        est = cls().fit(train)
+        preds[cls.name] = np.asarray(est.predict(test), np.float64)
+    long = pd.concat([
+        pd.DataFrame({"id": list(test_ids), "label": y, "prediction": p, "fold": -1,
+                      "model": name})
+        for name, p in preds.items()
+    ], ignore_index=True)[PRED_COLUMNS]
+    rows = []
+    for name in (m for m in model_order("regression") if m in preds):
+        row = {"model": name, **compute_metrics(y, preds[name], n_boot=n_boot, seed=seed)}
+        rows.append(row)
+    metrics = pd.DataFrame(rows, columns=["model", "n", *metric_columns(), "notes"])
+    comp = []
+    units = np.asarray(list(test_ids), dtype=str)
+    for name in (m for m in model_order("regression") if m in preds and m != MODEL_NAME):
+        res = paired_difference(y, preds[MODEL_NAME], preds[name], units=units, n_boot=n_boot,
+                                seed=seed)
+        comp += comparison_rows(name, res, PAIRED_METRICS, "protein", units)
+    return long, metrics, pd.DataFrame(comp, columns=COMPARISON_COLUMNS)
+
+
+def run(predictions, samples, train_shards, test_shards, *, train_structures=(),
+        test_structures=(), labels=None, n_boot=1000, seed=0, outputs=TestSetOutputs(),
+        dpi: int = 150) -> pd.DataFrame:
+    """Everything `esm-schnet score-test-set` does; returns the metrics table (all labels)."""
+    from ..baselines import read_structure_summaries
+    from ..figures import save
+    from ..files import write_text
+    from ..labels import is_default
+    from ..plots import parity
+    from ..samples import read_sample_table
+    from ..store import load_records
+    from .report import write_tsv
+
+    table = pd.read_csv(predictions, sep="\t", dtype={"id": str})
+    train_table = read_sample_table(samples, require_labels=True, labels=labels)
+    specs = train_table.attrs["labels"]
+    train_records = load_records(list(train_shards))
+    test_records = load_records(list(test_shards))
+    train_struct = read_structure_summaries(train_structures) if train_structures else None
+    test_struct = read_structure_summaries(test_structures) if test_structures else None
+    default = is_default(specs) or len(specs) == 1
+    out = {"predictions": [], "metrics": [], "comparisons": []}
+    for spec in specs:
+        if spec.is_classification:
+            log.info("label %s (classification): test-set scoring covers regression labels only",
+                     spec.name)
+            continue
+        cols = _columns(table, spec.name)
+        if cols is None:
+            log.info("label %s: the prediction table has no label column: nothing to score",
+                     spec.name)
+            continue
+        pcol, lcol = cols
+        ok = table[(table["status"] == "ok") & pd.to_numeric(table[lcol], errors="coerce").notna()]
+        if ok.empty:
+            log.info("label %s: no scored protein has the label", spec.name)
+            continue
+        log.info("label %s: scoring %d of %d test proteins (status ok and labelled)", spec.name,
+                 len(ok), len(table))
+        values = train_table[spec.name]
+        train_ids = [i for i in train_table.index if i in train_records and values[i] == values[i]]
+        if not train_ids:
+            raise InputError(None, f"label {spec.name}: no labelled training protein was embedded")
+        train = _proteins(train_ids, train_records, train_struct).with_labels(
+            values.loc[train_ids].astype(float).to_numpy())
+        test_ids = list(ok["id"])
+        test = _proteins(test_ids, test_records, test_struct)
+        long, metrics, comp = test_set_tables(
+            test_ids, ok[lcol].astype(float), ok[pcol].astype(float), train, test,
+            n_boot=n_boot, seed=seed)
+        suffix = "" if not out["metrics"] else f"-{spec.name}"  # the first: parity.png
+        fig = parity(long, metrics.set_index("model").to_dict(orient="index"),
+                     title=f"Test set ({len(test_ids)} proteins): {spec.name}",
+                     label_name=spec.name)
+        save(fig, outputs.parity.with_name(f"{outputs.parity.stem}{suffix}"), dpi=dpi)
+        best = comp[comp["metric"] == "rmse"].sort_values("baseline_value").head(1)
+        for r in best.itertuples():
+            log.info("test set, %s: SchNet RMSE %.4g vs best baseline %s %.4g: difference %.3g "
+                     "[95%% paired CI %.3g, %.3g] over %d proteins: %s", spec.name,
+                     r.schnet_value, r.baseline, r.baseline_value, r.difference, r.lo, r.hi,
+                     len(test_ids), r.verdict)
+        for key, df in (("predictions", long), ("metrics", metrics), ("comparisons", comp)):
+            if not default:
+                df = df.copy()
+                df.insert(0, "target", spec.name)
+            out[key].append(df)
+    if not out["metrics"]:
+        write_text(outputs.metrics, "")
+        write_text(outputs.comparisons, "")
+        write_text(outputs.predictions, "")
+        log.warning("no label of the prediction table could be scored (see above)")
+        return pd.DataFrame()
+    metrics = pd.concat(out["metrics"], ignore_index=True)
+    write_tsv(pd.concat(out["predictions"], ignore_index=True), outputs.predictions)
+    write_tsv(metrics, outputs.metrics)
+    write_tsv(pd.concat(out["comparisons"], ignore_index=True), outputs.comparisons)
+    return metrics
+
+
+def cli(argv: list[str]) -> int:
+    from ..labels import parse_labels
+    from ..log import job_log
+    from ..pathlist import add_path_arguments, paths_from_args
+
+    ap = argparse.ArgumentParser(
+        prog="esm-schnet score-test-set",
+        description="Score a labelled prediction set: the trained model beside every baseline "
+                    "refitted on all training proteins, metrics and paired comparisons.")
+    d = TestSetOutputs()
+    ap.add_argument("--predictions", required=True, help="results/predict/predictions.tsv")
+    ap.add_argument("--samples", required=True, help="the training sample table")
+    ap.add_argument("--train-shards", nargs="+", required=True, metavar="H5")
+    ap.add_argument("--test-shards", nargs="+", required=True, metavar="H5")
+    add_path_arguments(ap, "--train-structures", required=False,
+                       help="parsed training structures (the structure-aware baselines)")
+    add_path_arguments(ap, "--test-structures", required=False,
+                       help="parsed test structures (the structure-aware baselines)")
+    ap.add_argument("--labels", default="null")
+    ap.add_argument("--bootstrap", type=int, default=1000)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--dpi", type=int, default=150)
+    ap.add_argument("--out-metrics", type=Path, default=d.metrics)
+    ap.add_argument("--out-comparisons", type=Path, default=d.comparisons)
+    ap.add_argument("--out-predictions", type=Path, default=d.predictions)
+    ap.add_argument("--out-parity", type=Path, default=d.parity)
+    ap.add_argument("--log", default=None)
+    a = ap.parse_args(argv)
+    outputs = TestSetOutputs(a.out_metrics, a.out_comparisons, a.out_predictions, a.out_parity)
+    with job_log(a.log, echo=a.log is None):
+        run(a.predictions, a.samples, a.train_shards, a.test_shards,
+            train_structures=paths_from_args(a, "train_structures") or (),
+            test_structures=paths_from_args(a, "test_structures") or (),
+            labels=parse_labels(a.labels), n_boot=a.bootstrap, seed=a.seed, outputs=outputs,
+            dpi=a.dpi)
+    return 0
