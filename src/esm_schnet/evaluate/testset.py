@@ -55,16 +55,10 @@ def _columns(table: pd.DataFrame, name: str) -> tuple[str, str] | None:
 
 
 def _proteins(ids, records: Mapping, structure: Mapping | None):
-    from ..baselines import Proteins, mean_pool
+    """What the baselines see of `ids` (no inner-CV groups: a fixed split)."""
+    from .tables import baseline_proteins
 
-    n_res = np.array([int(records[i].n_residues) for i in ids])
-    pooled = np.stack([mean_pool(records[i].embedding) for i in ids])
-    summed = np.stack([np.asarray(records[i].embedding, np.float64).sum(0) for i in ids])
-    p = Proteins.from_arrays(ids, n_res, pooled, summed)
-    if structure is not None and all(i in structure for i in ids):
-        p = p.with_structure(np.stack([structure[i][0] for i in ids]),
-                             np.stack([structure[i][1] for i in ids]))
-    return p
+    return baseline_proteins(ids, records, None, "", structure)
 
 
 def test_set_tables(test_ids, y_test, schnet_pred, train, test, *, n_boot=1000, seed=0):
