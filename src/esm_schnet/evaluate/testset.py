@@ -108,14 +108,14 @@ def run(predictions, samples, train_shards, test_shards, *, train_structures=(),
     from ..labels import is_default
     from ..plots import parity
     from ..samples import read_sample_table
-    from ..store import load_records
+    from .read import pooled_records
     from .report import write_tsv
 
     table = pd.read_csv(predictions, sep="\t", dtype={"id": str})
     train_table = read_sample_table(samples, require_labels=True, labels=labels)
     specs = train_table.attrs["labels"]
-    train_records = load_records(list(train_shards))
-    test_records = load_records(list(test_shards))
+    train_records = pooled_records(list(train_shards))  # pooled features only, shard by shard
+    test_records = pooled_records(list(test_shards))
     train_struct = read_structure_summaries(train_structures) if train_structures else None
     test_struct = read_structure_summaries(test_structures) if test_structures else None
     default = is_default(specs) or len(specs) == 1
