@@ -19,7 +19,10 @@ For each size N (in one invocation, so the exponents compare like with like):
 Reported per N (from Snakemake's benchmark files, benchmarks/<rule>/...tsv):
 - `wall_s`: the snakemake command, end to end; `load_avg`: 1-minute load average sampled every
   15 s during it (mean, max) - the machine is shared, read the times next to it;
-- `rules[rule]`: jobs, `sum_s` (job seconds added up), `max_s`, `span_s` (first job start to last
+- `rules[rule]`: jobs, `sum_s` (job seconds added up), `cpu_s` (the jobs' cpu_time added up: the
+  figure least moved by other users' load; None for parse and plots, which run inside
+  Snakemake's process, see below; MMseqs2's short-lived child processes may be missed by
+  Snakemake's sampling), `max_s`, `span_s` (first job start to last
   job end: start = file mtime - s), `max_rss_mb` (largest job), `mem_mb` (its
   `resources.<stage>.mem_mb`), `rss_ok`. Note: parse is a `run:` job executed in a thread of
   Snakemake's own process (force-use-threads), so its max_rss is Snakemake's process, not a
@@ -29,7 +32,8 @@ Reported per N (from Snakemake's benchmark files, benchmarks/<rule>/...tsv):
 - `clusters`: MMseqs2 clusters found, largest cluster, proteins per fold.
 
 And across sizes (`exponents`): for each pair of consecutive sizes and a least-squares fit over
-all, b in cost ~ N^b, of wall_s, of the summed job seconds and of each rule's sum_s. b = 1 is
+all, b in cost ~ N^b, of wall_s, of the summed job seconds (job_s) and CPU seconds (cpu_s) and of
+each rule's sum_s and cpu_s. b = 1 is
 linear (constant cost per protein); the per-protein cost grows as N^(b-1).
 
 The JSON is also written to --out (default DIR/scale_run.json) after every size, so a run that
@@ -65,6 +69,10 @@ STAGE_OF_RULE = {
     "evaluate": "evaluate",
     "plots": None,  # a localrule without resources
 }
+# `run:` jobs executed in a thread of Snakemake's own process (profiles/default:
+# force-use-threads): their benchmark's cpu_time is the whole Snakemake process's so far, and
+# their max_rss Snakemake's, so their cpu_s is left out (None)
+IN_PROCESS = frozenset({"parse", "plots"})
 
 
 # ----------------------------------------------------------------------------------------------
@@ -111,6 +119,7 @@ def summarize_rules(bench: dict[str, list[dict]], mem_mb: dict[str, float | None
     out = {}
     for rule, rows in bench.items():
         secs = [r["s"] or 0.0 for r in rows]
+        cpu = [r["cpu_time"] or 0.0 for r in rows]
         rss = [r["max_rss"] for r in rows if r["max_rss"] is not None]
         starts = [r["end"] - (r["s"] or 0.0) for r in rows]
         limit = mem_mb.get(rule)
@@ -118,6 +127,7 @@ def summarize_rules(bench: dict[str, list[dict]], mem_mb: dict[str, float | None
         out[rule] = {
             "jobs": len(rows),
             "sum_s": round(sum(secs), 2),
+            "cpu_s": None if rule in IN_PROCESS else round(sum(cpu), 2),
             "max_s": round(max(secs), 2),
             "span_s": round(max(r["end"] for r in rows) - min(starts), 2),
             "max_rss_mb": None if peak is None else round(peak, 1),
@@ -155,10 +165,13 @@ def exponents(runs: list[dict]) -> dict:
     def series(get):
         return [(r["n"], get(r)) for r in runs]
 
-    quantities = {"wall_s": lambda r: r["wall_s"], "job_s": lambda r: r["job_s"]}
+    quantities = {"wall_s": lambda r: r["wall_s"], "job_s": lambda r: r["job_s"],
+                  "cpu_s": lambda r: r.get("cpu_s")}
     rules = sorted({k for r in runs for k in r.get("rules", {})})
     for rule in rules:
-        quantities[f"{rule}.sum_s"] = (lambda rr: lambda r: r["rules"].get(rr, {}).get("sum_s"))(rule)
+        for q in ("sum_s", "cpu_s"):
+            quantities[f"{rule}.{q}"] = (
+                lambda rr, qq: lambda r: r["rules"].get(rr, {}).get(qq))(rule, q)
     out: dict = {}
     for name, get in quantities.items():
         pts = series(get)
@@ -214,7 +227,7 @@ def table(result: dict) -> str:
             cells.append(f"{x['span_s']:.0f} ({x['max_rss_mb']:.0f}{mem})")
         load = run.get("load_avg", {}).get("mean")
         lines.append(f"{run['n']} | {run.get('wall_s') or '-'} | {load} | " + " | ".join(cells))
-    for name in ("wall_s", "job_s"):
+    for name in ("wall_s", "job_s", "cpu_s"):
         if name in result.get("exponents", {}):
             lines.append(f"exponent {name}: {result['exponents'][name]}")
     return "\n".join(lines)
@@ -282,6 +295,7 @@ def summarize_dir(work: Path, n: int, limits: dict) -> dict:
     rules = summarize_rules(collect_benchmarks(work), limits)
     return {"n": n, "rules": rules,
             "job_s": round(sum(r["sum_s"] for r in rules.values()), 2),
+            "cpu_s": round(sum(r["cpu_s"] or 0.0 for r in rules.values()), 2),
             "clusters": folds_summary(work / "results" / "cv" / "group" / "folds.tsv")}
 
 
@@ -359,7 +373,10 @@ def main(argv=None) -> int:
                 if d.name[1:].isdigit()]
         prev = root / "scale_run.json"
         done = {r["n"]: r for r in json.loads(prev.read_text())["runs"]} if prev.exists() else {}
-        runs = [done.get(r["n"], r) for r in runs]
+        # finished sizes: the run's own figures (wall time, load, ...), the job tables again
+        runs = [{**done[r["n"]], **r} if r["n"] in done else r for r in runs]
+        for r in runs:
+            r["stages"] = stage_shares(r["rules"], r.get("wall_s"))
         result = {"runs": runs, "exponents": exponents(runs), "partial": True}
         print(json.dumps(result, indent=1))
         print(table(result), file=sys.stderr)

@@ -43,6 +43,8 @@ def test_benchmark_files_are_read_and_summarised_per_rule(sr, tmp_path):
     rules = sr.summarize_rules(bench, {"parse": 1000.0, "train_fold": 8000.0, "plots": None})
     p = rules["parse"]
     assert p["jobs"] == 2 and p["sum_s"] == 3.0 and p["max_s"] == 2.0
+    assert p["cpu_s"] is None  # parse runs inside Snakemake's process: its cpu_time is not its own
+    assert rules["train_fold"]["cpu_s"] == 10.0
     assert p["span_s"] == 4.0  # first start 999, last end 1003
     assert p["max_rss_mb"] == 210.0 and p["rss_ok"] is True
     assert rules["train_fold"]["rss_ok"] is False
@@ -59,12 +61,13 @@ def test_exponents_pairwise_and_fitted(sr):
     ns = [500, 2000, 10000]
     assert sr.fit_exponent(ns, [3 * n**1.1 for n in ns]) == pytest.approx(1.1)
     assert sr.fit_exponent([500], [1.0]) is None
-    runs = [{"n": n, "wall_s": 2.0 * n, "job_s": 0.5 * n**1.5,
-             "rules": {"parse": {"sum_s": 0.1 * n}}} for n in ns]
+    runs = [{"n": n, "wall_s": 2.0 * n, "job_s": 0.5 * n**1.5, "cpu_s": n**1.2,
+             "rules": {"parse": {"sum_s": 0.1 * n, "cpu_s": 0.05 * n}}} for n in ns]
     runs.append({"n": 20000, "wall_s": None, "job_s": 1.0, "rules": {}})  # unfinished: ignored
     ex = sr.exponents(runs)
     assert ex["wall_s"] == {"500-2000": 1.0, "2000-10000": 1.0, "fit": 1.0}
     assert ex["job_s"]["2000-10000"] == 1.5 and ex["parse.sum_s"]["fit"] == 1.0
+    assert ex["cpu_s"]["fit"] == 1.2 and ex["parse.cpu_s"]["500-2000"] == 1.0
     two = sr.exponents(runs[:2])
     assert two["wall_s"] == {"500-2000": 1.0, "fit": None}
 
@@ -77,7 +80,7 @@ def test_folds_summary_and_json_shape(sr, tmp_path):
     assert sr.folds_summary(tmp_path / "missing.tsv") is None
     _bench(tmp_path / "n500/benchmarks/folds/group.tsv", 5.0, 900.0, 100.0)
     run = sr.summarize_dir(tmp_path / "n500", 500, {"folds": 4000.0})
-    assert set(run) == {"n", "rules", "job_s", "clusters"} and run["job_s"] == 5.0
+    assert set(run) == {"n", "rules", "job_s", "cpu_s", "clusters"} and run["job_s"] == 5.0
     run.update(wall_s=50.0, load_avg={"mean": 4.0, "max": 5.0, "samples": 3})
     result = {"runs": [run], "exponents": sr.exponents([run])}
     json.dumps(result)  # serialisable
