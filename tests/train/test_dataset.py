@@ -225,3 +225,32 @@ def test_ridge_fit_is_the_same_on_one_blas_thread():
     with threadpool_limits(limits=1, user_api="blas"):
         b = fit_ridge(x, r, w, [10, 10, 9, 1])
     assert np.array_equal(a[0], b[0]) and a[1] == b[1] and a[2] == b[2]
+
+
+def test_auto_loads_small_jobs_and_streams_large_ones(data, monkeypatch):
+    """`auto` picks `memory` when the estimated in-memory size of the job is under the budget,
+    `stream` above it; the estimate counts residues x (4 bytes x width + edges x bytes per edge)
+    from the shards' attributes, and grows with the cube of the cutoff."""
+    from esm_schnet.train import job
+
+    tmp, recs, labels, shards, samples = data
+    ids = [r.id for r in recs]
+    residues = sum(r.n_residues for r in recs)
+    width = recs[0].embedding.shape[1]
+    est = job.estimated_memory_bytes(shards, ids, 10.0)
+    edge_bytes = job.EDGES_PER_RESIDUE_AT_10A * job.BYTES_PER_EDGE
+    assert est == pytest.approx(residues * (4.0 * width + edge_bytes))
+    assert job.estimated_memory_bytes(shards, ids, 20.0) == pytest.approx(
+        residues * (4.0 * width + 8 * edge_bytes))
+    test = ids[:3]
+    train = ids[3:]
+    kwargs = dict(shards=shards, samples=samples, train_ids=train, test_ids=test,
+                  graph_cfg={"cutoff": 10.0}, model_cfg=dict(SMALL_MODEL),
+                  training={"epochs": 1, "batch_size": 2, "seed": 3, "device": "cpu"}, fold=0)
+    small = job.run_training_job(outdir=tmp / "auto-small", data="auto", **kwargs)
+    assert small["data"] == "memory"
+    monkeypatch.setattr(job, "AUTO_MEMORY_MB", est / 2**20 * 0.5)  # budget below this job
+    large = job.run_training_job(outdir=tmp / "auto-large", data="auto", **kwargs)
+    assert large["data"] == "stream"
+    assert ((tmp / "auto-small" / "predictions.tsv").read_bytes()
+            == (tmp / "auto-large" / "predictions.tsv").read_bytes())

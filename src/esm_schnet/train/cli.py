@@ -20,10 +20,11 @@ def _common_args(ap: argparse.ArgumentParser) -> None:
                     help="the labels setting (JSON list; null = the single column `label`)")
     ap.add_argument("--outdir", required=True)
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
-    ap.add_argument("--data", choices=("stream", "memory"), default="stream",
-                    help="stream (default): read proteins from the shards as batches need them, "
-                         "memory bounded by the batch; memory: load every protein first (the "
-                         "reference path, same predictions)")
+    ap.add_argument("--data", choices=("auto", "stream", "memory"), default="auto",
+                    help="stream: read proteins from the shards as batches need them, memory "
+                         "bounded by the batch; memory: load every protein first (the reference "
+                         "path, same predictions, faster epochs); auto (default): memory when the "
+                         "job's estimated size is under 1 GB, else stream")
     ap.add_argument("--log", default=None, help="log file (default: stderr)")
 
 

@@ -3,10 +3,13 @@ radius graph ONCE (reused every epoch), train (esm_schnet.train.loop), predict t
 proteins and write `predictions.tsv`, `history.tsv` (epoch, train_loss, val_loss, lr, seconds),
 `model.pt` (esm_schnet.checkpoint) and `provenance.json`.
 
-Data (`data=`): `stream` (the default) reads each protein from the shards when a batch needs it
-and keeps its graph in a temporary HDF5 file (esm_schnet.train.dataset): memory bounded by the
-batch. `memory` loads every record and graph first (the reference path: same predictions to the
-bit, memory growing with the dataset).
+Data (`data=`): `stream` reads each protein from the shards when a batch needs it and keeps its
+graph in a temporary HDF5 file (esm_schnet.train.dataset): memory bounded by the batch, but every
+epoch reads the proteins again. `memory` loads every record and graph first (the reference path:
+same predictions to the bit, faster epochs, memory growing with the dataset). `auto` (the
+default) loads everything when the job's estimated in-memory size (`estimated_memory_bytes`) is
+under `AUTO_MEMORY_MB`, else streams: small and mid-sized runs keep the fast path, and a
+10,000-protein job stays bounded.
 
 predictions.tsv: with the one default label `label`: id, y_true, y_pred, fold (as always).
 Otherwise one row per held-out protein and label it has: id, target (the label's name), y_true,
@@ -134,18 +137,24 @@ def run_training_job(
     extra_provenance: dict | None = None,
     labels=None,
     groups=None,
-    data: str = "stream",
+    data: str = "auto",
 ) -> dict:
     """Load, build graphs, train, predict the test ids (if any), write all outputs.
 
     graph_cfg, model_cfg, training: the config's sections (the schema fills what is missing; an
     unknown key is a ConfigError); labels: the `labels:` setting (None: its default); groups:
     {id: cluster} for the inner CV of the linear term's ridge start (train_model); data:
-    `stream` or `memory` (see the module docstring)."""
+    `auto`, `stream` or `memory` (see the module docstring)."""
     import contextlib
 
     if data not in DATA_MODES:
         raise ValueError(f"data must be one of {DATA_MODES}, not {data!r}")
+    if data == "auto":
+        cutoff = GraphSettings.from_dict(graph_cfg).cutoff
+        need = estimated_memory_bytes(shards, list(train_ids) + list(test_ids), cutoff)
+        data = "memory" if need < AUTO_MEMORY_MB * 2**20 else "stream"
+        log.info("data: %s (estimated %.0f MB in memory; auto loads everything below %d MB)",
+                 data, need / 2**20, AUTO_MEMORY_MB)
     with contextlib.ExitStack() as stack:
         return _run(stack, shards=shards, samples=samples, train_ids=train_ids,
                     test_ids=test_ids, outdir=outdir, graph_cfg=graph_cfg, model_cfg=model_cfg,
@@ -153,7 +162,40 @@ def run_training_job(
                     extra_provenance=extra_provenance, labels=labels, groups=groups, data=data)
 
 
-DATA_MODES = ("stream", "memory")
+DATA_MODES = ("auto", "stream", "memory")
+# `auto` loads everything below this estimate (MB) and streams above it: well inside the train
+# jobs' default resources.train.mem_mb (8,000) together with the model and the batches.
+AUTO_MEMORY_MB = 1024
+# In-memory graphs per edge (edge_index, distances, the tabulated filter's operators and PyG's
+# objects; fitted to bench/train_memory.py's --data memory runs: 1,000 to 10,000 onehot
+# proteins, 13 edges per residue at the 10 A cutoff: ~1.5 KB per residue) and edges per residue
+# at the 10 A cutoff (grows with the cube of the cutoff).
+BYTES_PER_EDGE = 115
+EDGES_PER_RESIDUE_AT_10A = 13.0
+
+
+def estimated_memory_bytes(shards, ids, cutoff: float = 10.0) -> float:
+    """What loading the proteins `ids` and their graphs would take: residues x (embedding width
+    x 4 bytes + edges per residue x BYTES_PER_EDGE), read from the shards' group attributes and
+    dataset shapes only (no embedding is read)."""
+    import h5py
+
+    from ..store import index_shards
+
+    index, _ = index_shards(list(shards), ids)
+    by_shard: dict = {}
+    for pid, path in index.items():
+        by_shard.setdefault(path, []).append(pid)
+    per_residue_edges = EDGES_PER_RESIDUE_AT_10A * (float(cutoff) / 10.0) ** 3
+    total = 0.0
+    for path, members in by_shard.items():
+        with h5py.File(path, "r") as f:
+            for pid in members:
+                g = f[pid]
+                n = int(g.attrs["n_residues"])
+                width = int(g["embedding"].shape[1]) if g["embedding"].ndim == 2 else 0
+                total += n * (4.0 * width + per_residue_edges * BYTES_PER_EDGE)
+    return total
 
 
 def _run(stack, *, shards, samples, train_ids, test_ids, outdir, graph_cfg, model_cfg, training,
