@@ -55,7 +55,7 @@ checkpoint folds:
         identity=CV["identity"],
         coverage=CV["coverage"],
         method=CV["cluster_method"],
-        many="--allow-many-folds" if CV["allow_many_folds"] else "",
+        many="true" if CV["allow_many_folds"] else "false",
         seed=config["training"]["seed"],
         labels=LABELS_JSON,
     message:
@@ -63,7 +63,8 @@ checkpoint folds:
     shell:
         "esm-schnet folds --samples {input.samples:q} --structures-from {input.listed:q}"
         " --scheme {wildcards.scheme:q} --k {params.k:q} --identity {params.identity:q}"
-        " --coverage {params.coverage:q} --cluster-method {params.method:q} {params.many}"
+        " --coverage {params.coverage:q} --cluster-method {params.method:q}"
+        " --allow-many-folds {params.many:q}"
         " --threads {threads} --seed {params.seed:q} --labels {params.labels:q}"
         " --out {output:q} --log {log:q}"
 

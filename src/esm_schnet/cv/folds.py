@@ -263,8 +263,10 @@ def cli(argv: list[str]) -> int:
     ap.add_argument("--identity", type=float, default=default("cv.identity"))
     ap.add_argument("--coverage", type=float, default=default("cv.coverage"))
     ap.add_argument("--cluster-method", choices=METHODS, default=default("cv.cluster_method"))
-    ap.add_argument("--allow-many-folds", action="store_true",
-                    help=f"train more than {MAX_FOLDS} loocv/logo folds (cv.allow_many_folds)")
+    ap.add_argument("--allow-many-folds", nargs="?", const="true", default="false",
+                    choices=("true", "false"),
+                    help=f"true: train more than {MAX_FOLDS} loocv/logo folds "
+                         "(cv.allow_many_folds; the bare flag means true)")
     ap.add_argument("--threads", type=int, default=1, help="threads of the clustering")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--labels", default="null",
@@ -278,5 +280,5 @@ def cli(argv: list[str]) -> int:
         folds_job(a.samples, paths_from_args(a, "structures"), a.out, scheme=a.scheme, k=a.k,
                   identity=a.identity, coverage=a.coverage, method=a.cluster_method,
                   threads=a.threads, seed=a.seed, labels=parse_labels(a.labels),
-                  allow_many_folds=a.allow_many_folds)
+                  allow_many_folds=a.allow_many_folds == "true")
     return 0
