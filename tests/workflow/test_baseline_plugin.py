@@ -46,7 +46,8 @@ def test_toy_baseline_plugin_end_to_end(tmp_path, monkeypatch, run_snakemake, sa
 
     metrics = pd.read_csv(res / "metrics.tsv", sep="\t")
     assert list(metrics["model"]) == [
-        "schnet", "median", "ridge_seq", "ridge_pooled", "size_linear", "mean"]
+        "schnet", "median", "hgb_struct", "ridge_surface", "ridge_seq", "ridge_pooled",
+        "size_linear", "mean"]
     assert metrics.set_index("model").loc["median", "rmse"] > 0
     comp = pd.read_csv(res / "comparisons.tsv", sep="\t")
     assert set(comp.loc[comp["baseline"] == "median", "metric"]) == {"rmse", "mae"}

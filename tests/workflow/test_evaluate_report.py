@@ -1,7 +1,7 @@
 """Workflow: evaluate, plots, report and predict on a tiny config (onehot, 2 epochs, 2 folds).
 
 Runs Snakemake end to end in a temporary directory, then checks
-- results/predictions.tsv (one row per protein per model) and results/metrics.tsv (5 models);
+- results/predictions.tsv (one row per protein per model) and results/metrics.tsv (7 models);
 - results/comparisons.tsv (SchNet minus each baseline, paired intervals) and the convergence of
   every fold read from its provenance.json (status `unknown` when the key is absent);
 - every plot (PNG + SVG) and `snakemake --report results/report.html`;
@@ -77,12 +77,12 @@ def workdir(tmp_path_factory) -> Path:
 def test_evaluate_outputs(workdir):
     preds = pd.read_csv(workdir / "results/predictions.tsv", sep="\t")
     assert list(preds.columns) == ["id", "label", "prediction", "fold", "model"]
-    assert len(preds) == 5 * N
-    assert preds.groupby("model")["id"].nunique().to_dict() == {
-        "schnet": N, "mean": N, "size_linear": N, "ridge_pooled": N, "ridge_seq": N
-    }
+    models = ["schnet", "hgb_struct", "ridge_surface", "ridge_seq", "ridge_pooled", "size_linear",
+              "mean"]  # the structure-aware baselines read the parsed structures
+    assert len(preds) == len(models) * N
+    assert preds.groupby("model")["id"].nunique().to_dict() == {m: N for m in models}
     metrics = pd.read_csv(workdir / "results/metrics.tsv", sep="\t")
-    assert list(metrics["model"]) == ["schnet", "ridge_seq", "ridge_pooled", "size_linear", "mean"]
+    assert list(metrics["model"]) == models
     assert (metrics["embedding_kind"] == "onehot").all()
     assert (metrics["cv_scheme"] == "kfold").all()
     log = (workdir / "logs/evaluate/evaluate.log").read_text()
@@ -92,14 +92,14 @@ def test_evaluate_outputs(workdir):
     assert list(comp.columns[:8]) == [
         "baseline", "metric", "difference", "lo", "hi", "verdict", "resampling_unit", "n_units"
     ]
-    assert len(comp) == 2 * 4 and (comp["n_units"] == N).all()
+    assert len(comp) == 2 * (len(models) - 1) and (comp["n_units"] == N).all()
     assert set(comp["verdict"]) <= {"better", "worse", "not distinguishable"}
     conv = pd.read_csv(workdir / "results/evaluate/convergence.tsv", sep="\t")
     assert sorted(conv["fold"]) == [0, 1]
     assert set(conv["status"]) <= {"converged", "unconverged", "unknown"}
     doc = json.loads((workdir / "results/metrics.json").read_text())
     assert doc["convergence"]["n_folds"] == 2
-    assert len(doc["comparisons"]) == 8
+    assert len(doc["comparisons"]) == 2 * (len(models) - 1)
 
 
 def test_plots_and_report(workdir):

@@ -119,7 +119,8 @@ def test_metrics_and_comparisons_per_label(run):
     assert list(m.columns[:4]) == ["target", "task", "model", "n"]
     assert set(m["target"]) == {"label", "half", "large"}
     reg = m[m["target"] == "half"].set_index("model")
-    assert set(reg.index) == {"schnet", "ridge_seq", "ridge_pooled", "size_linear", "mean"}
+    assert set(reg.index) == {"schnet", "hgb_struct", "ridge_surface", "ridge_seq", "ridge_pooled",
+                              "size_linear", "mean"}
     assert (reg["n"] == int((table["half"] != "").sum())).all()
     cls = m[m["target"] == "large"].set_index("model")
     assert set(cls.index) == {"schnet", "seq_logistic", "size_logistic", "majority_class"}
