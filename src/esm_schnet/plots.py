@@ -66,7 +66,7 @@ def parity(
     """Prediction vs label of the held-out proteins; SchNet on top, baselines faded. Every
     baseline in the predictions is drawn: registered ones in their style (esm_schnet.baselines),
     any other in grey under its name."""
-    fig, ax = new_figure(6.2, 6.0)
+    fig, ax = new_figure(10.0, 6.0)  # the square axes plus the legend beside them
     metrics = metrics or {}
     styles = model_styles("regression")
     known = list(styles) + [m for m in predictions["model"].unique() if m not in styles]
@@ -128,7 +128,9 @@ def parity(
     order = [0] + list(range(len(handles) - 1, 0, -1))  # identity, then SchNet first
     ax.legend(
         [handles[i] for i in order], [labels[i] for i in order],
-        loc="lower right", fontsize=BASE_FONT - 1.5, frameon=True, framealpha=0.9,
+        # beside the axes, not on them: with six baselines the entries covered the points
+        loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0,
+        fontsize=BASE_FONT - 1.5, frameon=True, framealpha=0.9,
     )
     ax.set_title(title or "Held-out predictions vs truth", fontsize=BASE_FONT + 2)
     return fig
