@@ -50,30 +50,21 @@ def unregister(name: str) -> None:
 
 
 def load_plugins() -> None:
-    """Load the `esm_schnet.baselines` entry points (once per process)."""
+    """Load the `esm_schnet.baselines` entry points (once per process): a class is registered,
+    any other callable is called (it registers what it brings)."""
     global _plugins_loaded
     if _plugins_loaded:
         return
     _plugins_loaded = True
-    from importlib.metadata import entry_points
+    from ..plugins import load_entry_points
 
-    seen = set()
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        if (ep.name, ep.value) in seen:  # the same distribution found twice on sys.path
-            continue
-        seen.add((ep.name, ep.value))
-        try:
-            obj = ep.load()
-            if callable(obj) and not inspect.isclass(obj) and not inspect.ismodule(obj):
-                obj()
-            elif inspect.isclass(obj):
-                register(obj)
-        except Exception as exc:  # noqa: BLE001 - any failure of third-party code
-            raise EsmSchnetError(
-                f"baseline plugin {ep.name!r} ({ep.value}, entry point group "
-                f"{ENTRY_POINT_GROUP}) failed to load: {type(exc).__name__}: {exc}"
-            ) from exc
-        log.debug("loaded baseline plugin %s (%s)", ep.name, ep.value)
+    def use(obj) -> None:
+        if inspect.isclass(obj):
+            register(obj)
+        elif callable(obj) and not inspect.ismodule(obj):
+            obj()
+
+    load_entry_points(ENTRY_POINT_GROUP, "baseline", use)
 
 
 def registered(task: str) -> list[type[Baseline]]:

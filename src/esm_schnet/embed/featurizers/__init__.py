@@ -111,23 +111,13 @@ def load_plugins() -> None:
     if _plugins_loaded:
         return
     _plugins_loaded = True
-    from importlib.metadata import entry_points
+    from ...plugins import load_entry_points
 
-    seen = set()
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        if (ep.name, ep.value) in seen:  # the same distribution found twice on sys.path
-            continue
-        seen.add((ep.name, ep.value))
-        try:
-            obj = ep.load()
-            if callable(obj) and not inspect.ismodule(obj):
-                obj()
-        except Exception as exc:  # noqa: BLE001 - any failure of third-party code
-            raise EsmSchnetError(
-                f"featurizer plugin {ep.name!r} ({ep.value}, entry point group "
-                f"{ENTRY_POINT_GROUP}) failed to load: {type(exc).__name__}: {exc}"
-            ) from exc
-        log.debug("loaded featurizer plugin %s (%s)", ep.name, ep.value)
+    def use(obj) -> None:
+        if callable(obj) and not inspect.ismodule(obj):
+            obj()
+
+    load_entry_points(ENTRY_POINT_GROUP, "featurizer", use)
 
 
 def registrations() -> list[Registration]:
