@@ -1,4 +1,4 @@
-"""Command-line overrides get the types the schema asks for (esm_schnet.config)."""
+"""Command-line overrides get the types the schema asks for (esm_schnet.core.config)."""
 
 from pathlib import Path
 
@@ -6,8 +6,8 @@ import pytest
 import yaml
 from snakemake.utils import validate
 
-from esm_schnet.config import coerce_overrides
-from esm_schnet.settings import schema_path
+from esm_schnet.core.config import coerce_overrides
+from esm_schnet.core.settings import schema_path
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = schema_path()  # the copy inside the package (workflow/schemas/ links to it)

@@ -1,4 +1,4 @@
-"""esm_schnet.settings: defaults from the packaged schema only, unknown keys a short error."""
+"""esm_schnet.core.settings: defaults from the packaged schema only, unknown keys a short error."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from esm_schnet.errors import ConfigError
-from esm_schnet.settings import (
+from esm_schnet.core.errors import ConfigError
+from esm_schnet.core.settings import (
     GraphSettings,
     TrainingSettings,
     check_workflow_config,
@@ -28,7 +28,7 @@ def test_schema_ships_inside_the_package_and_workflow_schemas_links_to_it():
     assert schema_path().is_file() and "esm_schnet" in schema_path().parts
     link = REPO / "workflow" / "schemas" / "config.schema.yaml"
     assert link.is_symlink() and not os.path.isabs(os.readlink(link))
-    assert link.resolve() == (REPO / "src/esm_schnet/schemas/config.schema.yaml").resolve()
+    assert link.resolve() == (REPO / "src/esm_schnet/core/schemas/config.schema.yaml").resolve()
 
 
 def test_config_yaml_repeats_exactly_the_schema_defaults():

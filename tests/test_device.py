@@ -1,7 +1,7 @@
 import pytest
 
-from esm_schnet.device import resolve_device
-from esm_schnet.errors import ConfigError
+from esm_schnet.core.device import resolve_device
+from esm_schnet.core.errors import ConfigError
 
 
 def test_resolve_device():

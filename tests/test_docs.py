@@ -17,7 +17,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
-SCHEMA = REPO / "src" / "esm_schnet" / "schemas" / "config.schema.yaml"
+SCHEMA = REPO / "src" / "esm_schnet" / "core" / "schemas" / "config.schema.yaml"
 LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)\)")
 
 

@@ -12,7 +12,7 @@ import pytest
 from Bio.PDB import MMCIFParser, PDBParser
 
 from esm_schnet import example as ex
-from esm_schnet.samples import read_sample_table
+from esm_schnet.core.samples import read_sample_table
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "resources" / "example"

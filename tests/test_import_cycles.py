@@ -45,7 +45,7 @@ KNOWN: set[tuple[str, ...]] = {
     # issue 24, point 4 (the predict stage): the root's public `load_model`/`predict` import
     # prediction in their bodies, and ensemble.as_models calls the public esm_schnet.load_model
     # in its body (function-level both ways; never at import time).
-    ("esm_schnet", "esm_schnet.prediction", "esm_schnet.ensemble"),
+    ("esm_schnet", "esm_schnet.prediction.score", "esm_schnet.prediction.ensemble"),
 }
 
 

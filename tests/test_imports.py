@@ -1,5 +1,5 @@
 """Imports that cost seconds per job or per planning run: PyG without `transformers` (which
-stays importable), esm_schnet.plots without matplotlib."""
+stays importable), esm_schnet.report.plots without matplotlib."""
 
 import subprocess
 import sys
@@ -34,8 +34,8 @@ def test_an_already_imported_transformers_is_left_alone():
 
 
 def test_plots_module_does_not_import_matplotlib():
-    # report.smk imports esm_schnet.plots while Snakemake plans every run
-    code = "import sys, esm_schnet.plots; print('matplotlib' in sys.modules)"
+    # report.smk imports esm_schnet.report.plots while Snakemake plans every run
+    code = "import sys, esm_schnet.report.plots; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "False"

@@ -4,9 +4,9 @@ import math
 
 import pytest
 
-from esm_schnet.errors import ConfigError, SampleTableError
-from esm_schnet.labels import LabelSpec, encode, file_suffix, is_default, parse_labels
-from esm_schnet.samples import read_sample_table
+from esm_schnet.core.errors import ConfigError, SampleTableError
+from esm_schnet.core.labels import LabelSpec, encode, file_suffix, is_default, parse_labels
+from esm_schnet.core.samples import read_sample_table
 
 
 def test_default_is_the_single_label_column():

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from esm_schnet.errors import EsmSchnetError
+from esm_schnet.core.errors import EsmSchnetError
 from esm_schnet.parse import (
     DESCRIPTOR_COLUMNS,
     QC_COLUMNS,

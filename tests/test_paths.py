@@ -1,8 +1,8 @@
-"""esm_schnet.paths: the path conventions the rules use."""
+"""esm_schnet.core.paths: the path conventions the rules use."""
 
 import os
 
-from esm_schnet.paths import job_input_path
+from esm_schnet.core.paths import job_input_path
 
 
 def test_job_input_path_is_relative_inside_the_working_directory(tmp_path, monkeypatch):

@@ -8,8 +8,8 @@ import re
 import pytest
 import yaml
 
-from esm_schnet.errors import SampleTableError
-from esm_schnet.samples import ID_PATTERN, ids_by_shard, read_sample_table, shard_of
+from esm_schnet.core.errors import SampleTableError
+from esm_schnet.core.samples import ID_PATTERN, ids_by_shard, read_sample_table, shard_of
 
 
 @pytest.fixture

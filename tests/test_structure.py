@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from esm_schnet import cli as cli_mod
-from esm_schnet.errors import CorruptFileError, EsmSchnetError, InputError
-from esm_schnet.inspect import format_text, summarise
+from esm_schnet.core.errors import CorruptFileError, EsmSchnetError, InputError
+from esm_schnet.core.inspect import format_text, summarise
 from esm_schnet.parse import (
     MODIFIED,
     QC_COLUMNS,
@@ -724,7 +724,7 @@ def test_inspect_names_files_it_does_not_read(tmp_path, capsys):
 
 
 def test_inspect_dispatches_embedding_shards(tmp_path, capsys):
-    from esm_schnet import store
+    from esm_schnet.core import store
 
     rec = store.ProteinRecord(
         id="p1", ca=np.zeros((3, 3), np.float32), embedding=np.ones((3, 4), np.float32),

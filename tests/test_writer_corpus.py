@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import structure_variants as sv
-from esm_schnet.errors import InputError
+from esm_schnet.core.errors import InputError
 from esm_schnet.parse import parse_structure
 from jclinic_data import jclinic_dir, parsed_structure
 

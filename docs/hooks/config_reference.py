@@ -2,10 +2,10 @@
 
 `docs/configuration.md` holds the prose and the marker `<!-- config-reference -->`; this hook
 replaces the marker with one section per top-level key of
-`src/esm_schnet/schemas/config.schema.yaml` (the single source of every setting, its default and
+`src/esm_schnet/core/schemas/config.schema.yaml` (the single source of every setting, its default and
 its description), each a table of dotted key, type, default and description. Nothing generated
 is committed, so the page cannot fall behind the schema. `workflow/schemas/config.md` is the same
-information as one flat table (`python -m esm_schnet.settings`; a test keeps it equal).
+information as one flat table (`python -m esm_schnet.core.settings`; a test keeps it equal).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 
 MARKER = "<!-- config-reference -->"
-SCHEMA = Path("src") / "esm_schnet" / "schemas" / "config.schema.yaml"
+SCHEMA = Path("src") / "esm_schnet" / "core" / "schemas" / "config.schema.yaml"
 PAGE = "configuration.md"
 
 

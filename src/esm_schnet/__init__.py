@@ -15,9 +15,9 @@ __all__ = ["__version__", "load_model", "predict"]
 
 
 def load_model(path, device: str = "cpu"):
-    """Load a model.pt written by the workflow (esm_schnet.checkpoint.TrainedModel): the network,
+    """Load a model.pt written by the workflow (esm_schnet.train.checkpoint.TrainedModel): the network,
     its settings, and the featurizer settings its embeddings were made with (`.embedding`)."""
-    from .checkpoint import load_model as _load_model
+    from esm_schnet.train.checkpoint import load_model as _load_model
 
     model = _load_model(path, device=device)
     model.meta.setdefault("path", str(path))
@@ -30,7 +30,7 @@ def predict(model_or_models, structures, **options):
     settings recorded in the model (reusing the embedding cache) and returns a pandas.DataFrame:
     id, structure, prediction (mean over the models), prediction_std (ddof=1, NaN with one
     model), n_models, status, reason. Options: ids, device, cache, models_dir, max_tokens
-    (esm_schnet.prediction.predict_structures)."""
-    from .prediction import predict_structures
+    (esm_schnet.prediction.score.predict_structures)."""
+    from esm_schnet.prediction.score import predict_structures
 
     return predict_structures(model_or_models, structures, **options)

@@ -13,8 +13,8 @@ import importlib
 import os
 import sys
 
-from . import __version__
-from .errors import EsmSchnetError
+from esm_schnet import __version__
+from esm_schnet.core.errors import EsmSchnetError
 
 # name -> ("module:function", one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -26,8 +26,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train-final": ("esm_schnet.train.cli:cli_final", "train the final model on every labelled protein"),
     "evaluate": ("esm_schnet.evaluate:cli", "gather folds: metrics, baselines, plots"),
     "score-test-set": ("esm_schnet.evaluate.testset:cli", "score a labelled prediction set beside every baseline refitted on all training proteins"),
-    "predict": ("esm_schnet.prediction:cli", "score structure files (or the workflow's prediction set) with one or more models"),
-    "inspect": ("esm_schnet.inspect:cli", "summarise any HDF5 file the workflow writes"),
+    "predict": ("esm_schnet.prediction.score:cli", "score structure files (or the workflow's prediction set) with one or more models"),
+    "inspect": ("esm_schnet.core.inspect:cli", "summarise any HDF5 file the workflow writes"),
     "make-example": ("esm_schnet.example.cli:cli", "write the bundled synthetic example dataset"),
 }
 
@@ -70,7 +70,7 @@ def _run(argv: list[str]) -> int:
     try:
         result = func(rest)
     except EsmSchnetError as exc:
-        # The command's job log already holds the error (esm_schnet.log.job_log records it).
+        # The command's job log already holds the error (esm_schnet.core.log.job_log records it).
         print(f"esm-schnet {name}: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -2,11 +2,11 @@ import h5py
 import numpy as np
 import pytest
 
-from esm_schnet import store
+from esm_schnet.core import store
 from esm_schnet.embed.cache import EmbeddingCache
 from esm_schnet.embed.shard import EmbedConfig, embed_proteins, embed_sequences, embed_shard
 from esm_schnet.embed.windows import owners, window_spans
-from esm_schnet.errors import CorruptFileError
+from esm_schnet.core.errors import CorruptFileError
 
 from embed_helpers import make_protein, random_seq
 

@@ -58,7 +58,7 @@ def test_last_layer_matches_plain_transformers(tiny, tiny_model_dir):
 
 
 def test_bad_layer(tiny_model_dir):
-    from esm_schnet.errors import EsmSchnetError
+    from esm_schnet.core.errors import EsmSchnetError
 
     with pytest.raises(EsmSchnetError, match="out of range"):
         get_featurizer(dict(model=tiny_model_dir, layer=5, device="cpu"))

@@ -125,7 +125,7 @@ def test_downloaded_dir_is_used(tmp_path, t5_dir):
 
 
 def _example_structures(tmp_path):
-    from esm_schnet.samples import read_sample_table
+    from esm_schnet.core.samples import read_sample_table
     from esm_schnet.parse import parse_structure, write_structure_h5
 
     table = read_sample_table(REPO / "resources" / "example" / "samples.tsv", require_labels=False)
@@ -142,7 +142,7 @@ def _example_structures(tmp_path):
 
 def test_bundled_example_through_the_shard_job(t5, tmp_path, capsys):
     from esm_schnet import cli as cli_mod
-    from esm_schnet import store
+    from esm_schnet.core import store
     from esm_schnet.embed.shard import embed_shard
     from esm_schnet.embed.windows import owners, window_spans
 

@@ -20,7 +20,7 @@ from esm_schnet.embed.featurizers import (
     needs_download,
     register,
 )
-from esm_schnet.errors import EsmSchnetError
+from esm_schnet.core.errors import EsmSchnetError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins"))
 from plugin_helpers import install_toy_plugin  # noqa: E402
@@ -106,7 +106,7 @@ def test_broken_plugin_is_a_clear_error(registry, tmp_path, monkeypatch):
 def test_toy_through_the_shard_job(toy, tmp_path, capsys):
     """The shared batching/shard code drives a third featurizer; the shard records it."""
     from esm_schnet import cli as cli_mod
-    from esm_schnet import store
+    from esm_schnet.core import store
     from esm_schnet.embed.shard import EmbedConfig, embed_proteins, load, shard_file_attrs
 
     rng = np.random.default_rng(0)
@@ -128,7 +128,7 @@ def test_toy_through_the_shard_job(toy, tmp_path, capsys):
 
 
 def test_empty_shard_records_the_featurizer(tmp_path):
-    from esm_schnet import store
+    from esm_schnet.core import store
     from esm_schnet.embed.shard import embed_shard
 
     out = tmp_path / "shard-000.h5"

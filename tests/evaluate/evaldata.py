@@ -12,7 +12,7 @@ import pandas as pd
 
 @dataclass
 class FakeRecord:
-    """The fields of esm_schnet.store.ProteinRecord that evaluate uses."""
+    """The fields of esm_schnet.core.store.ProteinRecord that evaluate uses."""
 
     id: str
     embedding: np.ndarray

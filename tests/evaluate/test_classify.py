@@ -10,8 +10,8 @@ import pytest
 from esm_schnet import evaluate
 from esm_schnet.evaluate.classify import classification_tables, compare_classification
 from esm_schnet.evaluate.summary import summary_table_cls
-from esm_schnet.labels import LabelSpec
-from esm_schnet.metrics_cls import CLS_METRICS
+from esm_schnet.core.labels import LabelSpec
+from esm_schnet.tasks.metrics_cls import CLS_METRICS
 
 SPEC = LabelSpec("big", "classification", "none", ("big", "small"))
 CLS_MODEL_ORDER = evaluate.model_order("classification")
@@ -75,7 +75,7 @@ def test_classification_tables_and_comparisons(cv_data):
 
 
 def test_wrong_class_in_fold_predictions_is_named(cv_data):
-    from esm_schnet.errors import InputError
+    from esm_schnet.core.errors import InputError
 
     fp, folds, truth = _cls_inputs(cv_data)
     fp.loc[fp.id == "p04", "y_true"] = "big" if truth["p04"] == "small" else "small"

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from esm_schnet import evaluate
-from esm_schnet.errors import InputError
+from esm_schnet.core.errors import InputError
 
 
 def _tables(d):
@@ -246,7 +246,7 @@ def test_pooled_records_read_shards_in_chunks_and_pool_like_the_baselines(tmp_pa
     a chunk at a time: the same baseline inputs and chain lengths as from the full records."""
     from esm_schnet.evaluate.read import chain_lengths, pooled_records
     from esm_schnet.evaluate.tables import baseline_proteins
-    from esm_schnet.store import ProteinRecord, load_records, write_shard
+    from esm_schnet.core.store import ProteinRecord, load_records, write_shard
 
     rng = np.random.default_rng(0)
     attrs = {"model_id": "onehot", "model_revision": "", "layer": -1, "dtype": "float32"}

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from esm_schnet.metrics import METRICS, bootstrap_metrics, compute_metrics, point_metrics
+from esm_schnet.tasks.metrics import METRICS, bootstrap_metrics, compute_metrics, point_metrics
 
 Y = [1.0, 2.0, 3.0, 4.0]
 P = [1.0, 3.0, 2.0, 5.0]
@@ -88,7 +88,7 @@ def test_mismatched_lengths_raise():
 
 
 # ----------------------------------------------------------------------- paired comparisons
-from esm_schnet.metrics import paired_difference, unit_weights, verdict  # noqa: E402
+from esm_schnet.tasks.metrics import paired_difference, unit_weights, verdict  # noqa: E402
 
 
 def test_paired_difference_finds_a_known_difference():

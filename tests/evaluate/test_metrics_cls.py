@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from esm_schnet import metrics_cls as mc
+from esm_schnet.tasks import metrics_cls as mc
 
 # Binary by hand: scores of class 1, labels.
 Y = np.array([0, 0, 1, 1, 0, 1])

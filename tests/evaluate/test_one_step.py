@@ -30,8 +30,8 @@ from evaldata import write_helix_pdb  # noqa: E402
 def _save(path, in_channels, meta, seed=0):
     import torch
 
-    from esm_schnet.checkpoint import save_model
-    from esm_schnet.model import ModelConfig, TargetScaler, build_model
+    from esm_schnet.train.checkpoint import save_model
+    from esm_schnet.encoders.model import ModelConfig, TargetScaler, build_model
 
     torch.manual_seed(seed)
     cfg = ModelConfig.from_config(in_channels, {"cutoff": 10.0}, {
@@ -48,10 +48,10 @@ def _save(path, in_channels, meta, seed=0):
 def esm_setup(tmp_path_factory):
     """Two structures embedded as the workflow does (parse job, shard job with a tiny ESM2 at
     layer 1 of 2, revision v1, a cache), and two model files recording that embedding."""
-    from esm_schnet.checkpoint import embedding_meta
+    from esm_schnet.train.checkpoint import embedding_meta
     from esm_schnet.embed.shard import embed_shard
     from esm_schnet.parse import parse_job
-    from esm_schnet.store import shard_attrs
+    from esm_schnet.core.store import shard_attrs
 
     tmp = tmp_path_factory.mktemp("onestep")
     esm = write_tiny_esm(tmp / "tiny_esm")
@@ -87,7 +87,7 @@ def test_model_records_the_featurizer_settings(esm_setup):
 
 def test_one_step_reuses_the_cache_and_matches_the_workflow(esm_setup, monkeypatch):
     import esm_schnet
-    from esm_schnet import prediction
+    from esm_schnet.prediction import score as prediction
     from esm_schnet.embed import shard as shard_mod
 
     d = esm_setup
@@ -114,7 +114,7 @@ def test_one_step_reuses_the_cache_and_matches_the_workflow(esm_setup, monkeypat
 
 
 def test_missing_featurizer_weights_is_one_line(esm_setup, tmp_path, capsys):
-    from esm_schnet.checkpoint import embedding_meta
+    from esm_schnet.train.checkpoint import embedding_meta
     from esm_schnet.cli import main
 
     attrs = dict(esm_setup["attrs"], model_id="facebook/esm2_t6_8M_UR50D", featurizer="esm2")
@@ -143,7 +143,7 @@ def test_old_model_file_without_recorded_settings_still_predicts(tmp_path, caplo
 
 def test_ensemble_refuses_models_of_other_features(esm_setup, tmp_path):
     import esm_schnet
-    from esm_schnet.errors import ConfigError
+    from esm_schnet.core.errors import ConfigError
 
     onehot = _save(tmp_path / "onehot.pt", 21, {"embedding_model": "onehot"})
     with pytest.raises(ConfigError, match="must share their features"):
@@ -151,7 +151,7 @@ def test_ensemble_refuses_models_of_other_features(esm_setup, tmp_path):
 
 
 def test_cli_modes_are_told_apart(esm_setup, capsys):
-    from esm_schnet.prediction import cli
+    from esm_schnet.prediction.score import cli
 
     with pytest.raises(SystemExit):
         cli(["--model", str(esm_setup["models"][0])])  # no FILE and no --samples
@@ -163,7 +163,7 @@ def test_cli_modes_are_told_apart(esm_setup, capsys):
 
 
 def test_summarise_over_models_axis():
-    from esm_schnet.ensemble import summarise
+    from esm_schnet.prediction.ensemble import summarise
 
     p = np.array([[1.0, 2.0, np.nan], [3.0, 2.0, np.nan], [5.0, 2.0, np.nan]])
     mean, std, n = summarise(p)

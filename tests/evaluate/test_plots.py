@@ -5,7 +5,8 @@ import json
 import numpy as np
 import pandas as pd
 
-from esm_schnet import evaluate, plots
+from esm_schnet import evaluate
+from esm_schnet.report import plots
 
 
 def _write_eval_outputs(d, root):

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score, roc_curve
 
-from esm_schnet import plots, plots_cls
-from esm_schnet.metrics_cls import compute_metrics
+from esm_schnet.report import plots
+from esm_schnet.report import plots_cls
+from esm_schnet.tasks.metrics_cls import compute_metrics
 
 
 def _case(k=2, n=60, seed=0):

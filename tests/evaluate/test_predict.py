@@ -18,8 +18,8 @@ from evaldata import write_helix_pdb as _pdb
 def _final_model(path, in_channels):
     import torch
 
-    from esm_schnet.checkpoint import save_model
-    from esm_schnet.model import ModelConfig, TargetScaler, build_model
+    from esm_schnet.train.checkpoint import save_model
+    from esm_schnet.encoders.model import ModelConfig, TargetScaler, build_model
 
     torch.manual_seed(0)
     cfg = ModelConfig.from_config(in_channels, {"cutoff": 10.0}, {
@@ -53,7 +53,7 @@ def predict_inputs(tmp_path):
         h5.append(out)
     shard = tmp_path / "results/predict/embeddings/onehot/shard-000.h5"
     embed_shard(h5, shard, {"model": "onehot", "cache": str(tmp_path / "cache"), "device": "cpu"})
-    from esm_schnet.store import load_records
+    from esm_schnet.core.store import load_records
 
     dim = next(iter(load_records([shard]).values())).embedding.shape[1]
     model = tmp_path / "results/final/model.pt"
@@ -62,7 +62,7 @@ def predict_inputs(tmp_path):
 
 
 def test_predict_end_to_end_reports_broken_structure(predict_inputs, tmp_path):
-    from esm_schnet import prediction as predict
+    from esm_schnet.prediction import score as predict
 
     d = predict_inputs
     out = tmp_path / "results/predict/predictions.tsv"
@@ -87,16 +87,16 @@ def test_predict_end_to_end_reports_broken_structure(predict_inputs, tmp_path):
     text = log.read_text()
     assert "broken" in text and "predicted 2 of 3" in text
     # the same model scores the same protein the same way (deterministic)
-    from esm_schnet.checkpoint import load_model
-    from esm_schnet.store import load_records
+    from esm_schnet.train.checkpoint import load_model
+    from esm_schnet.core.store import load_records
 
     again = load_model(d["model"]).predict_records(load_records([d["shard"]], ["a"]))
     assert again["a"] == pytest.approx(st.loc["a", "prediction"], rel=1e-5)
 
 
 def test_predict_refuses_embedding_of_another_width(predict_inputs, tmp_path):
-    from esm_schnet import prediction as predict
-    from esm_schnet.errors import ConfigError
+    from esm_schnet.prediction import score as predict
+    from esm_schnet.core.errors import ConfigError
 
     d = predict_inputs
     _final_model(d["model"], d["dim"] + 3)

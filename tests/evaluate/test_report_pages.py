@@ -3,7 +3,7 @@ Snakemake's report renders them."""
 
 from docutils.core import publish_parts
 
-from esm_schnet.report_pages import headline_rst, metrics_table_rst
+from esm_schnet.report.pages import headline_rst, metrics_table_rst
 
 METRICS = {
     "best_baseline": "size_linear", "n_proteins": 6, "n_folds": 6, "cv_scheme": "loocv",

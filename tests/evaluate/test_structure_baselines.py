@@ -14,7 +14,7 @@ from esm_schnet.baselines import Proteins
 from esm_schnet.baselines.structure import (
     AMINO_ACIDS, STRUCTURE_COLUMNS, SURFACE_COLUMNS, read_structure_summaries, structure_summary,
 )
-from esm_schnet.errors import InputError
+from esm_schnet.core.errors import InputError
 from esm_schnet.parse import DESCRIPTOR_COLUMNS, parse_structure, write_structure_h5
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "resources" / "example" / "structures"

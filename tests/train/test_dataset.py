@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from esm_schnet.errors import EsmSchnetError
-from esm_schnet.graph import collate
-from esm_schnet.settings import GraphSettings
-from esm_schnet.store import load_records, write_shard
+from esm_schnet.core.errors import EsmSchnetError
+from esm_schnet.encoders.graph import collate
+from esm_schnet.core.settings import GraphSettings
+from esm_schnet.core.store import load_records, write_shard
 from esm_schnet.train import make_graphs, run_training_job
 from esm_schnet.train.dataset import JobProteins, ProteinDataset
 

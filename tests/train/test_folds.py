@@ -7,7 +7,7 @@ import pytest
 
 from esm_schnet.cv import MAX_FOLDS, assign_folds, check_fold_plan, fold_plan_problem
 from esm_schnet.cv.cluster import alignment_stats, linked, sequence_clusters
-from esm_schnet.errors import ConfigError
+from esm_schnet.core.errors import ConfigError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: jclinic_data
 from jclinic_data import jclinic_dir  # noqa: E402
@@ -165,7 +165,7 @@ def test_plans_with_too_many_folds_are_refused_with_one_line():
     with pytest.raises(ConfigError, match="one per cluster"):
         check_fold_plan("logo", MAX_FOLDS + 1)
     # the schema documents the same threshold
-    from esm_schnet.settings import load_schema
+    from esm_schnet.core.settings import load_schema
 
     cv = load_schema()["properties"]["cv"]["properties"]
     assert f"more than {MAX_FOLDS} folds" in " ".join(cv["allow_many_folds"]["description"].split())

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from esm_schnet.graph import build_graph, check_edges, collate, radius_graph
+from esm_schnet.encoders.graph import build_graph, check_edges, collate, radius_graph
 
 
 def brute_force(pos: np.ndarray, cutoff: float):
@@ -27,7 +27,7 @@ def test_radius_graph_matches_brute_force(cutoff):
 
 
 def test_row_chunks_give_the_same_graph(monkeypatch):
-    import esm_schnet.graph as graph
+    import esm_schnet.encoders.graph as graph
 
     pos = torch.randn(300, 3) * 10
     full = radius_graph(pos, 12.0)

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-from esm_schnet.checkpoint import MODEL_FORMAT_VERSION, TrainedModel, load_model, save_model
-from esm_schnet.graph import build_graph
-from esm_schnet.heads import LabelHeads
-from esm_schnet.labels import LabelSpec
-from esm_schnet.model import ModelConfig, TargetScaler, build_model
+from esm_schnet.train.checkpoint import MODEL_FORMAT_VERSION, TrainedModel, load_model, save_model
+from esm_schnet.encoders.graph import build_graph
+from esm_schnet.tasks.heads import LabelHeads
+from esm_schnet.core.labels import LabelSpec
+from esm_schnet.encoders.model import ModelConfig, TargetScaler, build_model
 from esm_schnet.train import train_model
 
 from traindata import make_records

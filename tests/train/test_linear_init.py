@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from esm_schnet.checkpoint import TrainedModel
-from esm_schnet.graph import build_graph
-from esm_schnet.model import ModelConfig
+from esm_schnet.train.checkpoint import TrainedModel
+from esm_schnet.encoders.graph import build_graph
+from esm_schnet.encoders.model import ModelConfig
 from esm_schnet.train import train_model
 from esm_schnet.train.linear_init import fit_ridge
 
@@ -218,10 +218,10 @@ def test_untrained_network_is_exactly_the_ridge_model_for_every_label(readout):
     network's label-space prediction equals, per regression label, the ridge fit that
     fit_ridge returns on the pooled inputs and the size column."""
     from esm_schnet.encoders.geometry import CentroidFeatures
-    from esm_schnet.graph import collate
-    from esm_schnet.heads import LabelHeads
-    from esm_schnet.labels import LabelSpec
-    from esm_schnet.model import build_model
+    from esm_schnet.encoders.graph import collate
+    from esm_schnet.tasks.heads import LabelHeads
+    from esm_schnet.core.labels import LabelSpec
+    from esm_schnet.encoders.model import build_model
     from esm_schnet.train.linear_init import init_linear_term
 
     recs = make_records(14, seed=9, sizes=(20, 50))
@@ -286,8 +286,8 @@ def test_linear_lr_scale_0_leaves_the_linear_term_at_its_ridge_start():
 
 
 def test_a_frozen_zero_linear_term_is_refused_in_one_line():
-    from esm_schnet.errors import ConfigError
-    from esm_schnet.settings import TrainingSettings
+    from esm_schnet.core.errors import ConfigError
+    from esm_schnet.core.settings import TrainingSettings
 
     with pytest.raises(ConfigError, match="linear_lr_scale") as err:
         TrainingSettings.from_dict({"linear_init": "zero", "linear_lr_scale": 0})

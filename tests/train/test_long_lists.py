@@ -1,4 +1,4 @@
-"""Jobs that take every protein's file read the list from a file (esm_schnet.pathlist): a list
+"""Jobs that take every protein's file read the list from a file (esm_schnet.core.pathlist): a list
 longer than the kernel's 128 KiB limit for one argument reaches `esm-schnet folds` and
 `esm-schnet embed` through `--structures-from`, and the plan checks of the folds job."""
 
@@ -13,8 +13,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from esm_schnet.errors import EsmSchnetError
-from esm_schnet.pathlist import read_path_list, write_path_list
+from esm_schnet.core.errors import EsmSchnetError
+from esm_schnet.core.pathlist import read_path_list, write_path_list
 
 REPO = Path(__file__).resolve().parents[2]
 CONSOLE = Path(sys.executable).parent / "esm-schnet"

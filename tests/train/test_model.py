@@ -7,11 +7,11 @@ import pytest
 import torch
 from torch_geometric.nn.models import SchNet
 
-from esm_schnet.checkpoint import TrainedModel, load_model, save_model
+from esm_schnet.train.checkpoint import TrainedModel, load_model, save_model
 from esm_schnet.encoders.schnet import FeatureProjection, PrecomputedRadiusGraph, SchNetEncoder
 from esm_schnet.encoders.tabulated import TabulatedCFConv, shared_filter_tables
-from esm_schnet.graph import build_graph, collate, radius_graph
-from esm_schnet.model import ModelConfig, TargetScaler, build_model
+from esm_schnet.encoders.graph import build_graph, collate, radius_graph
+from esm_schnet.encoders.model import ModelConfig, TargetScaler, build_model
 
 from traindata import make_records
 
@@ -207,7 +207,7 @@ def test_save_and_load_round_trip(tmp_path):
 
 
 def test_load_model_refuses_garbage(tmp_path):
-    from esm_schnet.errors import CorruptFileError
+    from esm_schnet.core.errors import CorruptFileError
 
     bad = tmp_path / "model.pt"
     bad.write_bytes(b"not a zip")
@@ -232,7 +232,7 @@ def test_precomputed_operators_give_the_same_gradients(model):
 def test_encoder_registry_builds_by_name_and_refuses_unknown(monkeypatch):
     from esm_schnet import encoders
     from esm_schnet.encoders import build_encoder, encoder_names, register_encoder
-    from esm_schnet.errors import ConfigError
+    from esm_schnet.core.errors import ConfigError
 
     monkeypatch.setattr(encoders, "_ENCODERS", dict(encoders._ENCODERS))  # registry restored after
 
@@ -285,7 +285,7 @@ def test_version_1_model_file_still_loads(tmp_path, model):
 
 
 def test_model_config_refuses_unknown_keys():
-    from esm_schnet.errors import ConfigError
+    from esm_schnet.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match=r"unknown setting model.hiden_channels \(did you mean "
                                           r"model.hidden_channels\?\)"):

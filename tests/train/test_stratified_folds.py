@@ -5,7 +5,7 @@ from collections import Counter, defaultdict
 import numpy as np
 import pytest
 
-from esm_schnet.errors import ConfigError
+from esm_schnet.core.errors import ConfigError
 from esm_schnet.cv import stratified_folds
 
 

@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from esm_schnet.cv import write_folds
-from esm_schnet.graph import build_graph
-from esm_schnet.checkpoint import TrainedModel, load_model
-from esm_schnet.model import ModelConfig
+from esm_schnet.encoders.graph import build_graph
+from esm_schnet.train.checkpoint import TrainedModel, load_model
+from esm_schnet.encoders.model import ModelConfig
 from esm_schnet.train import cli_fold, train_model
 
 from traindata import make_records, radius_of_gyration, write_dataset
@@ -62,7 +62,7 @@ def test_fold_job_end_to_end(dataset):
     assert "epoch 1/3 train_loss" in log_text
     # model.pt loads with weights_only=True and reproduces the fold's predictions
     trained = load_model(out / "model.pt")
-    from esm_schnet.store import load_records
+    from esm_schnet.core.store import load_records
 
     recs = load_records(shards, ids=["p01", "p05"])
     again = trained.predict_records([recs["p01"], recs["p05"]])
@@ -82,7 +82,7 @@ def test_same_config_same_predictions_bit_for_bit(dataset):
 
 
 def test_unknown_fold_is_a_user_error(dataset):
-    from esm_schnet.errors import InputError
+    from esm_schnet.core.errors import InputError
 
     tmp, shards, samples, folds, _ = dataset
     with pytest.raises(InputError, match="fold 9"):
@@ -168,7 +168,7 @@ def test_cli_unknown_setting_is_a_short_error(dataset, capsys, option, value, me
 
 
 def test_train_model_refuses_unknown_training_keys():
-    from esm_schnet.errors import ConfigError
+    from esm_schnet.core.errors import ConfigError
 
     recs = make_records(3, seed=0, sizes=(15, 20))
     graphs = [build_graph(r.id, r.embedding, r.ca, 10.0, y=1.0) for r in recs]

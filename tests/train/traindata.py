@@ -32,7 +32,7 @@ def radius_of_gyration(ca: np.ndarray) -> float:
 
 
 def make_records(n_proteins: int, seed: int = 0, sizes=(20, 60)):
-    from esm_schnet.store import ProteinRecord
+    from esm_schnet.core.store import ProteinRecord
 
     rng = np.random.default_rng(seed)
     out = []
@@ -53,7 +53,7 @@ def make_records(n_proteins: int, seed: int = 0, sizes=(20, 60)):
 
 def write_dataset(tmp: Path, records, labels: dict, n_shards: int = 2):
     """Shards + sample table (+ empty structure files, which the table only checks exist)."""
-    from esm_schnet.store import write_shard
+    from esm_schnet.core.store import write_shard
 
     tmp = Path(tmp)
     (tmp / "structures").mkdir(parents=True, exist_ok=True)

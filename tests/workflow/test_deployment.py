@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from esm_schnet import deploy
+from esm_schnet.core import deploy
 from esm_schnet.cli import COMMANDS
 
 REPO = Path(__file__).resolve().parents[2]

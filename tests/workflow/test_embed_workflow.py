@@ -63,8 +63,9 @@ def _last_stats(log: Path) -> dict:
 
 
 def test_embed_workflow_and_incremental_rerun(tmp_path):
-    from esm_schnet import paths, store
-    from esm_schnet.samples import shard_of
+    from esm_schnet.core import paths
+    from esm_schnet.core import store
+    from esm_schnet.core.samples import shard_of
 
     wd = tmp_path
     model_dir = write_tiny_esm(wd / "tiny_esm")
@@ -116,7 +117,8 @@ def test_embed_workflow_and_incremental_rerun(tmp_path):
 def test_empty_cache_setting_embeds_without_a_cache(tmp_path):
     """`embedding.cache: ""` means no cache: the embed rule passes `--cache=` (an empty value
     the CLI accepts; `--cache ''` would lose the empty word in the shell) and nothing is cached."""
-    from esm_schnet import paths, store
+    from esm_schnet.core import paths
+    from esm_schnet.core import store
 
     wd = tmp_path
     model_dir = write_tiny_esm(wd / "tiny_esm")

@@ -74,8 +74,8 @@ def _workflow_table(wd: Path) -> pd.DataFrame:
 
 
 def test_ensemble_table_is_the_mean_and_spread_of_the_models(workdir):
-    from esm_schnet.checkpoint import load_model
-    from esm_schnet.store import load_records
+    from esm_schnet.train.checkpoint import load_model
+    from esm_schnet.core.store import load_records
 
     t = _read(workdir / "results/predict/predictions.tsv")
     assert list(t.columns) == COLUMNS
@@ -129,7 +129,7 @@ def test_one_step_cli_gives_the_workflow_numbers(workdir, tmp_path):
 
 def test_python_api_gives_the_workflow_numbers(workdir):
     import esm_schnet
-    from esm_schnet.store import load_records
+    from esm_schnet.core.store import load_records
 
     wf = _workflow_table(workdir)
     ok = [i for i in wf.index if wf.loc[i, "status"] == "ok"]

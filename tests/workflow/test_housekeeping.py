@@ -14,7 +14,7 @@ def _keys(props, prefix=""):
 
 
 def test_every_schema_key_is_documented():
-    schema = yaml.safe_load((REPO / "src/esm_schnet/schemas/config.schema.yaml").read_text())
+    schema = yaml.safe_load((REPO / "src/esm_schnet/core/schemas/config.schema.yaml").read_text())
     doc = (REPO / "workflow/schemas/config.md").read_text()
     missing = [k for k in _keys(schema["properties"]) if f"| `{k}` |" not in doc]
     assert not missing, f"undocumented config keys in workflow/schemas/config.md: {missing}"
@@ -23,8 +23,8 @@ def test_every_schema_key_is_documented():
 
 def test_config_doc_is_generated_from_the_schema():
     """Defaults and descriptions in config.md are the schema's (regenerate with
-    `python -m esm_schnet.settings > workflow/schemas/config.md`)."""
-    from esm_schnet.settings import config_markdown
+    `python -m esm_schnet.core.settings > workflow/schemas/config.md`)."""
+    from esm_schnet.core.settings import config_markdown
 
     assert (REPO / "workflow/schemas/config.md").read_text() == config_markdown()
 

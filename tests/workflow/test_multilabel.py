@@ -167,7 +167,7 @@ def test_plots_final_model_and_report(run):
     assert not (plots / "parity.png").exists()
     import torch
 
-    from esm_schnet.checkpoint import MODEL_FORMAT_VERSION, load_model
+    from esm_schnet.train.checkpoint import MODEL_FORMAT_VERSION, load_model
 
     payload = torch.load(wd / "results/final/model.pt", weights_only=True)
     assert payload["format_version"] == MODEL_FORMAT_VERSION

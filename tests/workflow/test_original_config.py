@@ -50,7 +50,7 @@ def test_original_config_sets_what_the_docs_say():
     assert cfg["graph"]["cutoff"] == 20.0 and cfg["cv"]["scheme"] == "loocv"
     # the original's SchNet saw the embeddings only: no centroid features, no linear term
     assert cfg["model"]["centroid"] is False and cfg["model"]["linear"] is False
-    from esm_schnet.settings import validate
+    from esm_schnet.core.settings import validate
 
     validate({**cfg, "samples": "x.tsv"})  # every key known to the schema, every value valid
     assert "configs/original.yaml" in (REPO / "docs/original.md").read_text()

@@ -222,7 +222,7 @@ def edit_config(wd: Path, section: str, **values) -> None:
 
 
 def shard_of(sid: str) -> str:
-    from esm_schnet.samples import shard_of as _shard_of
+    from esm_schnet.core.samples import shard_of as _shard_of
 
     return f"{_shard_of(sid, 2):03d}"
 

@@ -121,8 +121,8 @@ def test_no_shell_from_python_code():
     "bad_id", ["-x", "--help", ".hidden", "a;b", "$(touch x)", "a b", "x/../y", "..", "é"]
 )
 def test_unsafe_ids_are_refused(tmp_path, bad_id):
-    from esm_schnet.errors import SampleTableError
-    from esm_schnet.samples import read_sample_table
+    from esm_schnet.core.errors import SampleTableError
+    from esm_schnet.core.samples import read_sample_table
 
     (tmp_path / "a.pdb").write_text("ATOM\n")
     (tmp_path / "s.tsv").write_text(f"id\tstructure\tlabel\n{bad_id}\ta.pdb\t1\n")
@@ -135,7 +135,7 @@ def test_unsafe_ids_are_refused(tmp_path, bad_id):
 
 
 def test_id_wildcard_is_no_wider_than_the_reader():
-    from esm_schnet.samples import ID_PATTERN
+    from esm_schnet.core.samples import ID_PATTERN
 
     common = (REPO / "workflow/rules/common.smk").read_text()
     (wildcard,) = re.findall(r'^\s*id=r"([^"]+)",', common, flags=re.M)
@@ -199,8 +199,8 @@ class _Payload:
 def test_pickle_bearing_model_is_refused_without_running_it(tmp_path):
     import torch
 
-    from esm_schnet.errors import CorruptFileError
-    from esm_schnet.checkpoint import MODEL_FORMAT, load_model
+    from esm_schnet.core.errors import CorruptFileError
+    from esm_schnet.train.checkpoint import MODEL_FORMAT, load_model
 
     marker = tmp_path / "payload-ran"
     evil = tmp_path / "model.pt"

@@ -125,7 +125,7 @@ def test_on_error_fail_stops_and_names_the_sample(
     res = run_snakemake(tmp_path, "results/qc/structures.tsv", config=tiny_config())
     assert res.returncode != 0
     # parse is an in-process run: job: the error names the rule, the sample and the reason
-    # one line, no stack frames (esm_schnet.log.rule_job): the job log, shown on failure
+    # one line, no stack frames (esm_schnet.core.log.rule_job): the job log, shown on failure
     assert re.search(r"ERROR esm_schnet: sample 'junk': \S", res.output), res.output[-6000:]
     assert "JobFailed" in res.output and not re.search(r'File ".*", line \d+', res.output)
     assert "Error in rule parse" in res.output, res.output[-6000:]

@@ -3,11 +3,12 @@ import json
 import os
 import sys
 
-from esm_schnet import deploy, paths
-from esm_schnet.errors import ConfigError, SampleTableError
-from esm_schnet.labels import parse_labels
-from esm_schnet.paths import job_input_path
-from esm_schnet.samples import ids_by_shard, read_sample_table
+from esm_schnet.core import deploy
+from esm_schnet.core import paths
+from esm_schnet.core.errors import ConfigError, SampleTableError
+from esm_schnet.core.labels import parse_labels
+from esm_schnet.core.paths import job_input_path
+from esm_schnet.core.samples import ids_by_shard, read_sample_table
 
 # Software: shell rules call the `esm-schnet` console script by name, from PATH (the activated
 # environment) or, with --software-deployment-method conda, from their envs/*.yaml environment.
@@ -53,7 +54,7 @@ wildcard_constraints:
 # lookup per parse job plus a scan of every id per embed job were the workflow's own largest
 # planning costs at 10,000 proteins (bench/scale.py, docs/cluster.md, Scale).
 def structure_paths(table):
-    # id -> structure file of a sample table, as a job input (esm_schnet.paths.job_input_path:
+    # id -> structure file of a sample table, as a job input (esm_schnet.core.paths.job_input_path:
     # relative inside the working directory, so moving the project folder reruns nothing).
     return {pid: job_input_path(path) for pid, path in table["structure"].items()}
 
@@ -89,7 +90,7 @@ def job_resources(stage):
 
 def plot_output(name):
     # results/plots/<name>.png for the report, captioned by workflow/report/<kind>.rst
-    from esm_schnet.plots import plot_kind
+    from esm_schnet.report.plots import plot_kind
 
     return report(
         f"results/plots/{name}.png",
@@ -157,7 +158,7 @@ def all_targets():
     )  # train stage (fold outputs come in via evaluate)
     # evaluate + report stages: metrics tables and every plot
     targets += ["results/metrics.tsv", "results/metrics.json"]
-    from esm_schnet.plots import plot_names
+    from esm_schnet.report.plots import plot_names
 
     targets += [f"results/plots/{p}.png" for p in plot_names(LABEL_SPECS)]
     if config["predict"][

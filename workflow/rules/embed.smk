@@ -1,11 +1,11 @@
 # embed stage: per-residue features from the featurizer that embedding.model names (ESM2, onehot,
 # a plugin), one job per shard, into HDF5 shards
 # (results/embeddings/<tag>/shard-NNN.h5) plus a manifest id -> shard. All logic lives in
-# esm_schnet.embed and esm_schnet.store.
+# esm_schnet.embed and esm_schnet.core.store.
 import json
 
 from esm_schnet.embed.source import marker_path, models_dir_of, needs_download
-from esm_schnet.store import manifest_job
+from esm_schnet.core.store import manifest_job
 
 EMB = config["embedding"]
 EMBED_JOB = job_resources("embed")

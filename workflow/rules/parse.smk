@@ -6,10 +6,10 @@
 # (bench/parse_overhead.py, 200 tiny proteins, --cores 2, 2-core EPYC under load): 71 ms per
 # job in-process vs 1,005 ms as a shell: `esm-schnet parse` job vs 5,772 ms as a spawned run: job.
 # A bad structure fails the job with "sample 'x': reason" (parse.on_error=fail): one line in the
-# job log and one on the console, no stack frames (esm_schnet.log.rule_job).
-from esm_schnet.log import rule_job
+# job log and one on the console, no stack frames (esm_schnet.core.log.rule_job).
+from esm_schnet.core.log import rule_job
 from esm_schnet.parse import collect_qc, parse_job
-from esm_schnet.pathlist import path_list_job
+from esm_schnet.core.pathlist import path_list_job
 
 # Size of one parse job: config resources.parse (mem_mb, runtime in minutes, threads).
 # Measured: ~80 MB peak RSS and ~1 s for a 16,000-atom PDB file (1a5u, 2,076 residues).
@@ -70,7 +70,7 @@ rule qc:
 
 # Lists of parsed structures, written from the rule's inputs (results/lists/structures-all.txt:
 # every protein, for folds and train_final; structures-shard-NNN.txt: one embedding shard's).
-# Jobs read them with --structures-from (esm_schnet.pathlist), so no command line grows with the
+# Jobs read them with --structures-from (esm_schnet.core.pathlist), so no command line grows with the
 # number of proteins: Linux refuses one argument over 128 KiB, about 4,500 paths.
 rule structure_list:
     input:

@@ -170,9 +170,9 @@ else:
     PREDICT_TEST_TARGETS = []
 
     # `snakemake predict` (or its output as a target) without predict.samples: say what to set,
-    # not Snakemake's "no rule to produce" (esm_schnet.prediction.not_configured).
-    from esm_schnet.log import rule_job
-    from esm_schnet.prediction import not_configured
+    # not Snakemake's "no rule to produce" (esm_schnet.prediction.score.not_configured).
+    from esm_schnet.core.log import rule_job
+    from esm_schnet.prediction.score import not_configured
 
     rule predict:
         output:

@@ -3,10 +3,10 @@
 # `snakemake --report results/report.html` collects every output marked with report().
 from pathlib import Path
 
-from esm_schnet.plots import plot_names, plots_job
-from esm_schnet.report_pages import PLOT_NAMES, report_pages_job
+from esm_schnet.report.plots import plot_names, plots_job
+from esm_schnet.report.pages import PLOT_NAMES, report_pages_job
 
-# Every plot of the configured labels (esm_schnet.plots.plot_names): per label parity and
+# Every plot of the configured labels (esm_schnet.report.plots.plot_names): per label parity and
 # residuals (regression) or roc, pr and confusion (classification), named with the label when
 # there are several (plot_output in common.smk: the caption of its kind of plot).
 PLOTS = plot_names(LABEL_SPECS)

@@ -22,22 +22,22 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .base import Baseline, Proteins, Style
-from .classification import (
+from esm_schnet.baselines.base import Baseline, Proteins, Style
+from esm_schnet.baselines.classification import (
     LOGISTIC_CS, LOGISTIC_MAX_ITER, SIZE_C, MajorityClass, SeqLogistic, SizeLogistic,
     majority_class, seq_logistic, size_logistic,
 )
-from .classification import class_inputs as _class_inputs
-from .fitting import INNER_FOLDS, RIDGE_ALPHAS, inner_splits, mean_pool, sequence_features
-from .registry import (
+from esm_schnet.baselines.classification import class_inputs as _class_inputs
+from esm_schnet.baselines.fitting import INNER_FOLDS, RIDGE_ALPHAS, inner_splits, mean_pool, sequence_features
+from esm_schnet.baselines.registry import (
     ENTRY_POINT_GROUP, descriptions, display_order, load_plugins, lookup, out_of_fold, register,
     registered, run, sees, styles, unregister,
 )
-from .regression import (
+from esm_schnet.baselines.regression import (
     MeanLabel, RidgePooled, RidgeSeq, SizeLinear, mean_predictor, ridge_pooled, ridge_seq,
     size_linear,
 )
-from .structure import HGBStructure, RidgeSurface, read_structure_summaries  # after regression
+from esm_schnet.baselines.structure import HGBStructure, RidgeSurface, read_structure_summaries  # after regression
 
 _inner_splits = inner_splits  # the name esm_schnet.train.linear_init imports
 

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Baseline, Proteins, Style
-from .fitting import (
+from esm_schnet.baselines.base import Baseline, Proteins, Style
+from esm_schnet.baselines.fitting import (
     INNER_FOLDS, apply_scaler, check, inner_splits, per_fold, scaler, sequence_features,
 )
-from .registry import one_thread, register
+from esm_schnet.baselines.registry import one_thread, register
 
 LOGISTIC_CS = tuple(float(c) for c in np.logspace(-3, 3, 13))  # inverse L2 penalty, seq_logistic
 SIZE_C = 1.0  # inverse L2 penalty of size_logistic (one standardised feature)
@@ -96,7 +96,7 @@ def logistic_path(xtr, ytr, xte, k: int, cs) -> list[np.ndarray]:
 
 
 def _log_loss(prob: np.ndarray, y: np.ndarray) -> float:
-    from ..metrics_cls import EPS
+    from esm_schnet.tasks.metrics_cls import EPS
 
     return float(-np.log(np.clip(prob[np.arange(y.size), y], EPS, 1.0)).mean())
 

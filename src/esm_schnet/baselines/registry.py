@@ -23,8 +23,8 @@ import logging
 
 import numpy as np
 
-from ..errors import EsmSchnetError
-from .base import Baseline, Proteins, Style
+from esm_schnet.core.errors import EsmSchnetError
+from esm_schnet.baselines.base import Baseline, Proteins, Style
 
 log = logging.getLogger("esm_schnet.baselines")
 
@@ -56,7 +56,7 @@ def load_plugins() -> None:
     if _plugins_loaded:
         return
     _plugins_loaded = True
-    from ..plugins import load_entry_points
+    from esm_schnet.core.plugins import load_entry_points
 
     def use(obj) -> None:
         if inspect.isclass(obj):

@@ -29,12 +29,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Baseline, Proteins, Style
-from .fitting import (
+from esm_schnet.baselines.base import Baseline, Proteins, Style
+from esm_schnet.baselines.fitting import (
     INNER_FOLDS, RIDGE_ALPHAS, apply_scaler, check, feature_inputs, inner_splits, per_fold,
     ridge_apply, ridge_fit, scale, scaler, sequence_features,
 )
-from .registry import register
+from esm_schnet.baselines.registry import register
 
 
 def _y(train: Proteins) -> np.ndarray:

@@ -28,10 +28,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import Baseline, Proteins, Style
-from .fitting import INNER_FOLDS, inner_splits
-from .regression import RidgeSeq
-from .registry import register
+from esm_schnet.baselines.base import Baseline, Proteins, Style
+from esm_schnet.baselines.fitting import INNER_FOLDS, inner_splits
+from esm_schnet.baselines.regression import RidgeSeq
+from esm_schnet.baselines.registry import register
 
 EXPOSED_RSA = 0.25
 AMINO_ACIDS = "ACDEFGHIKLMNPQRSTVWY"
@@ -83,8 +83,8 @@ def structure_summary(sequence: str, descriptors: np.ndarray, columns) -> tuple[
 
 def read_structure_summaries(paths) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """{protein id: (pooled, surface)} of parsed structure files (results/structures/<id>.h5)."""
-    from ..errors import InputError
-    from ..parse import DESCRIPTOR_COLUMNS, read_structure_h5
+    from esm_schnet.core.errors import InputError
+    from esm_schnet.parse import DESCRIPTOR_COLUMNS, read_structure_h5
 
     out = {}
     for path in paths:

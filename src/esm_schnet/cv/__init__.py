@@ -7,8 +7,8 @@ the grouped schemes keep whole.
 - `stratified`: stratified k-fold with or without groups.
 """
 
-from .cluster import METHODS, identical_set_clusters, sequence_clusters
-from .folds import (
+from esm_schnet.cv.cluster import METHODS, identical_set_clusters, sequence_clusters
+from esm_schnet.cv.folds import (
     GROUPED_SCHEMES,
     MAX_FOLDS,
     SCHEMES,
@@ -22,7 +22,7 @@ from .folds import (
     usable_proteins,
     write_folds,
 )
-from .stratified import stratified_folds
+from esm_schnet.cv.stratified import stratified_folds
 
 __all__ = [
     "GROUPED_SCHEMES", "MAX_FOLDS", "METHODS", "SCHEMES", "assign_folds", "check_fold_plan",

@@ -136,12 +136,12 @@ def sequence_clusters(sequences: Mapping[str, Sequence[str]], identity: float,
                       coverage: float = 0.8, *, method: str = "mmseqs", threads: int = 1
                       ) -> dict[str, str]:
     """Protein clusters: id -> cluster name (c000, ... by first appearance in `sequences`)."""
-    from ..errors import ConfigError
+    from esm_schnet.core.errors import ConfigError
 
     ids = list(sequences)
     chains = [c for pid in ids for c in sequences[pid]]
     if method == "mmseqs":
-        from .mmseqs import cluster_chains
+        from esm_schnet.cv.mmseqs import cluster_chains
 
         rep = cluster_chains(chains, identity, coverage, threads=threads)
     elif method == "align":

@@ -31,8 +31,8 @@ import argparse
 import logging
 from collections.abc import Mapping, Sequence
 
-from .cluster import METHODS, identical_set_clusters, sequence_clusters
-from .stratified import stratified_folds
+from esm_schnet.cv.cluster import METHODS, identical_set_clusters, sequence_clusters
+from esm_schnet.cv.stratified import stratified_folds
 
 log = logging.getLogger("esm_schnet.cv")
 
@@ -62,7 +62,7 @@ def fold_plan_problem(scheme: str, n_folds: int, allow_many: bool = False,
 
 def check_fold_plan(scheme: str, n_folds: int, allow_many: bool = False) -> None:
     """ConfigError with `fold_plan_problem`'s line when the plan is refused."""
-    from ..errors import ConfigError
+    from esm_schnet.core.errors import ConfigError
 
     if problem := fold_plan_problem(scheme, n_folds, allow_many):
         raise ConfigError(problem)
@@ -82,7 +82,7 @@ def assign_folds(
     seed: int = 0,
 ) -> list[dict]:
     """Rows {id, fold, cluster} in `ids` order."""
-    from ..errors import ConfigError
+    from esm_schnet.core.errors import ConfigError
 
     ids = list(ids)
     if scheme not in SCHEMES:
@@ -169,7 +169,7 @@ def stratify_rows(rows: list[dict], table, specs, scheme: str, *, k: int, seed: 
 
 def write_folds(rows: list[dict], path) -> None:
     """folds.tsv (id, fold, cluster), written atomically."""
-    from ..files import write_tsv
+    from esm_schnet.core.files import write_tsv
 
     write_tsv(path, ["id", "fold", "cluster"], rows)
 
@@ -178,7 +178,7 @@ def read_folds(path) -> "dict[str, tuple[int, str]]":
     """folds.tsv -> {id: (fold, cluster)} in file order."""
     import pandas as pd
 
-    from ..errors import CorruptFileError
+    from esm_schnet.core.errors import CorruptFileError
 
     try:
         df = pd.read_csv(path, sep="\t", dtype={"id": str, "cluster": str}, keep_default_na=False)
@@ -196,9 +196,9 @@ def usable_proteins(samples, structures: Sequence, labels=None):
     at least one of them counts as labelled."""
     import math
 
-    from ..errors import InputError
-    from ..parse import read_structure_h5
-    from ..samples import read_sample_table
+    from esm_schnet.core.errors import InputError
+    from esm_schnet.parse import read_structure_h5
+    from esm_schnet.core.samples import read_sample_table
 
     table = read_sample_table(samples, require_labels=False, labels=labels)
     specs = table.attrs["labels"]
@@ -250,9 +250,9 @@ def folds_job(samples, structures: Sequence, out, *, scheme="loocv", k=5, identi
 
 
 def cli(argv: list[str]) -> int:
-    from ..log import job_log
-    from ..pathlist import add_path_arguments, paths_from_args
-    from ..settings import default
+    from esm_schnet.core.log import job_log
+    from esm_schnet.core.pathlist import add_path_arguments, paths_from_args
+    from esm_schnet.core.settings import default
 
     ap = argparse.ArgumentParser(prog="esm-schnet folds",
                                  description="Write the cross-validation folds table.")
@@ -275,7 +275,7 @@ def cli(argv: list[str]) -> int:
     ap.add_argument("--log", default=None)
     a = ap.parse_args(argv)
     with job_log(a.log):
-        from ..labels import parse_labels
+        from esm_schnet.core.labels import parse_labels
 
         folds_job(a.samples, paths_from_args(a, "structures"), a.out, scheme=a.scheme, k=a.k,
                   identity=a.identity, coverage=a.coverage, method=a.cluster_method,

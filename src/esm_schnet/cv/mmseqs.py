@@ -29,7 +29,7 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from ..errors import ConfigError, EsmSchnetError
+from esm_schnet.core.errors import ConfigError, EsmSchnetError
 
 log = logging.getLogger("esm_schnet.cv.mmseqs")
 

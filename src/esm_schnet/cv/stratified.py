@@ -37,7 +37,7 @@ def stratified_folds(
     """
     import numpy as np
 
-    from ..errors import ConfigError
+    from esm_schnet.core.errors import ConfigError
 
     ids = [str(i) for i in ids]
     classes = list(classes)

@@ -11,5 +11,5 @@ Modules (this package file imports nothing heavy, so the Snakefile can use `sour
              back-off.
 - `windows`  overlapping windows for chains longer than the featurizer's window, and stitching.
 - `cache`    content-addressed per-sequence cache (one .npy per sequence).
-- `shard`    the shard job (`esm-schnet embed`): structures -> HDF5 shard (esm_schnet.store).
+- `shard`    the shard job (`esm-schnet embed`): structures -> HDF5 shard (esm_schnet.core.store).
 """

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..files import atomic_path, write_json
-from ..paths import model_tag
+from esm_schnet.core.files import atomic_path, write_json
+from esm_schnet.core.paths import model_tag
 
 log = logging.getLogger("esm_schnet.embed.cache")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..log import job_log
+from esm_schnet.core.log import job_log
 
 
 def cli(argv: list[str]) -> int:
@@ -22,7 +22,7 @@ def cli(argv: list[str]) -> int:
     p.add_argument("--models-dir", default="resources/models")
     p.add_argument("--log", default=None, help="log file (default: stderr)")
     args = p.parse_args(argv)
-    from .featurizers import download
+    from esm_schnet.embed.featurizers import download
 
     with job_log(args.log, echo=args.log is None):
         marker = download(args.model, args.revision, args.models_dir)

@@ -6,7 +6,7 @@ the content-addressed cache, and run the model only on the misses: each chain on
 glued to other chains), chains longer than `window` cut into overlapping windows, all pieces
 length-sorted into token-budget batches. Per-chain embeddings are then concatenated in the
 protein's residue order and written, with C-alpha coordinates and residue/chain indices, into
-the shard (esm_schnet.store). A shard with no proteins is still written (valid, empty).
+the shard (esm_schnet.core.store). A shard with no proteins is still written (valid, empty).
 """
 
 from __future__ import annotations
@@ -22,13 +22,13 @@ from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
-from .. import store
-from ..errors import EsmSchnetError
-from ..log import job_log, progress
-from .batching import padded_tokens, padding_fraction, plan_batches, run_batches
-from .cache import EmbeddingCache, sequence_key
-from .featurizers import Featurizer, featurizer_kind, featurizer_name, get_featurizer
-from .windows import stitch, window_spans
+from esm_schnet.core import store
+from esm_schnet.core.errors import EsmSchnetError
+from esm_schnet.core.log import job_log, progress
+from esm_schnet.embed.batching import padded_tokens, padding_fraction, plan_batches, run_batches
+from esm_schnet.embed.cache import EmbeddingCache, sequence_key
+from esm_schnet.embed.featurizers import Featurizer, featurizer_kind, featurizer_name, get_featurizer
+from esm_schnet.embed.windows import stitch, window_spans
 
 log = logging.getLogger("esm_schnet.embed.shard")
 
@@ -54,7 +54,7 @@ class EmbedConfig:
 
     @classmethod
     def from_dict(cls, d: dict | None) -> "EmbedConfig":
-        from ..settings import section
+        from esm_schnet.core.settings import section
 
         import os
 
@@ -181,7 +181,7 @@ def embed_proteins(
     cache: EmbeddingCache | None = None,
     stats: dict | None = None,
 ) -> list[store.ProteinRecord]:
-    """Records (esm_schnet.store.ProteinRecord) for parsed proteins (esm_schnet.parse.Protein).
+    """Records (esm_schnet.core.store.ProteinRecord) for parsed proteins (esm_schnet.parse.Protein).
 
     Every chain is embedded on its own; the protein's embedding is the chains' embeddings
     concatenated in chain order, i.e. the protein's residue order (row i <-> protein.ca[i]).
@@ -261,7 +261,7 @@ def shard_file_attrs(featurizer: Featurizer | None, cfg: EmbedConfig) -> dict:
 
 def read_proteins(structure_paths: Sequence[str | os.PathLike]) -> list:
     """Parsed proteins of the shard, leaving out those parsed with status 'skipped'."""
-    from ..parse import read_structure_h5
+    from esm_schnet.parse import read_structure_h5
 
     proteins = []
     for path in structure_paths:
@@ -316,7 +316,7 @@ def embed_shard(
 
 
 def cli(argv: list[str]) -> int:
-    from ..pathlist import add_path_arguments, paths_from_args
+    from esm_schnet.core.pathlist import add_path_arguments, paths_from_args
 
     p = argparse.ArgumentParser(
         prog="esm-schnet embed",

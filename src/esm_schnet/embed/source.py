@@ -12,15 +12,15 @@ import json
 import os
 from pathlib import Path
 
-from ..paths import model_tag
+from esm_schnet.core.paths import model_tag
 
 MARKER = "download.json"
 
 
 def model_kind(model: str) -> str:
     """'hub' or 'local' for an ESM2 model id, else the name of the featurizer that handles it."""
-    from .featurizers import featurizer_name
-    from .featurizers.esm2 import NAME, source_kind
+    from esm_schnet.embed.featurizers import featurizer_name
+    from esm_schnet.embed.featurizers.esm2 import NAME, source_kind
 
     name = featurizer_name(model)
     return source_kind(model) if name == NAME else name
@@ -28,7 +28,7 @@ def model_kind(model: str) -> str:
 
 def needs_download(model: str) -> bool:
     """Whether the `download_model` rule must fetch weights for this model (the registry says)."""
-    from .featurizers import needs_download as registry_needs_download
+    from esm_schnet.embed.featurizers import needs_download as registry_needs_download
 
     return registry_needs_download(model)
 

@@ -1,9 +1,9 @@
 """Graph encoders: a small registry from `model.encoder` to a builder.
 
 Contract of an encoder (an nn.Module built by `build_encoder(cfg)` from a ModelConfig):
-`encoder(batch)` takes an `esm_schnet.graph.Batch` (node features, C-alpha coordinates and the
+`encoder(batch)` takes an `esm_schnet.encoders.graph.Batch` (node features, C-alpha coordinates and the
 precomputed radius graph) and returns one value per protein, a [B] tensor in standardised target
-units (see esm_schnet.model.TargetScaler). Registering another encoder:
+units (see esm_schnet.encoders.model.TargetScaler). Registering another encoder:
 `register_encoder("name", builder)` where `builder(cfg) -> nn.Module`, and add the name to the
 schema's `model.encoder` enum.
 """
@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from torch import nn
 
-from . import pyg  # noqa: F401  (first: PyG loads here, without `transformers`)
+from esm_schnet.encoders import pyg  # noqa: F401  (first: PyG loads here, without `transformers`)
 
 Builder = Callable[..., nn.Module]
 _ENCODERS: dict[str, Builder] = {}
@@ -33,7 +33,7 @@ def encoder_names() -> list[str]:
 
 def build_encoder(cfg) -> nn.Module:
     """The encoder named by `cfg.encoder`, built from the ModelConfig `cfg`."""
-    from ..errors import ConfigError
+    from esm_schnet.core.errors import ConfigError
 
     try:
         builder = _ENCODERS[cfg.encoder]
@@ -45,7 +45,7 @@ def build_encoder(cfg) -> nn.Module:
 
 
 def _register_builtin() -> None:
-    from .schnet import SchNetEncoder
+    from esm_schnet.encoders.schnet import SchNetEncoder
 
     register_encoder("schnet", SchNetEncoder)
 

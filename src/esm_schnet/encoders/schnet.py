@@ -11,10 +11,10 @@ and run by its own `forward`; only small modules are swapped in:
   `filter="mlp"` keeps PyG's original per-edge modules.
 
 `atomref` is None, `dipole` False, `mean`/`std` None: targets are standardised outside the model
-(see esm_schnet.model.TargetScaler).
+(see esm_schnet.encoders.model.TargetScaler).
 
-Forward contract: `encoder(batch: esm_schnet.graph.Batch) -> Tensor [B]` ([B, K] with
-`out_channels` K > 1: the multi-task head of several labels, esm_schnet.heads). PyG's own signature
+Forward contract: `encoder(batch: esm_schnet.encoders.graph.Batch) -> Tensor [B]` ([B, K] with
+`out_channels` K > 1: the multi-task head of several labels, esm_schnet.tasks.heads). PyG's own signature
 stays reachable as `encoder.forward_pyg(z, pos, batch)` (it builds the graph from `pos`).
 """
 
@@ -24,10 +24,10 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.nn.models import SchNet
 
-from ..graph import Batch, check_edges, radius_graph
-from .context import ForwardContext
-from .geometry import CentroidFeatures
-from .tabulated import operators_for, tabulate
+from esm_schnet.encoders.graph import Batch, check_edges, radius_graph
+from esm_schnet.encoders.context import ForwardContext
+from esm_schnet.encoders.geometry import CentroidFeatures
+from esm_schnet.encoders.tabulated import operators_for, tabulate
 
 
 class FeatureProjection(nn.Module):
@@ -103,7 +103,7 @@ class SchNetEncoder(SchNet):
         self.embedding = FeatureProjection(
             cfg.in_channels + extra, cfg.hidden_channels, cfg.layer_norm, cfg.dropout
         )
-        # one output per regression label and one logit per class (esm_schnet.heads)
+        # one output per regression label and one logit per class (esm_schnet.tasks.heads)
         self.out_channels = int(cfg.out_channels)
         if self.out_channels != 1:
             self.lin2 = nn.Linear(self.lin2.in_features, self.out_channels)

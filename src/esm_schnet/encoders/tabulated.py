@@ -26,7 +26,7 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.nn.models.schnet import CFConv, GaussianSmearing
 
-from .context import ForwardContext
+from esm_schnet.encoders.context import ForwardContext
 
 
 @dataclass

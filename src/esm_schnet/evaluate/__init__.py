@@ -25,16 +25,16 @@ The log ends with a summary table like the original analysis's, a WARNING line p
 not fit, and SchNet against the best baseline with the paired interval and its verdict.
 """
 
-from .job import EvaluateInputs, EvaluateOutputs, cli, run
-from .read import (
+from esm_schnet.evaluate.job import EvaluateInputs, EvaluateOutputs, cli, run
+from esm_schnet.evaluate.read import (
     chain_lengths,
     fold_of_path,
     gather_fold_predictions,
     gather_histories,
     read_convergence,
 )
-from .report import metrics_document, tables_html, tsv_text, write_tsv
-from .schema import (
+from esm_schnet.evaluate.report import metrics_document, tables_html, tsv_text, write_tsv
+from esm_schnet.evaluate.schema import (
     COMPARISON_COLUMNS,
     CONVERGENCE_COLUMNS,
     MODEL_NAME,
@@ -44,10 +44,10 @@ from .schema import (
     model_order,
     model_sees,
 )
-from .summary import (
+from esm_schnet.evaluate.summary import (
     comparison_line, convergence_document, convergence_lines, summary_table, summary_table_cls,
 )
-from .tables import best_baseline, compare_to_baselines, evaluate_tables, resampling_units
+from esm_schnet.evaluate.tables import best_baseline, compare_to_baselines, evaluate_tables, resampling_units
 
 __all__ = [
     "COMPARISON_COLUMNS", "CONVERGENCE_COLUMNS", "MODEL_NAME", "PRED_COLUMNS", "EvaluateInputs",

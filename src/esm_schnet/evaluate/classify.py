@@ -1,5 +1,5 @@
 """A classification label's evaluation: SchNet's held-out class probabilities next to the
-classification baselines on the same folds, their metrics (esm_schnet.metrics_cls: AUROC,
+classification baselines on the same folds, their metrics (esm_schnet.tasks.metrics_cls: AUROC,
 AUPRC, accuracy, balanced accuracy, MCC, log loss, each with a 95% bootstrap interval over
 proteins) and the paired comparisons (intervals over proteins, or whole clusters under
 `cv.scheme: group`).
@@ -16,8 +16,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
-from .schema import COMPARISON_COLUMNS, MODEL_NAME, model_order
+from esm_schnet.core.errors import InputError
+from esm_schnet.evaluate.schema import COMPARISON_COLUMNS, MODEL_NAME, model_order
 
 log = logging.getLogger("esm_schnet.evaluate")
 
@@ -42,9 +42,9 @@ def classification_tables(
     fold_predictions: id, y_true, y_pred, fold, p_<class> (SchNet, this label's rows);
     folds: id, fold[, cluster] of the proteins that have this label; values: the label's class
     text by id (the sample table)."""
-    from .. import baselines
-    from ..metrics_cls import compute_metrics, metric_columns
-    from .tables import baseline_proteins
+    from esm_schnet import baselines
+    from esm_schnet.tasks.metrics_cls import compute_metrics, metric_columns
+    from esm_schnet.evaluate.tables import baseline_proteins
 
     classes = list(spec.classes)
     folds = folds.copy()
@@ -100,8 +100,8 @@ def compare_classification(spec, preds: pd.DataFrame, folds: pd.DataFrame, schem
     """SchNet minus every baseline for each classification metric on the same held-out
     proteins, with 95% paired bootstrap intervals and direction-aware verdicts (AUROC higher is
     better, log loss lower)."""
-    from ..metrics_cls import CLS_METRICS, paired_difference
-    from .tables import comparison_rows, resampling_units
+    from esm_schnet.tasks.metrics_cls import CLS_METRICS, paired_difference
+    from esm_schnet.evaluate.tables import comparison_rows, resampling_units
 
     classes = list(spec.classes)
     unit, units = resampling_units(folds, scheme)

@@ -11,19 +11,19 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..files import write_json, write_text
-from ..pathlist import add_path_arguments, paths_from_args
-from .read import (
+from esm_schnet.core.files import write_json, write_text
+from esm_schnet.core.pathlist import add_path_arguments, paths_from_args
+from esm_schnet.evaluate.read import (
     _read_tsv,
     chain_lengths,
     gather_fold_predictions,
     gather_histories,
     read_convergence,
 )
-from .report import metrics_document, tables_html, write_tsv
-from .schema import embedding_kind
-from .summary import convergence_lines, summary_table
-from .tables import compare_to_baselines, evaluate_tables
+from esm_schnet.evaluate.report import metrics_document, tables_html, write_tsv
+from esm_schnet.evaluate.schema import embedding_kind
+from esm_schnet.evaluate.summary import convergence_lines, summary_table
+from esm_schnet.evaluate.tables import compare_to_baselines, evaluate_tables
 
 log = logging.getLogger("esm_schnet.evaluate")
 
@@ -84,7 +84,7 @@ class LabelResult:
 def evaluate_label(spec, specs, fold_preds, folds, samples, records, *, n_boot, seed, scheme,
                    structure=None) -> LabelResult:
     """SchNet and the baselines on one label, on the proteins that have it (same folds)."""
-    from .read import label_predictions
+    from esm_schnet.evaluate.read import label_predictions
 
     values = samples[spec.name]
     have = {i for i, v in values.items() if v is not None and v == v}
@@ -94,7 +94,7 @@ def evaluate_label(spec, specs, fold_preds, folds, samples, records, *, n_boot, 
     log.info("label %s (%s): %d of %d proteins labelled", spec.name, spec.task, len(sub),
              len(folds))
     if spec.is_classification:
-        from .classify import classification_tables, compare_classification
+        from esm_schnet.evaluate.classify import classification_tables, compare_classification
 
         preds, metrics, info = classification_tables(
             spec, fp, sub, values, records, n_boot=n_boot, seed=seed, scheme=scheme,
@@ -131,9 +131,9 @@ def combine(results: list[LabelResult], default: bool):
 
 def run(inputs: EvaluateInputs, outputs: EvaluateOutputs = EvaluateOutputs()) -> pd.DataFrame:
     """Everything `esm-schnet evaluate` does; returns the metrics table."""
-    from ..labels import is_default
-    from ..samples import read_sample_table
-    from .read import pooled_records
+    from esm_schnet.core.labels import is_default
+    from esm_schnet.core.samples import read_sample_table
+    from esm_schnet.evaluate.read import pooled_records
 
     t_start = time.perf_counter()
     model_id, scheme = inputs.embedding_model, inputs.scheme
@@ -154,7 +154,7 @@ def run(inputs: EvaluateInputs, outputs: EvaluateOutputs = EvaluateOutputs()) ->
     records = pooled_records(list(inputs.shards))
     structure = None
     if inputs.structures:
-        from ..baselines import read_structure_summaries
+        from esm_schnet.baselines import read_structure_summaries
 
         structure = read_structure_summaries(inputs.structures)
     t_read = time.perf_counter()
@@ -214,8 +214,8 @@ def run(inputs: EvaluateInputs, outputs: EvaluateOutputs = EvaluateOutputs()) ->
 
 
 def cli(argv: list[str]) -> int:
-    from ..labels import parse_labels
-    from ..log import job_log
+    from esm_schnet.core.labels import parse_labels
+    from esm_schnet.core.log import job_log
 
     ap = argparse.ArgumentParser(
         prog="esm-schnet evaluate",

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import CorruptFileError, InputError
-from .schema import CONVERGENCE_COLUMNS
+from esm_schnet.core.errors import CorruptFileError, InputError
+from esm_schnet.evaluate.schema import CONVERGENCE_COLUMNS
 
 _FOLD_DIR = re.compile(r"fold-(\d+)$")
 
@@ -116,7 +116,7 @@ class PooledRecord:
 
 
 def pool_record(rec) -> PooledRecord:
-    """The PooledRecord of a record with an embedding [L, D] (esm_schnet.store.ProteinRecord)."""
+    """The PooledRecord of a record with an embedding [L, D] (esm_schnet.core.store.ProteinRecord)."""
     e = np.asarray(rec.embedding, dtype=np.float64)
     return PooledRecord(rec.id, int(rec.n_residues), np.asarray(rec.chain_index),
                         list(getattr(rec, "chain_names", None) or []), e.mean(axis=0),
@@ -127,7 +127,7 @@ def pooled_records(shards: Sequence, ids=None, chunk: int = 64) -> dict[str, Poo
     """PooledRecord of every protein of `shards` (or of `ids`), read `chunk` proteins at a time
     shard by shard: memory holds the pooled features, never all embeddings (10,000 proteins of
     300 residues of ESM2-650M would be 15 GB)."""
-    from ..store import index_shards, read_shard
+    from esm_schnet.core.store import index_shards, read_shard
 
     index, _ = index_shards(list(shards), ids)
     by_shard: dict[Path, list[str]] = {}

@@ -8,12 +8,12 @@ import math
 import numpy as np
 import pandas as pd
 
-from .. import __version__
-from ..files import write_text
-from ..metrics import METRICS
-from .schema import embedding_kind, model_descriptions, model_sees
-from .summary import _fmt, convergence_document
-from .tables import best_baseline
+from esm_schnet import __version__
+from esm_schnet.core.files import write_text
+from esm_schnet.tasks.metrics import METRICS
+from esm_schnet.evaluate.schema import embedding_kind, model_descriptions, model_sees
+from esm_schnet.evaluate.summary import _fmt, convergence_document
+from esm_schnet.evaluate.tables import best_baseline
 
 
 def _json_safe(obj):
@@ -34,7 +34,7 @@ def tsv_text(df: pd.DataFrame) -> str:
 
 
 def write_tsv(df: pd.DataFrame, path) -> None:
-    """A DataFrame as TSV (tsv_text), written atomically (esm_schnet.files.write_text)."""
+    """A DataFrame as TSV (tsv_text), written atomically (esm_schnet.core.files.write_text)."""
     write_text(path, tsv_text(df))
 
 
@@ -117,7 +117,7 @@ def tables_html(
 
 
 def _cls_metrics():
-    from ..metrics_cls import CLS_METRICS
+    from esm_schnet.tasks.metrics_cls import CLS_METRICS
 
     return CLS_METRICS
 

@@ -7,7 +7,7 @@ each time, so a baseline registered by a plugin is listed everywhere."""
 
 from __future__ import annotations
 
-from .. import baselines
+from esm_schnet import baselines
 
 MODEL_NAME = "schnet"
 PRED_COLUMNS = ["id", "label", "prediction", "fold", "model"]
@@ -45,6 +45,6 @@ CONVERGENCE_COLUMNS = [
 
 def embedding_kind(model_id: str) -> str:
     """The featurizer's kind (`language model`, `onehot`, ...), from the featurizer registry."""
-    from ..embed.featurizers import featurizer_kind
+    from esm_schnet.embed.featurizers import featurizer_kind
 
     return featurizer_kind(model_id)

@@ -8,8 +8,8 @@ import math
 
 import pandas as pd
 
-from .read import _float
-from .tables import HEADLINE_METRIC, best_baseline
+from esm_schnet.evaluate.read import _float
+from esm_schnet.evaluate.tables import HEADLINE_METRIC, best_baseline
 
 
 def _fmt(v: float, digits: int = 3) -> str:
@@ -98,7 +98,7 @@ def summary_table(
     )
     lines = []
     if model_id or scheme:
-        from ..embed.featurizers import describe
+        from esm_schnet.embed.featurizers import describe
 
         kind = describe(model_id)
         lines.append(f"embedding: {model_id} ({kind}); CV scheme: {scheme}")

@@ -9,12 +9,12 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from .. import baselines
-from ..baselines import Proteins, mean_pool
-from ..cv import GROUPED_SCHEMES
-from ..errors import InputError
-from ..metrics import PAIRED_METRICS, compute_metrics, metric_columns, paired_difference
-from .schema import COMPARISON_COLUMNS, MODEL_NAME, PRED_COLUMNS, model_order
+from esm_schnet import baselines
+from esm_schnet.baselines import Proteins, mean_pool
+from esm_schnet.cv import GROUPED_SCHEMES
+from esm_schnet.core.errors import InputError
+from esm_schnet.tasks.metrics import PAIRED_METRICS, compute_metrics, metric_columns, paired_difference
+from esm_schnet.evaluate.schema import COMPARISON_COLUMNS, MODEL_NAME, PRED_COLUMNS, model_order
 
 log = logging.getLogger("esm_schnet.evaluate")
 
@@ -35,7 +35,7 @@ def evaluate_tables(
     folds: id, fold[, cluster] (the CV folds; baselines use exactly these; under scheme `group`
     ridge_seq's inner CV keeps the clusters whole too);
     labels: label by id (the sample table); records: id -> object with embedding [L, D],
-    n_residues, chain_index (esm_schnet.store.ProteinRecord); structure: id -> (pooled, surface)
+    n_residues, chain_index (esm_schnet.core.store.ProteinRecord); structure: id -> (pooled, surface)
     structure summaries (esm_schnet.baselines.read_structure_summaries; None: the baselines that
     need them are skipped).
     Returns (predictions long table, metrics table one row per model, info dict).

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
+from esm_schnet.core.errors import InputError
 
 log = logging.getLogger("esm_schnet.evaluate")
 MODEL_NAME = "schnet"
@@ -56,7 +56,7 @@ def _columns(table: pd.DataFrame, name: str) -> tuple[str, str] | None:
 
 def _proteins(ids, records: Mapping, structure: Mapping | None):
     """What the baselines see of `ids` (no inner-CV groups: a fixed split)."""
-    from .tables import baseline_proteins
+    from esm_schnet.evaluate.tables import baseline_proteins
 
     return baseline_proteins(ids, records, None, "", structure)
 
@@ -64,11 +64,11 @@ def _proteins(ids, records: Mapping, structure: Mapping | None):
 def test_set_tables(test_ids, y_test, schnet_pred, train, test, *, n_boot=1000, seed=0):
     """(long predictions, metrics, comparisons) of the trained model and every regression
     baseline refitted on `train` (Proteins with labels) and predicting `test` (Proteins)."""
-    from .. import baselines
-    from ..metrics import compute_metrics, metric_columns, paired_difference
-    from .schema import COMPARISON_COLUMNS, PRED_COLUMNS, model_order
-    from ..metrics import PAIRED_METRICS
-    from .tables import comparison_rows
+    from esm_schnet import baselines
+    from esm_schnet.tasks.metrics import compute_metrics, metric_columns, paired_difference
+    from esm_schnet.evaluate.schema import COMPARISON_COLUMNS, PRED_COLUMNS, model_order
+    from esm_schnet.tasks.metrics import PAIRED_METRICS
+    from esm_schnet.evaluate.tables import comparison_rows
 
     y = np.asarray(y_test, np.float64)
     preds = {MODEL_NAME: np.asarray(schnet_pred, np.float64)}
@@ -102,14 +102,14 @@ def run(predictions, samples, train_shards, test_shards, *, train_structures=(),
         test_structures=(), labels=None, n_boot=1000, seed=0, outputs=TestSetOutputs(),
         dpi: int = 150) -> pd.DataFrame:
     """Everything `esm-schnet score-test-set` does; returns the metrics table (all labels)."""
-    from ..baselines import read_structure_summaries
-    from ..figures import save
-    from ..files import write_text
-    from ..labels import is_default
-    from ..plots import parity
-    from ..samples import read_sample_table
-    from .read import pooled_records
-    from .report import write_tsv
+    from esm_schnet.baselines import read_structure_summaries
+    from esm_schnet.report.figures import save
+    from esm_schnet.core.files import write_text
+    from esm_schnet.core.labels import is_default
+    from esm_schnet.report.plots import parity
+    from esm_schnet.core.samples import read_sample_table
+    from esm_schnet.evaluate.read import pooled_records
+    from esm_schnet.evaluate.report import write_tsv
 
     table = pd.read_csv(predictions, sep="\t", dtype={"id": str})
     train_table = read_sample_table(samples, require_labels=True, labels=labels)
@@ -178,9 +178,9 @@ def run(predictions, samples, train_shards, test_shards, *, train_structures=(),
 
 
 def cli(argv: list[str]) -> int:
-    from ..labels import parse_labels
-    from ..log import job_log
-    from ..pathlist import add_path_arguments, paths_from_args
+    from esm_schnet.core.labels import parse_labels
+    from esm_schnet.core.log import job_log
+    from esm_schnet.core.pathlist import add_path_arguments, paths_from_args
 
     ap = argparse.ArgumentParser(
         prog="esm-schnet score-test-set",

@@ -29,7 +29,7 @@ thousands of proteins from a pool of folded backbones, for scale benchmarks), cl
 
 from __future__ import annotations
 
-from .geometry import (  # noqa: F401
+from esm_schnet.example.geometry import (  # noqa: F401
     B_N_CA,
     B_CA_C,
     B_C_N,
@@ -60,7 +60,7 @@ from .geometry import (  # noqa: F401
     _cdist,
     _random_rotation,
 )
-from .folding import (  # noqa: F401
+from esm_schnet.example.folding import (  # noqa: F401
     ChainModel,
     _ss_plan,
     _dihedrals,
@@ -68,7 +68,7 @@ from .folding import (  # noqa: F401
     _side_pseudo,
     _assign_sequence,
 )
-from .label import (  # noqa: F401
+from esm_schnet.example.label import (  # noqa: F401
     radius_of_gyration,
     contact_count,
     packing_stats,
@@ -80,7 +80,7 @@ from .label import (  # noqa: F401
     LABEL_FORMULA,
     label_of,
 )
-from .writers import (  # noqa: F401
+from esm_schnet.example.writers import (  # noqa: F401
     ExampleProtein,
     _bfactors,
     _atoms_of,
@@ -89,7 +89,7 @@ from .writers import (  # noqa: F401
     pdb_text,
     cif_text,
 )
-from .dataset import (  # noqa: F401
+from esm_schnet.example.dataset import (  # noqa: F401
     _numbering,
     _fold,
     _specials,
@@ -103,6 +103,6 @@ from .dataset import (  # noqa: F401
     _ca_and_index,
     readme_text,
 )
-from .cli import (  # noqa: F401
+from esm_schnet.example.cli import (  # noqa: F401
     cli,
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from .dataset import make_dataset, write_dataset
+from esm_schnet.example.dataset import make_dataset, write_dataset
 
 log = logging.getLogger("esm_schnet.example")
 
@@ -35,7 +35,7 @@ def cli(argv: list[str]) -> int:
         parser.error("--pool needs --fast")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if args.fast:
-        from .scale import POOL, make_scale_dataset, write_scale_dataset
+        from esm_schnet.example.scale import POOL, make_scale_dataset, write_scale_dataset
 
         pool = POOL if args.pool is None else args.pool
         if pool < 1:

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .geometry import ATOM_MIN, CA_MIN, SC_DIST, SC_MIN, _random_rotation
-from .folding import ChainModel, _Folder, _assign_sequence
-from .label import LABEL_FORMULA, NOISE_SD, label_of, packing_stats
-from .writers import ExampleProtein, cif_text, pdb_text
+from esm_schnet.example.geometry import ATOM_MIN, CA_MIN, SC_DIST, SC_MIN, _random_rotation
+from esm_schnet.example.folding import ChainModel, _Folder, _assign_sequence
+from esm_schnet.example.label import LABEL_FORMULA, NOISE_SD, label_of, packing_stats
+from esm_schnet.example.writers import ExampleProtein, cif_text, pdb_text
 
 
 def _numbering(chain: ChainModel, start: int, insertion_at: int | None = None) -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .geometry import ATOM_MIN, CA_MIN, HELIX, LOOP_REGIONS, PACK_DIST, SC_DIST, SC_MIN, STRAND, W_CENTRE, _BURIED, _CHARGED, _POLAR, _PREF, _cdist, _random_rotation, build_segment, ideal_cb
+from esm_schnet.example.geometry import ATOM_MIN, CA_MIN, HELIX, LOOP_REGIONS, PACK_DIST, SC_DIST, SC_MIN, STRAND, W_CENTRE, _BURIED, _CHARGED, _POLAR, _PREF, _cdist, _random_rotation, build_segment, ideal_cb
 
 
 @dataclass

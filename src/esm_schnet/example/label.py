@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from .geometry import HYDROPHOBIC
+from esm_schnet.example.geometry import HYDROPHOBIC
 
 
 def radius_of_gyration(ca: np.ndarray) -> float:

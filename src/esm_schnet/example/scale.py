@@ -25,9 +25,9 @@ import math
 
 import numpy as np
 
-from .dataset import _fold, _numbering, _place_and_label
-from .folding import ChainModel, _assign_sequence
-from .writers import ExampleProtein
+from esm_schnet.example.dataset import _fold, _numbering, _place_and_label
+from esm_schnet.example.folding import ChainModel, _assign_sequence
+from esm_schnet.example.writers import ExampleProtein
 
 POOL = 64
 
@@ -73,7 +73,7 @@ def write_scale_dataset(proteins: list[ExampleProtein], out, seed: int, pool_siz
     """structures/*.pdb, samples.tsv (id, structure, label: no group column) and a short README."""
     from pathlib import Path
 
-    from .dataset import write_structure_file
+    from esm_schnet.example.dataset import write_structure_file
 
     out = Path(out)
     sdir = out / "structures"

@@ -10,8 +10,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .geometry import THREE, ideal_cb
-from .folding import ChainModel
+from esm_schnet.example.geometry import THREE, ideal_cb
+from esm_schnet.example.folding import ChainModel
 
 
 @dataclass

@@ -15,14 +15,14 @@ Modules, one job each:
   rows; `job`: the parse job and `esm-schnet parse`
 """
 
-from .descriptors import COLUMNS as DESCRIPTOR_COLUMNS
-from .h5 import KIND, SCHEMA_VERSION, read_descriptors, read_structure_h5, write_structure_h5
-from .job import cli, parse_job
-from .parser import parse_structure
-from .protein import Chain, Protein
-from .qc import QC_COLUMNS, collect_qc, qc_row, write_qc_row
-from .residues import FORCE_FIELD, MODIFIED, STANDARD, WATERS
-from .text import MAX_BYTES, read_structure_text, sniff_format
+from esm_schnet.parse.descriptors import COLUMNS as DESCRIPTOR_COLUMNS
+from esm_schnet.parse.h5 import KIND, SCHEMA_VERSION, read_descriptors, read_structure_h5, write_structure_h5
+from esm_schnet.parse.job import cli, parse_job
+from esm_schnet.parse.parser import parse_structure
+from esm_schnet.parse.protein import Chain, Protein
+from esm_schnet.parse.qc import QC_COLUMNS, collect_qc, qc_row, write_qc_row
+from esm_schnet.parse.residues import FORCE_FIELD, MODIFIED, STANDARD, WATERS
+from esm_schnet.parse.text import MAX_BYTES, read_structure_text, sniff_format
 
 __all__ = [
     "Chain", "Protein", "parse_structure", "write_structure_h5", "read_structure_h5",

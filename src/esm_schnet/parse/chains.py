@@ -13,10 +13,10 @@ from collections import Counter
 
 import numpy as np
 
-from ..errors import InputError
-from . import residues as rules
-from .altloc import alternatives, occupancy, select_altloc_residue
-from .protein import Chain
+from esm_schnet.core.errors import InputError
+from esm_schnet.parse import residues as rules
+from esm_schnet.parse.altloc import alternatives, occupancy, select_altloc_residue
+from esm_schnet.parse.protein import Chain
 
 
 def _xyz(residue, name: str):

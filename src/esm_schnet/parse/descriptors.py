@@ -46,8 +46,8 @@ import importlib.util
 
 import numpy as np
 
-from . import residues as rules
-from .sasa import shrake_rupley
+from esm_schnet.parse import residues as rules
+from esm_schnet.parse.sasa import shrake_rupley
 
 COLUMNS = (
     "rsa", "phi_sin", "phi_cos", "psi_sin", "psi_cos", "ss_H", "ss_E", "ss_C",

@@ -6,7 +6,7 @@ Root attrs: ``kind`` = "structure", ``schema_version``, ``id``, ``source``, ``fo
 ``chain_index`` int32; group ``chains`` with ``name``, ``segment``, ``sequence``, ``length``;
 ``descriptors`` [L, C] float32 (schema 2; ok proteins), per-residue structural descriptors in the
 order of ``ca``, attr ``columns`` naming its columns (`descriptors.COLUMNS`, documented there).
-Written atomically (esm_schnet.files.write_h5); read through esm_schnet.files.open_h5. Schema 1
+Written atomically (esm_schnet.core.files.write_h5); read through esm_schnet.core.files.open_h5. Schema 1
 files (no descriptors) are still read; `read_descriptors` says they must be parsed again.
 """
 
@@ -17,12 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import __version__
-from ..errors import CorruptFileError, EsmSchnetError
-from ..files import attr_str, open_h5, write_h5
-from .descriptors import COLUMNS as DESCRIPTOR_COLUMNS
-from .protein import Chain, Protein
-from .text import one_line
+from esm_schnet import __version__
+from esm_schnet.core.errors import CorruptFileError, EsmSchnetError
+from esm_schnet.core.files import attr_str, open_h5, write_h5
+from esm_schnet.parse.descriptors import COLUMNS as DESCRIPTOR_COLUMNS
+from esm_schnet.parse.protein import Chain, Protein
+from esm_schnet.parse.text import one_line
 
 SCHEMA_VERSION = 2
 READS = (1, 2)  # schema 1: before descriptors

@@ -7,11 +7,11 @@ import argparse
 import time
 from pathlib import Path
 
-from ..errors import InputError
-from .h5 import write_structure_h5
-from .parser import parse_structure
-from .protein import Protein
-from .qc import write_qc_row
+from esm_schnet.core.errors import InputError
+from esm_schnet.parse.h5 import write_structure_h5
+from esm_schnet.parse.parser import parse_structure
+from esm_schnet.parse.protein import Protein
+from esm_schnet.parse.qc import write_qc_row
 
 
 def _guess_format(path: Path) -> str:
@@ -40,7 +40,7 @@ def parse_job(
     """
     if on_error not in ("fail", "skip"):
         raise ValueError(f"on_error must be 'fail' or 'skip', not {on_error!r}")
-    from ..log import job_log
+    from esm_schnet.core.log import job_log
 
     with job_log(log) as logger:
         t0 = time.perf_counter()

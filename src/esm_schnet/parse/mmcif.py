@@ -27,10 +27,10 @@ import warnings
 
 import numpy as np
 
-from ..errors import InputError
-from . import residues as rules
-from .chains import Collector, check_lossless
-from .text import one_line
+from esm_schnet.core.errors import InputError
+from esm_schnet.parse import residues as rules
+from esm_schnet.parse.chains import Collector, check_lossless
+from esm_schnet.parse.text import one_line
 
 UNSET = (".", "?")
 A = "_atom_site."

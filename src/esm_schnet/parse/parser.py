@@ -17,13 +17,13 @@ import logging
 import time
 from pathlib import Path
 
-from ..errors import InputError
-from .chains import Collector, names
-from .descriptors import compute as compute_descriptors
-from .mmcif import parse_mmcif
-from .pdb import parse_pdb
-from .protein import Protein
-from .text import one_line, read_structure_text, sniff_format
+from esm_schnet.core.errors import InputError
+from esm_schnet.parse.chains import Collector, names
+from esm_schnet.parse.descriptors import compute as compute_descriptors
+from esm_schnet.parse.mmcif import parse_mmcif
+from esm_schnet.parse.pdb import parse_pdb
+from esm_schnet.parse.protein import Protein
+from esm_schnet.parse.text import one_line, read_structure_text, sniff_format
 
 log = logging.getLogger("esm_schnet.parse")
 

@@ -26,10 +26,10 @@ import io
 import math
 import warnings
 
-from ..errors import InputError
-from . import residues as rules
-from .chains import Collector, check_lossless
-from .text import one_line
+from esm_schnet.core.errors import InputError
+from esm_schnet.parse import residues as rules
+from esm_schnet.parse.chains import Collector, check_lossless
+from esm_schnet.parse.text import one_line
 
 def coord_check(line: str, lineno: int, sample_id: str) -> None:
     fields = (line[30:38], line[38:46], line[46:54])

@@ -6,10 +6,10 @@ import csv
 import io
 from pathlib import Path
 
-from ..errors import CorruptFileError
-from ..files import write_text
-from .protein import Protein
-from .text import one_line
+from esm_schnet.core.errors import CorruptFileError
+from esm_schnet.core.files import write_text
+from esm_schnet.parse.protein import Protein
+from esm_schnet.parse.text import one_line
 
 QC_COLUMNS = (
     "id", "status", "reason", "format", "models", "chains", "chain_ids", "residues",
@@ -78,7 +78,7 @@ def collect_qc(
 
     Returns (n_ok, n_skipped). A QC file with another header raises CorruptFileError.
     """
-    from ..log import job_log
+    from esm_schnet.core.log import job_log
 
     with job_log(log) as logger:
         rows = [read_qc_row(p) for p in paths]

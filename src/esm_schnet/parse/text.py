@@ -14,7 +14,7 @@ import io
 import zlib
 from pathlib import Path
 
-from ..errors import InputError
+from esm_schnet.core.errors import InputError
 
 #: Largest (decompressed) structure file read, in bytes. Larger input is refused, not read.
 MAX_BYTES = 1 << 30

@@ -8,10 +8,10 @@ labelled protein.
 - cli.py: `esm-schnet train-fold` / `train-final`
 """
 
-from .cli import cli_final, cli_fold
-from .job import edge_stats, make_graphs, run_training_job
-from .loop import train_model
-from .runtime import library_versions, seed_everything, tune_malloc
+from esm_schnet.train.cli import cli_final, cli_fold
+from esm_schnet.train.job import edge_stats, make_graphs, run_training_job
+from esm_schnet.train.loop import train_model
+from esm_schnet.train.runtime import library_versions, seed_everything, tune_malloc
 
 __all__ = [
     "cli_final",

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from .job import run_training_job
+from esm_schnet.train.job import run_training_job
 
 
 def _common_args(ap: argparse.ArgumentParser) -> None:
@@ -29,7 +29,7 @@ def _common_args(ap: argparse.ArgumentParser) -> None:
 
 
 def _json_arg(text: str, name: str) -> dict:
-    from ..errors import ConfigError
+    from esm_schnet.core.errors import ConfigError
 
     try:
         value = json.loads(text)
@@ -41,15 +41,15 @@ def _json_arg(text: str, name: str) -> dict:
 
 
 def _labels_arg(text: str):
-    from ..labels import parse_labels
+    from esm_schnet.core.labels import parse_labels
 
     return parse_labels(text)
 
 
 def cli_fold(argv: list[str]) -> int:
-    from ..errors import InputError
-    from ..cv import GROUPED_SCHEMES, read_folds
-    from ..log import job_log
+    from esm_schnet.core.errors import InputError
+    from esm_schnet.cv import GROUPED_SCHEMES, read_folds
+    from esm_schnet.core.log import job_log
 
     ap = argparse.ArgumentParser(prog="esm-schnet train-fold",
                                  description="Train SchNet on one fold and predict its test set.")
@@ -79,8 +79,8 @@ def cli_fold(argv: list[str]) -> int:
 
 
 def cli_final(argv: list[str]) -> int:
-    from ..log import job_log
-    from ..pathlist import add_path_arguments, paths_from_args
+    from esm_schnet.core.log import job_log
+    from esm_schnet.core.pathlist import add_path_arguments, paths_from_args
 
     ap = argparse.ArgumentParser(prog="esm-schnet train-final",
                                  description="Train the final model on every labelled protein.")
@@ -89,7 +89,7 @@ def cli_final(argv: list[str]) -> int:
                        "parsed and have a label are used)")
     a = ap.parse_args(argv)
     with job_log(a.log):
-        from ..cv import usable_proteins
+        from esm_schnet.cv import usable_proteins
 
         labels = _labels_arg(a.labels)
         _, ids, _ = usable_proteins(a.samples, paths_from_args(a, "structures"), labels=labels)

@@ -4,13 +4,13 @@ What a job keeps in memory per protein is its index entry (id, shard, label, res
 counts), never its embedding or its graph: a job's memory is bounded by its batches, not by the
 dataset (10,000 proteins x 300 residues x 1,280 dims x 4 bytes would be 15 GB).
 
-- `JobProteins` (a context manager) indexes the shards (esm_schnet.store.index_shards), then makes
+- `JobProteins` (a context manager) indexes the shards (esm_schnet.core.store.index_shards), then makes
   one pass over the job's proteins: it reads each protein's C-alpha coordinates and embedding,
-  checks them (shapes, finite values), builds its radius graph ONCE (esm_schnet.graph) and writes
+  checks them (shapes, finite values), builds its radius graph ONCE (esm_schnet.encoders.graph) and writes
   the edges (`edge_index` [2, E] int32, `dist` [E] float32) into a temporary HDF5 file, one group
   per protein (`graphs.h5` in a `esm-schnet-graphs-*` folder under TMPDIR, deleted when the job
   ends; ~12 bytes per edge: ~1 GB at 10,000 proteins x 300 residues x 30 neighbours).
-- `ProteinDataset` (a Sequence of esm_schnet.graph.ProteinGraph) reads a protein's embedding and
+- `ProteinDataset` (a Sequence of esm_schnet.encoders.graph.ProteinGraph) reads a protein's embedding and
   coordinates from its shard and its edges from that file when it is indexed. Files are opened on
   first use and kept open across batches (reopened in a forked child). Embeddings are stored as
   `embedding.storage_dtype` (float16 halves the files) and converted to float32 per protein,
@@ -54,7 +54,7 @@ class Entry:
 @dataclass
 class LabelBatch:
     """The labels of one protein as a one-graph batch has them (y, num_nodes), without features:
-    what the mean predictor's yardstick needs (esm_schnet.heads.LabelHeads.reference_output)."""
+    what the mean predictor's yardstick needs (esm_schnet.tasks.heads.LabelHeads.reference_output)."""
 
     y: object  # Tensor [1] or [1, labels]
     num_nodes: object  # Tensor [1]
@@ -94,7 +94,7 @@ class _Batches(Sequence):
         return len(self.data)
 
     def __getitem__(self, i):
-        from ..graph import collate
+        from esm_schnet.encoders.graph import collate
 
         if isinstance(i, slice):
             return [self[k] for k in range(*i.indices(len(self)))]
@@ -136,7 +136,7 @@ class GraphList(Sequence):
         return GraphList([self.entries[i] for i in indices])
 
     def batches(self, device) -> list:
-        from ..graph import collate
+        from esm_schnet.encoders.graph import collate
 
         return [collate([g]).to(device) for g in self.entries]
 
@@ -196,7 +196,7 @@ class JobProteins:
     """
 
     def __init__(self, shards, ids, labels: dict | None, graph, tmpdir=None):
-        from ..store import index_shards
+        from esm_schnet.core.store import index_shards
 
         ids = list(dict.fromkeys(ids))
         index, self.attrs = index_shards(list(shards), ids)
@@ -221,9 +221,9 @@ class JobProteins:
         import h5py
         import torch
 
-        from ..errors import EsmSchnetError
-        from ..graph import radius_graph
-        from ..log import progress
+        from esm_schnet.core.errors import EsmSchnetError
+        from esm_schnet.encoders.graph import radius_graph
+        from esm_schnet.core.log import progress
 
         self._graphs = h5py.File(self.graph_path, "w")
         for pid in progress(ids, logger=log, desc="graphs"):
@@ -247,7 +247,7 @@ class JobProteins:
     # -- reading ----------------------------------------------------------------------------
 
     def _file(self, k: int):
-        from ..store import _open
+        from esm_schnet.core.store import _open
 
         if os.getpid() != self._pid:  # a forked worker: HDF5 handles are not shared
             self._handles, self._pid = {}, os.getpid()
@@ -259,8 +259,8 @@ class JobProteins:
 
     def _read(self, k: int, pid: str) -> tuple[np.ndarray, np.ndarray]:
         """(ca [L, 3] float32, embedding [L, D] in its storage dtype) of one protein."""
-        from ..errors import CorruptFileError
-        from ..files import first_line
+        from esm_schnet.core.errors import CorruptFileError
+        from esm_schnet.core.files import first_line
 
         path = self.shards[k]
         try:
@@ -280,7 +280,7 @@ class JobProteins:
         import h5py
         import torch
 
-        from ..graph import ProteinGraph
+        from esm_schnet.encoders.graph import ProteinGraph
 
         ca, emb = self._read(e.shard, e.id)
         if self._graphs is None:

@@ -1,7 +1,7 @@
 """One training job: index the proteins in the embedding shards, build each protein's C-alpha
 radius graph ONCE (reused every epoch), train (esm_schnet.train.loop), predict the held-out
 proteins and write `predictions.tsv`, `history.tsv` (epoch, train_loss, val_loss, lr, seconds),
-`model.pt` (esm_schnet.checkpoint) and `provenance.json`.
+`model.pt` (esm_schnet.train.checkpoint) and `provenance.json`.
 
 Data (`data=`): `stream` reads each protein from the shards when a batch needs it and keeps its
 graph in a temporary HDF5 file (esm_schnet.train.dataset): memory bounded by the batch, but every
@@ -29,11 +29,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..device import resolve_device
-from ..files import write_json, write_tsv
-from ..settings import GraphSettings, TrainingSettings, section
-from .loop import train_model
-from .runtime import library_versions, tune_malloc
+from esm_schnet.core.device import resolve_device
+from esm_schnet.core.files import write_json, write_tsv
+from esm_schnet.core.settings import GraphSettings, TrainingSettings, section
+from esm_schnet.train.loop import train_model
+from esm_schnet.train.runtime import library_versions, tune_malloc
 
 log = logging.getLogger("esm_schnet.train")
 
@@ -41,8 +41,8 @@ log = logging.getLogger("esm_schnet.train")
 def make_graphs(records: dict, ids, labels: dict | None, graph: GraphSettings):
     """ProteinGraphs (radius graph computed once) for `ids`, in that order; `labels`: id -> the
     label, or a tuple of one value per label (NaN: missing)."""
-    from ..errors import EsmSchnetError
-    from ..graph import build_graph
+    from esm_schnet.core.errors import EsmSchnetError
+    from esm_schnet.encoders.graph import build_graph
 
     graphs = []
     for pid in ids:
@@ -62,14 +62,14 @@ def make_graphs(records: dict, ids, labels: dict | None, graph: GraphSettings):
 
 def label_targets(table, specs) -> dict[str, tuple[float, ...]]:
     """id -> one float per label: the number, or the class index (NaN: missing)."""
-    from ..labels import encode
+    from esm_schnet.core.labels import encode
 
     return {pid: tuple(encode(s, table.at[pid, s.name]) for s in specs) for pid in table.index}
 
 
 def prediction_columns(specs) -> list[str]:
     """Columns of a fold's predictions.tsv (see the module docstring)."""
-    from ..labels import is_default
+    from esm_schnet.core.labels import is_default
 
     if is_default(specs):
         return ["id", "y_true", "y_pred", "fold"]
@@ -79,7 +79,7 @@ def prediction_columns(specs) -> list[str]:
 
 def prediction_rows(specs, graphs, preds: dict, fold: int) -> tuple[list[str], list[dict]]:
     """(columns, rows) of predictions.tsv: every graph's labels that it has, predicted."""
-    from ..labels import is_default
+    from esm_schnet.core.labels import is_default
 
     columns = prediction_columns(specs)
     rows = []
@@ -180,7 +180,7 @@ def estimated_memory_bytes(shards, ids, cutoff: float = 10.0) -> float:
     dataset shapes only (no embedding is read)."""
     import h5py
 
-    from ..store import index_shards
+    from esm_schnet.core.store import index_shards
 
     index, _ = index_shards(list(shards), ids)
     by_shard: dict = {}
@@ -203,13 +203,13 @@ def _run(stack, *, shards, samples, train_ids, test_ids, outdir, graph_cfg, mode
     t_start = time.perf_counter()
     import torch
 
-    from .. import encoders  # noqa: F401  (PyG: most of a job's fixed cost, timed as imports)
-    from ..checkpoint import TrainedModel, embedding_meta, save_model
-    from ..errors import EsmSchnetError
-    from ..model import ModelConfig
-    from ..samples import read_sample_table
-    from ..store import load_records, shard_attrs
-    from .dataset import JobProteins
+    from esm_schnet import encoders  # noqa: F401  (PyG: most of a job's fixed cost, timed as imports)
+    from esm_schnet.train.checkpoint import TrainedModel, embedding_meta, save_model
+    from esm_schnet.core.errors import EsmSchnetError
+    from esm_schnet.encoders.model import ModelConfig
+    from esm_schnet.core.samples import read_sample_table
+    from esm_schnet.core.store import load_records, shard_attrs
+    from esm_schnet.train.dataset import JobProteins
 
     t_import = time.perf_counter()
     graph = GraphSettings.from_dict(graph_cfg)

@@ -7,7 +7,7 @@ readout and the target scaler it is a linear model of the protein's pooled input
 - `mean`: y = a + c N + sigma (w . mean(u) + b),
 - `add`:  y = a + c N + sigma N (w . mean(u) + b),
 
-with a + c N the head's offset (esm_schnet.model.TargetScaler). Like SchNet's `atomref`, or the
+with a + c N the head's offset (esm_schnet.encoders.model.TargetScaler). Like SchNet's `atomref`, or the
 per-element reference energies that interatomic potentials fit by least squares before
 training, the best value of that linear model on the training proteins has a closed form, so
 training can start there instead of at zero: the untrained network then predicts what the
@@ -35,7 +35,7 @@ import itertools
 
 import numpy as np
 
-from ..baselines import INNER_FOLDS, RIDGE_ALPHAS, _inner_splits
+from esm_schnet.baselines import INNER_FOLDS, RIDGE_ALPHAS, _inner_splits
 
 
 def _weighted_ridge(x, r, w, xte, alphas):

@@ -1,4 +1,4 @@
-"""The training loop: Adam on the masked multi-task loss (esm_schnet.heads: standardised MSE
+"""The training loop: Adam on the masked multi-task loss (esm_schnet.tasks.heads: standardised MSE
 per regression label, cross-entropy per classification label), per-protein batches, optional inner
 validation split with early stopping.
 
@@ -26,8 +26,8 @@ import time
 
 import numpy as np
 
-from ..settings import TrainingSettings
-from .runtime import seed_everything
+from esm_schnet.core.settings import TrainingSettings
+from esm_schnet.train.runtime import seed_everything
 
 log = logging.getLogger("esm_schnet.train")
 
@@ -112,12 +112,12 @@ def train_model(train_graphs, model_cfg, training: TrainingSettings | dict, *, d
     """
     import torch
 
-    from ..encoders.tabulated import shared_filter_tables
-    from ..log import progress
-    from ..heads import LabelHeads
-    from ..labels import parse_labels
-    from ..model import build_model
-    from .dataset import as_dataset
+    from esm_schnet.encoders.tabulated import shared_filter_tables
+    from esm_schnet.core.log import progress
+    from esm_schnet.tasks.heads import LabelHeads
+    from esm_schnet.core.labels import parse_labels
+    from esm_schnet.encoders.model import build_model
+    from esm_schnet.train.dataset import as_dataset
 
     if not isinstance(training, TrainingSettings):
         training = TrainingSettings.from_dict(training)
@@ -127,7 +127,7 @@ def train_model(train_graphs, model_cfg, training: TrainingSettings | dict, *, d
     seed_everything(seed)
     graphs = as_dataset(train_graphs)
     if not len(graphs):
-        from ..errors import EsmSchnetError
+        from esm_schnet.core.errors import EsmSchnetError
 
         raise EsmSchnetError("no training proteins")
     gen = torch.Generator().manual_seed(seed)
@@ -151,7 +151,7 @@ def train_model(train_graphs, model_cfg, training: TrainingSettings | dict, *, d
     linear_choice = {}
     size_heads = heads  # the yardstick of the fit check: the size-only lines
     if training.linear_init == "ridge" and model_cfg.linear:
-        from .linear_init import init_linear_term
+        from esm_schnet.train.linear_init import init_linear_term
 
         size_heads = copy.deepcopy(heads)  # before the ridge start moves their offsets
 
@@ -205,7 +205,7 @@ def train_model(train_graphs, model_cfg, training: TrainingSettings | dict, *, d
             epoch, epochs, train_loss, val_loss, lr, seconds,
         )
         if not math.isfinite(train_loss):
-            from ..errors import EsmSchnetError
+            from esm_schnet.core.errors import EsmSchnetError
 
             raise EsmSchnetError(
                 f"training diverged at epoch {epoch} (loss {train_loss}): lower training.lr"
@@ -245,7 +245,7 @@ def train_model(train_graphs, model_cfg, training: TrainingSettings | dict, *, d
 def _mean_loss(model, batches, heads) -> float:
     import torch
 
-    from ..encoders.tabulated import shared_filter_tables
+    from esm_schnet.encoders.tabulated import shared_filter_tables
 
     model.eval()
     with torch.no_grad(), shared_filter_tables(model):

@@ -51,7 +51,7 @@ def library_versions() -> dict:
     import torch
     import torch_geometric
 
-    from .. import __version__
+    from esm_schnet import __version__
 
     return {
         "esm_schnet": __version__,

@@ -28,8 +28,8 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from ...errors import EsmSchnetError
-from .base import LANGUAGE_MODEL, Featurizer
+from esm_schnet.core.errors import EsmSchnetError
+from esm_schnet.embed.featurizers.base import LANGUAGE_MODEL, Featurizer
 
 log = logging.getLogger("esm_schnet.embed.featurizers")
 
@@ -111,7 +111,7 @@ def load_plugins() -> None:
     if _plugins_loaded:
         return
     _plugins_loaded = True
-    from ...plugins import load_entry_points
+    from esm_schnet.core.plugins import load_entry_points
 
     def use(obj) -> None:
         if callable(obj) and not inspect.ismodule(obj):
@@ -140,7 +140,7 @@ def get_featurizer(embedding_cfg) -> Featurizer:
     """Build the featurizer for the embedding settings (an EmbedConfig or the config's
     `embedding` mapping); loads weights from disk, never downloads."""
     if isinstance(embedding_cfg, Mapping):
-        from ..shard import EmbedConfig
+        from esm_schnet.embed.shard import EmbedConfig
 
         embedding_cfg = EmbedConfig.from_dict(embedding_cfg)
     reg = lookup(embedding_cfg.model)
@@ -209,4 +209,4 @@ __all__ = [
 
 # The built-in featurizers register themselves on import (ESM2 first: it is the catch-all;
 # ProtT5 after it, so its predicate is asked first).
-from . import esm2, onehot, prott5  # noqa: E402, F401
+from esm_schnet.embed.featurizers import esm2, onehot, prott5  # noqa: E402, F401

@@ -27,12 +27,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ...errors import EsmSchnetError
-from ...files import write_json
-from ..source import MARKER, download_dir, read_marker
-from . import register
-from .base import LANGUAGE_MODEL
-from .hub import HubFeaturizer, pretrained_kwargs  # noqa: F401 - pretrained_kwargs re-exported
+from esm_schnet.core.errors import EsmSchnetError
+from esm_schnet.core.files import write_json
+from esm_schnet.embed.source import MARKER, download_dir, read_marker
+from esm_schnet.embed.featurizers import register
+from esm_schnet.embed.featurizers.base import LANGUAGE_MODEL
+from esm_schnet.embed.featurizers.hub import HubFeaturizer, pretrained_kwargs  # noqa: F401 - pretrained_kwargs re-exported
 
 log = logging.getLogger("esm_schnet.embed.featurizers.esm2")
 

@@ -22,9 +22,9 @@ import threading
 
 import numpy as np
 
-from ...device import resolve_device
-from ...errors import EsmSchnetError
-from .base import LANGUAGE_MODEL, Featurizer
+from esm_schnet.core.device import resolve_device
+from esm_schnet.core.errors import EsmSchnetError
+from esm_schnet.embed.featurizers.base import LANGUAGE_MODEL, Featurizer
 
 
 def pretrained_kwargs(path, revision: str, local_files_only: bool, dtype) -> tuple[dict, dict]:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import register
-from .base import Featurizer
+from esm_schnet.embed.featurizers import register
+from esm_schnet.embed.featurizers.base import Featurizer
 
 NAME = "onehot"
 # The 20 standard residues, then X for anything else (B, Z, U, O, X, ...).

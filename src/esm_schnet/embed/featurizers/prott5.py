@@ -32,9 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import register
-from .base import LANGUAGE_MODEL
-from .esm2 import (
+from esm_schnet.embed.featurizers import register
+from esm_schnet.embed.featurizers.base import LANGUAGE_MODEL
+from esm_schnet.embed.featurizers.esm2 import (
     ESM_WINDOW,
     create_from,
     download_model,
@@ -42,7 +42,7 @@ from .esm2 import (
     resolve_dtype,
     source_kind,
 )
-from .hub import HubFeaturizer
+from esm_schnet.embed.featurizers.hub import HubFeaturizer
 
 log = logging.getLogger("esm_schnet.embed.featurizers.prott5")
 

@@ -16,7 +16,7 @@ import warnings
 
 import numpy as np
 
-log = logging.getLogger("esm_schnet.metrics")
+log = logging.getLogger("esm_schnet.tasks.metrics")
 
 METRICS: tuple[str, ...] = ("mse", "rmse", "mae", "r2", "pearson", "spearman")
 MIN_N = 3  # fewer proteins than this: R2 and the correlations are reported as NaN
@@ -115,7 +115,7 @@ def bootstrap_metrics(y_true, y_pred, n_boot: int, seed: int = 0) -> dict[str, n
 
 def interval(samples: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, float]:
     """Percentile interval (lo, hi) of bootstrap samples (NaN when under half are finite);
-    shared by the classification metrics (esm_schnet.metrics_cls)."""
+    shared by the classification metrics (esm_schnet.tasks.metrics_cls)."""
     finite = samples[np.isfinite(samples)]
     # An interval from fewer than half of the resamples would be misleading.
     if finite.size == 0 or finite.size < 0.5 * samples.size:

@@ -42,7 +42,7 @@ def metrics_lines(metrics_tsv: Path, comparisons_tsv: Path | None = None) -> lis
 
 
 def _label_lines(metrics, comparisons, task: str) -> list[str]:
-    from .evaluate import comparison_line
+    from esm_schnet.evaluate import comparison_line
 
     metric = "auroc" if task == "classification" else "rmse"
     lines = [f"  {'model':<14}{'n':>4}  {metric.upper()} [95% CI]", f"  {'-' * 44}"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .errors import ConfigError
+from esm_schnet.core.errors import ConfigError
 
 
 def _mps_available(torch) -> bool:

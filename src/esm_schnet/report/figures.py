@@ -12,9 +12,9 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import baselines
-from .baselines import Style
-from .files import atomic_path
+from esm_schnet import baselines
+from esm_schnet.baselines import Style
+from esm_schnet.core.files import atomic_path
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -3,7 +3,7 @@
 Every function builds and returns a `matplotlib.figure.Figure`; `save` writes it as PNG (at the
 configured dpi) and SVG. `make_plots` reads the evaluate outputs and writes every plot
 (`plot_names`): per regression label parity and residuals, per classification label roc_pr (ROC
-and precision-recall curves) and confusion (esm_schnet.plots_cls), each named with the label (`parity-<label>`) when there are
+and precision-recall curves) and confusion (esm_schnet.report.plots_cls), each named with the label (`parity-<label>`) when there are
 several labels; then lengths and learning curves:
 
 - parity.{png,svg}           held-out prediction vs label, identity line, metrics in the corner
@@ -25,16 +25,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .embed.featurizers.base import LANGUAGE_MODEL
-from .figures import (
+from esm_schnet.embed.featurizers.base import LANGUAGE_MODEL
+from esm_schnet.report.figures import (
     BASE_FONT, SCHNET_STYLE, fmt, model_styles, new_figure, save, style_axis, style_of,
 )
-from .labels import file_suffix, is_default
+from esm_schnet.core.labels import file_suffix, is_default
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-log = logging.getLogger("esm_schnet.plots")
+log = logging.getLogger("esm_schnet.report.plots")
 
 PLOTS = ("parity", "residuals", "lengths", "learning_curves")
 SCHEME_NAMES = {"loocv": "leave-one-out CV", "kfold": "k-fold CV", "group": "grouped k-fold CV",
@@ -315,7 +315,7 @@ SHARED_PLOTS = ("lengths", "learning_curves")
 def plot_names(specs) -> list[str]:
     """Every plot `make_plots` writes for these labels (LabelSpecs): per label parity and
     residuals (regression) or roc_pr and confusion (classification), named `<plot><suffix>`
-    (esm_schnet.labels.file_suffix: nothing with one label), then lengths and learning curves."""
+    (esm_schnet.core.labels.file_suffix: nothing with one label), then lengths and learning curves."""
     names = []
     for spec in specs:
         kinds = CLASSIFICATION_PLOTS if spec.is_classification else REGRESSION_PLOTS
@@ -330,7 +330,7 @@ def plot_kind(name: str) -> str:
 
 def doc_labels(doc: Mapping) -> list:
     """The LabelSpecs of a metrics.json (before several labels: the one label `label`)."""
-    from .labels import LabelSpec, parse_labels
+    from esm_schnet.core.labels import LabelSpec, parse_labels
 
     stored = doc.get("labels")
     return [LabelSpec.from_dict(d) for d in stored] if stored else parse_labels(None)
@@ -352,9 +352,9 @@ def label_view(preds: pd.DataFrame, doc: Mapping, spec, specs) -> tuple[pd.DataF
 
 def classification_plots(preds: pd.DataFrame, models: Mapping, spec, *, where: str = "",
                          baselines: bool = True) -> dict[str, Figure]:
-    """roc_pr and confusion (esm_schnet.plots_cls) of one classification label from its rows of
+    """roc_pr and confusion (esm_schnet.report.plots_cls) of one classification label from its rows of
     results/predictions.tsv (label = true class, p_<class> per class) and its models' metrics."""
-    from .plots_cls import confusion, roc_pr
+    from esm_schnet.report.plots_cls import confusion, roc_pr
 
     classes = list(spec.classes)
     cols = [f"p_{c}" for c in classes]
@@ -433,7 +433,7 @@ def plots_job(
     convergence_tsv=None,
 ) -> None:
     """The `plots` rule: make_plots with its log written to `log_path`."""
-    from .log import job_log
+    from esm_schnet.core.log import job_log
 
     with job_log(log_path):
         make_plots(predictions_tsv, metrics_json, lengths_tsv, history_tsv, outdir, dpi, window,

@@ -1,7 +1,7 @@
 """`esm-schnet inspect FILE [--json]`: summarise an HDF5 file the workflow wrote.
 
 Files carry a root attribute ``kind``: ``structure`` (results/structures/<id>.h5, written by
-esm_schnet.parse) or ``embeddings`` (shards, esm_schnet.store). `SUMMARISERS` maps each kind
+esm_schnet.parse) or ``embeddings`` (shards, esm_schnet.core.store). `SUMMARISERS` maps each kind
 to a function ``(h5py.File, Path) -> dict`` returning a JSON-able summary and `FORMATTERS` to a
 text formatter (default `format_text`); `register(kind, summariser, formatter)` adds a kind.
 Summarisers import their modules lazily, so `inspect` never imports torch.
@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from .errors import EsmSchnetError
+from esm_schnet.core.errors import EsmSchnetError
 
 Summariser = Callable[["object", Path], dict]
 SUMMARISERS: dict[str, Summariser] = {}
@@ -43,7 +43,7 @@ def _s(value):
 
 def summarise_structure(h5, path: Path) -> dict:
     """Summary of a results/structures/<id>.h5 file (see esm_schnet.parse)."""
-    from .parse import read_structure_h5
+    from esm_schnet.parse import read_structure_h5
 
     protein = read_structure_h5(path)
     a = h5.attrs
@@ -82,14 +82,14 @@ register("structure", summarise_structure)
 
 
 def summarise_embeddings(h5, path: Path) -> dict:
-    """Summary of an embedding shard (esm_schnet.store.summarize_shard)."""
-    from .store import summarize_shard
+    """Summary of an embedding shard (esm_schnet.core.store.summarize_shard)."""
+    from esm_schnet.core.store import summarize_shard
 
     return summarize_shard(path)
 
 
 def _format_embeddings(summary: dict) -> str:
-    from .store import format_shard_summary
+    from esm_schnet.core.store import format_shard_summary
 
     return format_shard_summary(summary)
 
@@ -99,7 +99,7 @@ register("embeddings", summarise_embeddings, _format_embeddings)
 
 def summarise(path: str | Path) -> dict:
     """Summary dict of any HDF5 file the workflow writes (dispatch on the root attr `kind`)."""
-    from .files import open_h5
+    from esm_schnet.core.files import open_h5
 
     path = Path(path)
     # a missing file, a file that is no HDF5 (a model.pt, a TSV: named for what it is) and a

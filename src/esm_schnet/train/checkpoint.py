@@ -2,7 +2,7 @@
 
 Payload (a dict, loadable with `torch.load(weights_only=True)`): `format` ("esm-schnet-model"),
 `format_version`, `model_config` (asdict of ModelConfig), `labels` (every label's head:
-spec with task and classes, target scaler or class prior; esm_schnet.heads), `meta`,
+spec with task and classes, target scaler or class prior; esm_schnet.tasks.heads), `meta`,
 `state_dict`. Version 4 added `labels` and `model_config.out_channels` (before: one regression
 label `label`, its `target_scaler`); version 2 added `model_config.encoder`; versions 1-3 still
 load.
@@ -24,10 +24,10 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import nn
 
-from .errors import ConfigError, CorruptFileError
-from .files import write_torch
-from .heads import LabelHeads
-from .model import ModelConfig, TargetScaler, build_model
+from esm_schnet.core.errors import ConfigError, CorruptFileError
+from esm_schnet.core.files import write_torch
+from esm_schnet.tasks.heads import LabelHeads
+from esm_schnet.encoders.model import ModelConfig, TargetScaler, build_model
 
 MODEL_FORMAT = "esm-schnet-model"
 # 4: several labels (`labels` heads, model_config.out_channels); 3: target scaler with
@@ -66,8 +66,8 @@ class TrainedModel:
         `batch_size` graphs at a time, not copied."""
         from collections.abc import Sequence
 
-        from .graph import collate
-        from .encoders.tabulated import shared_filter_tables
+        from esm_schnet.encoders.graph import collate
+        from esm_schnet.encoders.tabulated import shared_filter_tables
 
         self.model.eval()
         out: dict[str, dict] = {s.name: {} for s in self.heads.specs}
@@ -101,7 +101,7 @@ class TrainedModel:
         return recorded_embedding(self.meta)
 
     def _graphs(self, records):
-        from .graph import build_graph
+        from esm_schnet.encoders.graph import build_graph
 
         recs = records.values() if isinstance(records, dict) else records
         return [
@@ -110,20 +110,20 @@ class TrainedModel:
         ]
 
     def predict_records(self, records, batch_size: int = 8) -> dict[str, float]:
-        """`predict` from esm_schnet.store ProteinRecords (dict id -> record, or an iterable)."""
+        """`predict` from esm_schnet.core.store ProteinRecords (dict id -> record, or an iterable)."""
         return self.predict(self._graphs(records), batch_size)
 
     def predict_records_labels(self, records, batch_size: int = 8) -> dict[str, dict]:
-        """`predict_labels` from esm_schnet.store ProteinRecords."""
+        """`predict_labels` from esm_schnet.core.store ProteinRecords."""
         return self.predict_labels(self._graphs(records), batch_size)
 
 
 def embedding_meta(attrs: dict) -> dict:
     """`meta["embedding"]` of a model trained on shards with these file attrs
-    (esm_schnet.store.shard_attrs); {} without attrs (no non-empty shard)."""
+    (esm_schnet.core.store.shard_attrs); {} without attrs (no non-empty shard)."""
     if not attrs:
         return {}
-    from .settings import default
+    from esm_schnet.core.settings import default
 
     return {
         "featurizer": str(attrs.get("featurizer", "")),
@@ -147,7 +147,7 @@ def recorded_embedding(meta: dict) -> dict:
     rec = meta.get("embedding")
     if isinstance(rec, dict) and rec.get("model"):
         return {**rec, "recorded": True}
-    from .settings import default
+    from esm_schnet.core.settings import default
 
     return {
         "featurizer": "",

@@ -14,7 +14,7 @@ import json
 import math
 from pathlib import Path
 
-from .files import write_text
+from esm_schnet.core.files import write_text
 
 SORT_JS = """<script>
 document.querySelectorAll("table.sortable th").forEach(function (th) {
@@ -216,7 +216,7 @@ def values_rst(metrics: dict, lengths_tsv, convergence_tsv, history_tsv) -> dict
 def write_pages(predictions_tsv, metrics_json, structures_tsv, skipped_tsv, lengths_tsv,
                 convergence_tsv, history_tsv, tables_out, headline_out, values_out: dict,
                 log_path=None) -> None:
-    from .log import job_log
+    from esm_schnet.core.log import job_log
 
     with job_log(log_path):
         _write_pages(predictions_tsv, metrics_json, structures_tsv, skipped_tsv, lengths_tsv,

@@ -35,9 +35,9 @@ import warnings
 
 import numpy as np
 
-from .metrics import CONFIDENCE, interval, unit_weights, verdict
+from esm_schnet.tasks.metrics import CONFIDENCE, interval, unit_weights, verdict
 
-log = logging.getLogger("esm_schnet.metrics_cls")
+log = logging.getLogger("esm_schnet.tasks.metrics_cls")
 
 CLS_METRICS: tuple[str, ...] = (
     "auroc", "auprc", "accuracy", "balanced_accuracy", "mcc", "log_loss",

@@ -34,9 +34,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
-from .errors import CorruptFileError, EsmSchnetError
-from .files import first_line, open_h5, write_h5, write_tsv
+from esm_schnet import __version__
+from esm_schnet.core.errors import CorruptFileError, EsmSchnetError
+from esm_schnet.core.files import first_line, open_h5, write_h5, write_tsv
 
 SCHEMA_VERSION = 1
 KIND = "embeddings"
@@ -332,9 +332,9 @@ def manifest_job(shard_paths: Sequence[str | os.PathLike], out: str | os.PathLik
     """The `manifest` rule: write the manifest of all shards of a model tag, logging to log_path."""
     import logging
 
-    from .log import job_log
+    from esm_schnet.core.log import job_log
 
     with job_log(log_path):
         n = write_manifest(list(shard_paths), out)
-        logging.getLogger("esm_schnet.store").info("manifest %s: %d proteins in %d shards", out, n, len(shard_paths))
+        logging.getLogger("esm_schnet.core.store").info("manifest %s: %d proteins in %d shards", out, n, len(shard_paths))
     return n

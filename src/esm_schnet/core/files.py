@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
-from .errors import CorruptFileError, EsmSchnetError
+from esm_schnet.core.errors import CorruptFileError, EsmSchnetError
 
 
 @contextlib.contextmanager

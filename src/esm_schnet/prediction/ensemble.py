@@ -1,7 +1,7 @@
 """Several trained models scoring the same proteins: per-model predictions and their summary.
 
 - `as_models(model_or_models)`: model.pt paths and/or loaded `TrainedModel`s -> a list of models
-  (esm_schnet.checkpoint), checked to read the same features (`shared_embedding`).
+  (esm_schnet.train.checkpoint), checked to read the same features (`shared_embedding`).
 - `model_predictions(models, records, ids)`: the array [n_models, n_proteins] of predictions
   (NaN where a protein could not be scored, with the reason); `per_label=True`: one array per
   label (class probabilities [n_models, n_proteins, classes] for a classification label). A protein's prediction never
@@ -24,8 +24,8 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from .errors import ConfigError
-from .files import first_line
+from esm_schnet.core.errors import ConfigError
+from esm_schnet.core.files import first_line
 
 # what two models must agree on to score the same embeddings (when both files record it)
 EMBEDDING_IDENTITY = ("model", "weights", "layer", "dtype", "window", "overlap", "storage_dtype")
@@ -37,8 +37,8 @@ def _describe(emb: dict) -> str:
 
 def as_models(model_or_models, device: str = "cpu") -> list:
     """A list of TrainedModels from a path, a TrainedModel, or an iterable of either."""
-    from . import load_model  # the public loader: it records the file's path in meta
-    from .checkpoint import TrainedModel
+    from esm_schnet import load_model  # the public loader: it records the file's path in meta
+    from esm_schnet.train.checkpoint import TrainedModel
 
     items = (
         [model_or_models]
@@ -104,7 +104,7 @@ def model_predictions(
     The array holds each model's `TrainedModel.predict` (its first label). `per_label`: instead
     {label name: [n_models, n_ids]} for regression labels and [n_models, n_ids, classes] (class
     probabilities) for classification labels, every label of the (shared) LabelSpecs."""
-    from .graph import build_graph
+    from esm_schnet.encoders.graph import build_graph
 
     ids = list(ids)
     specs = shared_labels(models)

@@ -41,12 +41,12 @@ class CorruptFileError(EsmSchnetError):
 
 class JobFailed(EsmSchnetError):
     """An expected failure of an in-process (`run:`) Snakemake job, raised by
-    `esm_schnet.log.rule_job` after the job log has recorded the error.
+    `esm_schnet.core.log.rule_job` after the job log has recorded the error.
 
     Snakemake prints the stack frames of an exception raised in a `run:` block (`File "...",
     line N, in ...`), and `sys.exit` from a job thread hangs it. This exception hides its
     traceback from the `traceback` module (the interpreter keeps it), so Snakemake prints just
-    ``esm_schnet.errors.JobFailed: <message>``, once. Genuine bugs are never wrapped.
+    ``esm_schnet.core.errors.JobFailed: <message>``, once. Genuine bugs are never wrapped.
     """
 
     @property

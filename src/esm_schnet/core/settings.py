@@ -3,7 +3,7 @@
 `schemas/config.schema.yaml` holds every default. This module fills those defaults in, validates
 with jsonschema and turns what fails into one short line (an unknown key names the closest valid
 one: "unknown setting training.epoch (did you mean training.epochs?)"). The typed settings objects
-(`GraphSettings`, `TrainingSettings`; `ModelConfig` in esm_schnet.model) have no defaults of their
+(`GraphSettings`, `TrainingSettings`; `ModelConfig` in esm_schnet.encoders.model) have no defaults of their
 own: they are built from a validated section. The Snakefile, the CLI outside Snakemake and the
 benchmarks all go through here, so they agree on every default.
 """
@@ -20,12 +20,12 @@ from typing import Any
 
 import yaml
 
-from .errors import ConfigError
+from esm_schnet.core.errors import ConfigError
 
 
 def schema_path() -> Path:
     """Path of the config schema inside the installed package."""
-    return Path(str(resources.files("esm_schnet") / "schemas" / "config.schema.yaml"))
+    return Path(str(resources.files("esm_schnet.core") / "schemas" / "config.schema.yaml"))
 
 
 @functools.lru_cache(maxsize=1)
@@ -112,7 +112,7 @@ def section(name: str, values: dict | None = None) -> dict:
 
 def check_workflow_config(config: dict) -> dict:
     """What the Snakefile calls: type the --config strings, fill defaults, validate (mutates)."""
-    from .config import coerce_overrides
+    from esm_schnet.core.config import coerce_overrides
 
     coerce_overrides(config, _schema())
     return validate(config)
@@ -176,13 +176,13 @@ def default(dotted: str) -> Any:
 
 def config_markdown() -> str:
     """workflow/schemas/config.md: every key of the schema with its type, default and
-    description (`python -m esm_schnet.settings > workflow/schemas/config.md`; a test keeps the
+    description (`python -m esm_schnet.core.settings > workflow/schemas/config.md`; a test keeps the
     committed file equal to this)."""
     head = [
         "# Configuration keys",
         "",
         "Every key of `config.yaml`, from the config schema that ships inside the package",
-        "(`src/esm_schnet/schemas/config.schema.yaml`, the one source of truth: defaults and descriptions",
+        "(`src/esm_schnet/core/schemas/config.schema.yaml`, the one source of truth: defaults and descriptions",
         "come from there; an unknown key is an error). Override any key with `--config`, e.g.",
         "`snakemake --cores 2 --config samples=my.tsv 'training={epochs: 200}'`.",
         "",

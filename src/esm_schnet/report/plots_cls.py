@@ -22,10 +22,10 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from .metrics_cls import as_inputs, point_metrics
-from .figures import BASE_FONT, fmt, model_styles, new_figure, style_axis, style_of
+from esm_schnet.tasks.metrics_cls import as_inputs, point_metrics
+from esm_schnet.report.figures import BASE_FONT, fmt, model_styles, new_figure, style_axis, style_of
 
-log = logging.getLogger("esm_schnet.plots_cls")
+log = logging.getLogger("esm_schnet.report.plots_cls")
 
 PLOTS_CLS = ("roc_pr", "confusion")
 GRID = np.linspace(0.0, 1.0, 201)  # common axis of the macro-averaged curves

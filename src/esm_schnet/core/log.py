@@ -13,7 +13,7 @@ import sys
 import threading
 from pathlib import Path
 
-from .errors import EsmSchnetError, JobFailed
+from esm_schnet.core.errors import EsmSchnetError, JobFailed
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 PACKAGE_LOGGER = "esm_schnet"

@@ -10,9 +10,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from .errors import EsmSchnetError
+from esm_schnet.core.errors import EsmSchnetError
 
-log = logging.getLogger("esm_schnet.plugins")
+log = logging.getLogger("esm_schnet.core.plugins")
 
 
 def load_entry_points(group: str, what: str, use: Callable[[object], None]) -> None:

@@ -14,14 +14,14 @@ import argparse
 import logging
 from collections.abc import Iterable
 
-from .errors import EsmSchnetError
+from esm_schnet.core.errors import EsmSchnetError
 
-log = logging.getLogger("esm_schnet.pathlist")
+log = logging.getLogger("esm_schnet.core.pathlist")
 
 
 def write_path_list(paths: Iterable, out) -> int:
     """Write one path per line (atomically); returns the number of paths."""
-    from .files import write_text
+    from esm_schnet.core.files import write_text
 
     paths = [str(p) for p in paths]
     bad = next((p for p in paths if "\n" in p or "\r" in p or not p.strip()), None)
@@ -42,7 +42,7 @@ def read_path_list(path) -> list[str]:
 
 def path_list_job(paths: Iterable, out, log_path=None) -> int:
     """The list rules of the workflow: write `out` from the rule's inputs, logging to log_path."""
-    from .log import job_log
+    from esm_schnet.core.log import job_log
 
     with job_log(log_path):
         n = write_path_list(paths, out)

@@ -3,7 +3,7 @@ standardisation (`TargetScaler`).
 
 - encoders: esm_schnet.encoders (registry from `model.encoder`; `schnet` in encoders/schnet.py,
   its tabulated filter in encoders/tabulated.py)
-- checkpoints (model.pt save/load, `TrainedModel`): esm_schnet.checkpoint
+- checkpoints (model.pt save/load, `TrainedModel`): esm_schnet.train.checkpoint
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields
 import torch
 from torch import Tensor, nn
 
-from .graph import Batch
+from esm_schnet.encoders.graph import Batch
 
 
 @dataclass
@@ -39,7 +39,7 @@ class ModelConfig:
     dropout: float
     filter: str
     filter_spacing: float
-    out_channels: int  # outputs per protein: the labels' widths summed (esm_schnet.heads)
+    out_channels: int  # outputs per protein: the labels' widths summed (esm_schnet.tasks.heads)
 
     @classmethod
     def from_config(cls, in_channels: int, graph_cfg=None, model_cfg: dict | None = None,
@@ -47,7 +47,7 @@ class ModelConfig:
         """From the `graph` section (dict or GraphSettings) and the `model` section (dict); the
         schema fills what is missing, an unknown key is a ConfigError. `out_channels`: the
         multi-task head's width (1: one regression label)."""
-        from .settings import GraphSettings, section
+        from esm_schnet.core.settings import GraphSettings, section
 
         graph = graph_cfg if isinstance(graph_cfg, GraphSettings) else GraphSettings.from_dict(graph_cfg)
         model = section("model", model_cfg)
@@ -57,7 +57,7 @@ class ModelConfig:
     @classmethod
     def from_dict(cls, data: dict) -> "ModelConfig":
         """From a stored `asdict(cfg)` (model.pt); every field required, unknown keys refused."""
-        from .errors import ConfigError
+        from esm_schnet.core.errors import ConfigError
 
         names = [f.name for f in fields(cls)]
         unknown = sorted(set(data) - set(names))
@@ -69,7 +69,7 @@ class ModelConfig:
 
 def build_model(cfg: ModelConfig) -> nn.Module:
     """The encoder named by `cfg.encoder` (esm_schnet.encoders registry)."""
-    from .encoders import build_encoder
+    from esm_schnet.encoders import build_encoder
 
     return build_encoder(cfg)
 

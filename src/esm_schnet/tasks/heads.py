@@ -4,7 +4,7 @@ The encoder returns one row of outputs per protein ([B, K]; [B] when K = 1): one
 regression label, then one logit per class of each classification label, in the order of the
 `labels:` setting (`LabelSpec.width` columns each).
 
-- regression: the label's own TargetScaler (esm_schnet.model; the size-line offset fitted on the
+- regression: the label's own TargetScaler (esm_schnet.encoders.model; the size-line offset fitted on the
   training fold's proteins that have this label); loss = that scaler's standardised MSE.
 - classification: logits = log training-class frequencies + output (divided by the training
   fold's mean residue count under readout `add`, so a sum over residues stays O(1)); an
@@ -25,8 +25,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .labels import LabelSpec
-from .model import TargetScaler
+from esm_schnet.core.labels import LabelSpec
+from esm_schnet.encoders.model import TargetScaler
 
 
 @dataclass
@@ -101,7 +101,7 @@ class LabelHeads:
         for j, spec in enumerate(specs):
             have = np.isfinite(y[:, j])
             if not have.any():
-                from .errors import EsmSchnetError
+                from esm_schnet.core.errors import EsmSchnetError
 
                 raise EsmSchnetError(f"no training protein has the label {spec.name!r}")
             if spec.is_classification:

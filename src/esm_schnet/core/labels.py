@@ -5,7 +5,7 @@ A `labels:` entry is a column name (a regression label) or a mapping
 `{column, task, class_weights}`; the schema (`labels.items`) fills what a mapping leaves out.
 A classification label's classes are the values found in the training sample table, sorted
 (numerically when every value is a number, else as text), so every job that reads the same table
-agrees on them; checkpoints record them (esm_schnet.checkpoint).
+agrees on them; checkpoints record them (esm_schnet.train.checkpoint).
 
 File names: with the single default label `label` (today's tables) every output keeps its old
 name and format; otherwise per-label files carry the label's name (`parity-<name>.png`).
@@ -19,7 +19,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
-from .errors import ConfigError
+from esm_schnet.core.errors import ConfigError
 
 REGRESSION = "regression"
 CLASSIFICATION = "classification"
@@ -65,7 +65,7 @@ class LabelSpec:
 
 
 def _entry_schema() -> dict:
-    from .settings import load_schema
+    from esm_schnet.core.settings import load_schema
 
     for option in load_schema()["properties"]["labels"]["items"]["anyOf"]:
         if option.get("type") == "object":
@@ -77,7 +77,7 @@ def parse_labels(entries: Sequence | str | None) -> list[LabelSpec]:
     """The `labels:` setting (list of names / mappings, or its JSON text; None = the schema's
     default) as LabelSpecs without classes (see `with_classes`). Validated against the schema;
     a reserved or repeated column is a ConfigError."""
-    from .settings import default, fill_defaults, validate
+    from esm_schnet.core.settings import default, fill_defaults, validate
 
     if isinstance(entries, str):
         try:

@@ -1,6 +1,6 @@
 """Score new structures with trained models (`esm-schnet predict`, `esm_schnet.predict`).
 
-Two ways in, one scoring path (esm_schnet.ensemble), so both give the same numbers:
+Two ways in, one scoring path (esm_schnet.prediction.ensemble), so both give the same numbers:
 
 - The workflow's `predict` target parses the structures of `predict.samples` into their own
   namespace (results/predict/structures/<id>.h5, with parse.on_error forced to `skip` so one
@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import ConfigError, InputError
+from esm_schnet.core.errors import ConfigError, InputError
 
 log = logging.getLogger("esm_schnet.predict")
 
@@ -57,9 +57,9 @@ def predict_table(
     per-model predictions {label: array}, see `_per_label_table`).
 
     parse_errors: id -> reason the structure was skipped (None when it parsed);
-    records: id -> esm_schnet.store.ProteinRecord; models: esm_schnet.checkpoint.TrainedModels.
+    records: id -> esm_schnet.core.store.ProteinRecord; models: esm_schnet.train.checkpoint.TrainedModels.
     """
-    from .ensemble import model_predictions, summarise
+    from esm_schnet.prediction.ensemble import model_predictions, summarise
 
     want = int(models[0].config.in_channels)
     dims = {int(np.asarray(r.embedding).shape[1]) for r in records.values()}
@@ -72,7 +72,7 @@ def predict_table(
         )
     ids = list(ids)
     parsed = [i for i in ids if not parse_errors.get(i)]
-    from .labels import is_default
+    from esm_schnet.core.labels import is_default
 
     if not is_default(models[0].labels):
         return _per_label_table(ids, parsed, labels or {}, parse_errors, records, models)
@@ -114,7 +114,7 @@ def _status(pid: str, parse_errors: Mapping, failed: Mapping) -> tuple[str, str]
 def _per_label_table(ids, parsed, labels: Mapping[str, Mapping], parse_errors, records, models
                      ) -> tuple[pd.DataFrame, dict]:
     """predict_table of models with several labels: (table, {label: per-model predictions})."""
-    from .ensemble import model_predictions, summarise
+    from esm_schnet.prediction.ensemble import model_predictions, summarise
 
     specs = models[0].labels
     outs, failed = model_predictions(models, records, parsed, per_label=True)
@@ -175,7 +175,7 @@ def _summary(table: pd.DataFrame, n_models: int, where: str | None) -> None:
 def check_shard_embeddings(models: Sequence, attrs: dict) -> None:
     """ConfigError when the prediction shard's featurizer is not the one the models were trained
     on (only what both sides record is compared)."""
-    from .ensemble import shared_embedding
+    from esm_schnet.prediction.ensemble import shared_embedding
 
     emb = shared_embedding(models)
     pairs = [("model", "model_id")] + ([("weights", "model_revision")] if emb["recorded"] else [])
@@ -198,11 +198,11 @@ def run(
     device: str = "cpu",
 ) -> pd.DataFrame:
     """Everything the workflow's `esm-schnet predict --samples ...` does; returns the table."""
-    from .ensemble import as_models
-    from .evaluate import write_tsv
-    from .parse import read_structure_h5
-    from .samples import read_sample_table
-    from .store import load_records, shard_attrs
+    from esm_schnet.prediction.ensemble import as_models
+    from esm_schnet.evaluate import write_tsv
+    from esm_schnet.parse import read_structure_h5
+    from esm_schnet.core.samples import read_sample_table
+    from esm_schnet.core.store import load_records, shard_attrs
 
     models = as_models(model_paths, device=device)
     specs = models[0].labels
@@ -225,7 +225,7 @@ def run(
         len(ids), len(models), ", ".join(map(str, _as_list(model_paths))),
         models[0].embedding["model"] or "?", models[0].config.in_channels,
     )
-    from .labels import is_default
+    from esm_schnet.core.labels import is_default
 
     labels = (samples["label"].to_dict() if is_default(specs)
               else {s.name: samples[s.name].to_dict() for s in specs})
@@ -253,8 +253,8 @@ def embedding_config(models: Sequence, *, device=None, cache=None, models_dir=No
     """(EmbedConfig, embedding record) that make the models' features again: the featurizer
     settings recorded in the model files, plus what changes where and how fast, not what (device,
     cache, models_dir, max_tokens; None = the schema's default)."""
-    from .embed.shard import EmbedConfig
-    from .ensemble import shared_embedding
+    from esm_schnet.embed.shard import EmbedConfig
+    from esm_schnet.prediction.ensemble import shared_embedding
 
     emb = shared_embedding(models)
     if not emb["model"]:
@@ -284,10 +284,10 @@ def predict_structures(
     """Parse, embed (featurizer settings recorded in the model, reusing the embedding cache) and
     score structure files with one model or several (an ensemble): the table of the module
     docstring, with a `structure` column. `ids` default to the file names without extension."""
-    from .embed.shard import embed_proteins, load, make_cache
-    from .ensemble import as_models
-    from .parse import parse_structure
-    from .settings import default
+    from esm_schnet.embed.shard import embed_proteins, load, make_cache
+    from esm_schnet.prediction.ensemble import as_models
+    from esm_schnet.parse import parse_structure
+    from esm_schnet.core.settings import default
 
     paths = [os.fspath(p) for p in _as_list(structures)]
     if not paths:
@@ -323,7 +323,7 @@ def predict_structures(
                         "the features, and so the predictions, may differ",
                         cfg.model, featurizer.revision, emb["weights"])
         for rec in embed_proteins(proteins, featurizer, cfg, cache=make_cache(featurizer, cfg)):
-            # what a shard round trip does (esm_schnet.store): embeddings in the storage dtype
+            # what a shard round trip does (esm_schnet.core.store): embeddings in the storage dtype
             rec.embedding = np.asarray(rec.embedding, dtype=np.dtype(cfg.storage_dtype))
             records[rec.id] = rec
     table, _ = predict_table(ids, None, parse_errors, records, models)
@@ -333,7 +333,7 @@ def predict_structures(
 
 
 def _model_device(device: str) -> str:
-    from .device import resolve_device
+    from esm_schnet.core.device import resolve_device
 
     return str(resolve_device(device, setting="--device"))
 
@@ -346,16 +346,16 @@ NOT_CONFIGURED = (
 
 def not_configured(log=None) -> None:
     """The `predict` target without predict.samples: one clear error (job log + console)."""
-    from .log import job_log
+    from esm_schnet.core.log import job_log
 
     with job_log(log):
         raise ConfigError(NOT_CONFIGURED)
 
 
 def cli(argv: list[str]) -> int:
-    from .log import job_log
-    from .pathlist import add_path_arguments, paths_from_args
-    from .settings import default
+    from esm_schnet.core.log import job_log
+    from esm_schnet.core.pathlist import add_path_arguments, paths_from_args
+    from esm_schnet.core.settings import default
 
     ap = argparse.ArgumentParser(
         prog="esm-schnet predict",
@@ -412,7 +412,7 @@ def cli(argv: list[str]) -> int:
             return 0
         table = predict_structures(a.model, a.files, device=a.device, cache=a.cache,
                                    models_dir=a.models_dir, max_tokens=a.max_tokens)
-    from .evaluate import tsv_text, write_tsv
+    from esm_schnet.evaluate import tsv_text, write_tsv
 
     if a.out:
         write_tsv(table, a.out)

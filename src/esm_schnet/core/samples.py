@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import SampleTableError
+from esm_schnet.core.errors import SampleTableError
 
 # The first character is a letter or digit: an id becomes part of file names and command-line
 # arguments, where a leading "-" reads as an option and a leading "." hides the file.
@@ -66,10 +66,10 @@ def read_sample_table(path: str | Path, require_labels: bool = True, labels=None
     text, None where empty), group (str or None) and line, in file order; `df.attrs["labels"]`
     holds the LabelSpecs with the classes found. With `require_labels` every label column must
     be present, every row needs at least one label, every label at least one labelled row, and
-    a classification column two classes (not more than esm_schnet.labels.MAX_CLASSES).
+    a classification column two classes (not more than esm_schnet.core.labels.MAX_CLASSES).
     Raises SampleTableError listing every problem, each with its line and column.
     """
-    from .labels import LabelSpec, check_value, class_problem, parse_labels, with_classes
+    from esm_schnet.core.labels import LabelSpec, check_value, class_problem, parse_labels, with_classes
 
     specs = (list(labels) if labels is not None and all(isinstance(s, LabelSpec) for s in labels)
              else parse_labels(labels))
