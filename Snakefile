@@ -5,8 +5,8 @@ import sys
 
 from snakemake.utils import min_version, validate
 
-from esm_schnet.errors import ConfigError
-from esm_schnet.settings import check_workflow_config, schema_path
+from esm_schnet.core.errors import ConfigError
+from esm_schnet.core.settings import check_workflow_config, schema_path
 
 min_version("9.0")
 

@@ -64,12 +64,12 @@ def gradient_norms(run: Path, fold: int, training: dict) -> dict:
     `training`; the largest per-parameter gradient norm per family."""
     import torch
 
-    import esm_schnet.model as model_module
+    import esm_schnet.encoders.model as model_module
     from esm_schnet.cv import GROUPED_SCHEMES
-    from esm_schnet.model import ModelConfig
-    from esm_schnet.samples import read_sample_table
-    from esm_schnet.settings import GraphSettings, TrainingSettings
-    from esm_schnet.store import load_records
+    from esm_schnet.encoders.model import ModelConfig
+    from esm_schnet.core.samples import read_sample_table
+    from esm_schnet.core.settings import GraphSettings, TrainingSettings
+    from esm_schnet.core.store import load_records
     from esm_schnet.train import train_model
     from esm_schnet.train.job import label_targets, make_graphs
 

@@ -100,7 +100,7 @@ def load_proteins() -> tuple[str, list[tuple[str, list[str]]]]:
             p = parse_structure(shared / "pdb" / f"{pid}.pdb", pid)
             out.append((pid, p.sequences))
         return "jclinic (../shared/data/jclinic, 42 PDB)", out
-    from esm_schnet.samples import read_sample_table
+    from esm_schnet.core.samples import read_sample_table
 
     table = read_sample_table(ROOT / "resources" / "example" / "samples.tsv", require_labels=False)
     out = [(pid, parse_structure(row.structure, pid).sequences) for pid, row in table.iterrows()]

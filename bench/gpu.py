@@ -126,10 +126,10 @@ def embedding(tmp: Path, args, peak_gflops: float, datasheet_tflops: float | Non
 def training(args) -> dict:
     import torch
 
-    from esm_schnet.checkpoint import TrainedModel
-    from esm_schnet.graph import build_graph
-    from esm_schnet.model import ModelConfig
-    from esm_schnet.settings import GraphSettings, TrainingSettings, section
+    from esm_schnet.train.checkpoint import TrainedModel
+    from esm_schnet.encoders.graph import build_graph
+    from esm_schnet.encoders.model import ModelConfig
+    from esm_schnet.core.settings import GraphSettings, TrainingSettings, section
     from esm_schnet.train.loop import train_model
 
     data = REPO.parent / "shared" / "data" / "jclinic"

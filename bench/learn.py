@@ -24,9 +24,9 @@ contact's separation along the chain, which the C-alpha graph does not carry (Sc
 distances, not residue order).
 
 Everything else is the workflow's own code at its defaults (the packaged config schema): the
-parser (esm_schnet.parse), the onehot featurizer, esm_schnet.graph, the training loop
+parser (esm_schnet.parse), the onehot featurizer, esm_schnet.encoders.graph, the training loop
 (esm_schnet.train.train_model), folds from esm_schnet.cv (kfold, seed 0), the baselines of the
-evaluate stage (esm_schnet.baselines) and its metrics (esm_schnet.metrics).
+evaluate stage (esm_schnet.baselines) and its metrics (esm_schnet.tasks.metrics).
 """
 
 from __future__ import annotations
@@ -80,10 +80,10 @@ def _train_fold(args):
     """Train SchNet (defaults, readout mean) on the training proteins of one fold; predict."""
     import torch
 
-    from esm_schnet.checkpoint import TrainedModel
-    from esm_schnet.graph import build_graph
-    from esm_schnet.model import ModelConfig
-    from esm_schnet.settings import GraphSettings, section
+    from esm_schnet.train.checkpoint import TrainedModel
+    from esm_schnet.encoders.graph import build_graph
+    from esm_schnet.encoders.model import ModelConfig
+    from esm_schnet.core.settings import GraphSettings, section
     from esm_schnet.train import train_model
     from esm_schnet.train.runtime import tune_malloc
 
@@ -127,7 +127,7 @@ def main() -> int:
 
     from esm_schnet.baselines import mean_pool, ridge_seq, sequence_features, size_linear
     from esm_schnet.cv import assign_folds
-    from esm_schnet.metrics import point_metrics
+    from esm_schnet.tasks.metrics import point_metrics
 
     t_start = time.perf_counter()
     proteins = load(data)

@@ -238,7 +238,7 @@ def table(result: dict) -> str:
 
 
 def mem_limits() -> dict[str, float | None]:
-    from esm_schnet.settings import default
+    from esm_schnet.core.settings import default
 
     return {rule: (None if st is None else float(default(f"resources.{st}.mem_mb")))
             for rule, st in STAGE_OF_RULE.items()}

@@ -148,10 +148,10 @@ def main() -> int:
 
     import torch
 
-    from esm_schnet.graph import build_graph, collate
-    from esm_schnet.model import ModelConfig, TargetScaler, build_model
-    from esm_schnet.device import resolve_device
-    from esm_schnet.settings import section
+    from esm_schnet.encoders.graph import build_graph, collate
+    from esm_schnet.encoders.model import ModelConfig, TargetScaler, build_model
+    from esm_schnet.core.device import resolve_device
+    from esm_schnet.core.settings import section
     from esm_schnet.train.runtime import tune_malloc
 
     malloc = tune_malloc()
@@ -248,8 +248,8 @@ def compare_original(proteins, cutoffs, graph_cfg, model_cfg, scaler, bs, lr, de
     target scaling, same sizes and learning rate, interleaved (original, ours) per epoch."""
     import torch
 
-    from esm_schnet.graph import build_graph, collate
-    from esm_schnet.model import ModelConfig, build_model
+    from esm_schnet.encoders.graph import build_graph, collate
+    from esm_schnet.encoders.model import ModelConfig, build_model
 
     out = {}
     for cutoff in cutoffs:

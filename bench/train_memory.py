@@ -67,8 +67,8 @@ def write_inputs(root: Path, n: int, pool: list, n_shards: int, seed: int = 0) -
     """Shards, sample table (with empty structure files: the table checks they exist) and a
     5-fold folds.tsv for N proteins; returns the paths and totals."""
     from esm_schnet.embed.shard import EmbedConfig, load, shard_file_attrs, embed_proteins
-    from esm_schnet.samples import shard_of
-    from esm_schnet.store import write_shard
+    from esm_schnet.core.samples import shard_of
+    from esm_schnet.core.store import write_shard
 
     rng = np.random.default_rng(seed)
     cfg = EmbedConfig.from_dict({"model": "onehot", "cache": ""})
@@ -136,7 +136,7 @@ def main(argv=None) -> int:
     ap.add_argument("--model", default=json.dumps(SMALL_MODEL), help="model settings (JSON)")
     ap.add_argument("--keep", default=None, help="work in this folder and keep it")
     a = ap.parse_args(argv)
-    from esm_schnet.settings import default
+    from esm_schnet.core.settings import default
 
     n_shards = a.shards or int(default("embedding.shards"))
     tmp = None if a.keep else tempfile.TemporaryDirectory(prefix="train-memory-")
