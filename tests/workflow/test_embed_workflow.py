@@ -19,7 +19,6 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-sys.path.insert(0, str(REPO / "tests" / "embed"))
 from embed_helpers import write_tiny_esm  # noqa: E402
 
 pytestmark = pytest.mark.slow

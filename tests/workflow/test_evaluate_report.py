@@ -22,7 +22,6 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-sys.path.insert(0, str(REPO / "tests" / "evaluate"))
 from evaldata import write_helix_pdb  # noqa: E402
 
 pytestmark = pytest.mark.slow

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import csv
 import re
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import structure_variants as sv  # noqa: E402
+import structure_variants as sv
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "resources" / "example" / "structures"
 FRAME = re.compile(r'File ".*", line \d+')

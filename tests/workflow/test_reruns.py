@@ -57,7 +57,7 @@ def _load(name: str, path: Path):
 # The workflow harness (tests/workflow/conftest.py) as a plain module: its fixtures are
 # function-scoped, and the full run here is shared by the whole module.
 harness = _load("workflow_harness", HERE / "conftest.py")
-embed_helpers = _load("embed_helpers_for_reruns", REPO / "tests" / "embed" / "embed_helpers.py")
+embed_helpers = _load("embed_helpers_for_reruns", REPO / "tests" / "helpers" / "embed_helpers.py")
 
 TAG = "local--tiny_esm"
 SCHEME = "kfold"

@@ -242,7 +242,6 @@ def test_esm_loader_passes_trust_remote_code_false(tmp_path, monkeypatch):
     pytest.importorskip("transformers")
     import transformers
 
-    sys.path.insert(0, str(REPO / "tests" / "embed"))
     from embed_helpers import write_tiny_esm
 
     from esm_schnet.embed.featurizers import get_featurizer

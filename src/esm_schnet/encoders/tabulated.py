@@ -8,7 +8,7 @@ into them) on a fixed fine distance grid and interpolates linearly per edge. `di
 is replaced by `GridCoordinate` (d -> d / spacing) and each `interactions[k].conv` by a
 `TabulatedCFConv` wrapping the block's own CFConv. The difference to PyG's per-edge evaluation is
 bounded by the interpolation error (spacing^2/8 * max|h''|), measured in
-tests/train/test_model.py.
+tests/encoders/test_model.py.
 
 Interface with the encoder (no private wiring): every TabulatedCFConv gets the encoder's
 `ForwardContext` when it is built (`tabulate(...)`). Inside `context.graph(...)` the convs use
@@ -166,7 +166,7 @@ class TabulatedCFConv(CFConv):
     0, spacing, ..., cutoff (+1 point) -- the SAME `nn`, so gradients reach its parameters -- and
     interpolates linearly at each edge's grid coordinate t = d / spacing (from `GridCoordinate`).
     Agreement with the per-edge evaluation is bounded by the interpolation error and measured in
-    tests/train/test_model.py.
+    tests/encoders/test_model.py.
     """
 
     def __init__(self, conv: CFConv, num_gaussians: int, spacing: float,

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 IDS = [f"ex{k:02d}" for k in (2, 3, 5, 6, 7, 8, 9, 10)]
 
 

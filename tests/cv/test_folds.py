@@ -9,7 +9,6 @@ from esm_schnet.cv import MAX_FOLDS, assign_folds, check_fold_plan, fold_plan_pr
 from esm_schnet.cv.cluster import alignment_stats, linked, sequence_clusters
 from esm_schnet.core.errors import ConfigError
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: jclinic_data
 from jclinic_data import jclinic_dir  # noqa: E402
 
 BASE = "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQAPILSRVGDGTQDNLSGAEKAVQVKVKALPDAQFEVVHSLAKWKRQTLGQHDFSAGEGLYTHMKALRPDEDRLSPLHSVYVDQWDWERVMGDGERQFSTLKSTVEAIWAGIKATEAAVSEEFGLAPFLPDQIHFVHSQELLSRYPDLDAKGRERAIAKDLGAVFLVGIGGKLSDGHRHDVRAPDYDDWUAIPS"  # noqa: E501

@@ -14,7 +14,7 @@ from Bio.PDB import MMCIFParser, PDBParser
 from esm_schnet import example as ex
 from esm_schnet.core.samples import read_sample_table
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "resources" / "example"
 
 

@@ -22,7 +22,6 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tests" / "embed"))
 from embed_helpers import write_tiny_esm  # noqa: E402
 from evaldata import write_helix_pdb  # noqa: E402
 

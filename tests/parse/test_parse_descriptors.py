@@ -25,7 +25,7 @@ from esm_schnet.parse import (
 from esm_schnet.parse.qc import read_qc_row
 
 COL = {c: k for k, c in enumerate(DESCRIPTOR_COLUMNS)}
-ESOL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "esol"
+ESOL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "esol"
 
 
 def place(a, b, c, bond, angle, torsion):
@@ -300,7 +300,7 @@ def test_sparse_hbond_map_is_pydssp_s(monkeypatch):
     from esm_schnet.parse import descriptors
 
     mod = descriptors._pydssp_numpy()
-    example = Path(__file__).resolve().parents[1] / "resources" / "example" / "structures"
+    example = Path(__file__).resolve().parents[2] / "resources" / "example" / "structures"
     paths = sorted(example.iterdir())
     if ESOL.is_dir():
         paths += sorted((ESOL / "pdb").glob("*.pdb.gz"))[::100]
@@ -337,7 +337,7 @@ def _dense_assign(mod, coord, donor):
 def test_descriptors_false_leaves_them_out_and_the_job_computes_them(tmp_path):
     """parse_structure(..., descriptors=False) (text-level tests) parses the same chains and
     text QC without descriptors; the parse job always writes them."""
-    path = Path(__file__).resolve().parents[1] / "resources" / "example" / "structures" / "ex02.pdb"
+    path = Path(__file__).resolve().parents[2] / "resources" / "example" / "structures" / "ex02.pdb"
     bare = parse_structure(path, "x", descriptors=False)
     full = parse_structure(path, "x")
     assert bare.descriptors is None

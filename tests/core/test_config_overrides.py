@@ -9,7 +9,7 @@ from snakemake.utils import validate
 from esm_schnet.core.config import coerce_overrides
 from esm_schnet.core.settings import schema_path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SCHEMA = schema_path()  # the copy inside the package (workflow/schemas/ links to it)
 
 

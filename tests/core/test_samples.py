@@ -191,7 +191,7 @@ def test_samples_schema_agrees_with_reader():
     from pathlib import Path
 
     schema = yaml.safe_load(
-        (Path(__file__).resolve().parents[1] / "workflow/schemas/samples.schema.yaml").read_text()
+        (Path(__file__).resolve().parents[2] / "workflow/schemas/samples.schema.yaml").read_text()
     )
     assert schema["properties"]["id"]["pattern"] == ID_PATTERN.pattern
     # other columns are the configured labels' (numbers or class names)

@@ -1,6 +1,6 @@
 """Hand-made structure variants of real proteins, as MD engines and other tools write them.
 
-Used by tests/test_writer_corpus.py and tests/workflow/test_parse_workflow.py. Each builder
+Used by tests/parse/test_writer_corpus.py and tests/workflow/test_parse_workflow.py. Each builder
 takes a source PDB file and writes a variant whose C-alpha residues are exactly the source's:
 
 - `charmm_pdb`: CHARMM/NAMD style: atom names left-justified from column 13 (``CA  ``), blank

@@ -1,6 +1,6 @@
 """A writer corpus: the bundled example proteins and jclinic proteins written by real writers
 (Biopython PDBIO / MMCIFIO, gemmi PDB / mmCIF, MDAnalysis with CHARMM-style names and segids)
-and by hand-made MD-style variants (tests/structure_variants.py) parse with exactly the
+and by hand-made MD-style variants (tests/helpers/structure_variants.py) parse with exactly the
 C-alpha residues of the source. gemmi is also an independent reference for residue counts.
 
 The corpus is generated in tmp_path (nothing generated is committed). jclinic parts skip when
@@ -22,7 +22,7 @@ from esm_schnet.core.errors import InputError
 from esm_schnet.parse import parse_structure
 from jclinic_data import jclinic_dir, parsed_structure
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = sorted((REPO / "resources" / "example" / "structures").glob("ex*.pdb"))
 JCLINIC = jclinic_dir()
 JCLINIC_FILES = sorted((JCLINIC / "pdb").glob("*.pdb")) if JCLINIC else []

@@ -21,7 +21,7 @@ from esm_schnet.core.settings import (
     validate,
 )
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_schema_ships_inside_the_package_and_workflow_schemas_links_to_it():

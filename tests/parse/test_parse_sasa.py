@@ -20,7 +20,7 @@ from esm_schnet.parse.mmcif import parse_mmcif
 from esm_schnet.parse.pdb import parse_pdb
 from esm_schnet.parse.text import read_structure_text, sniff_format
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "resources" / "example" / "structures"
 ESOL = REPO.parent / "shared" / "data" / "esol" / "pdb"
 JCLINIC = jclinic_dir()

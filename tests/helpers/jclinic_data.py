@@ -7,7 +7,7 @@ import functools
 import os
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def jclinic_dir() -> Path | None:
