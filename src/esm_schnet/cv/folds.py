@@ -32,13 +32,11 @@ import logging
 from collections.abc import Mapping, Sequence
 
 from esm_schnet.cv.cluster import METHODS, identical_set_clusters, sequence_clusters
+from esm_schnet.cv.schemes import GROUPED_SCHEMES, SCHEMES
 from esm_schnet.cv.stratified import stratified_folds
 
 log = logging.getLogger("esm_schnet.cv")
 
-SCHEMES = ("loocv", "kfold", "group", "logo")
-# Schemes whose folds keep whole clusters together (evaluation resamples clusters under them).
-GROUPED_SCHEMES = ("group", "logo")
 # Most folds (= training jobs) a loocv or logo plan may have without cv.allow_many_folds. Beyond
 # a few hundred proteins leaving one out estimates the error no better than 10 folds while it
 # trains N/10 times as many models; and the evaluate job, which names every fold's files on
@@ -133,7 +131,8 @@ def assign_folds(
 
 def stratify_rows(rows: list[dict], table, specs, scheme: str, *, k: int, seed: int
                   ) -> list[dict]:
-    """Folds stratified on the FIRST classification label of `specs` (LabelSpecs), if any:
+    """Folds stratified on the FIRST label of `specs` (LabelSpecs) whose task stratifies
+    (esm_schnet.tasks: classification), if any:
 
     - `kfold`: stratified k-fold (`stratified_folds`) over the proteins that have that label;
       proteins without it are dealt round-robin over the folds (seeded order).
@@ -142,7 +141,9 @@ def stratify_rows(rows: list[dict], table, specs, scheme: str, *, k: int, seed: 
       label count as a class of their own); otherwise one fold per cluster as without labels.
     - `loocv`, `logo`: one protein / cluster per fold, nothing to stratify.
     `rows` ({id, fold, cluster}, from assign_folds) is returned with the new folds."""
-    cls = next((s for s in specs if s.is_classification), None)
+    from esm_schnet.tasks import task_of
+
+    cls = next((s for s in specs if task_of(s).stratify), None)
     if cls is None or scheme in ("loocv", "logo"):
         return rows
     import numpy as np
