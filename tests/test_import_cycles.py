@@ -27,21 +27,6 @@ SRC = Path(__file__).resolve().parents[1] / "src" / PACKAGE
 
 # Cycles that are known and owned elsewhere, as module paths (any rotation matches).
 KNOWN: set[tuple[str, ...]] = {
-    # issue 24, point 4 (the embed tree): the featurizer registry imports its built-in modules,
-    # which import the registry back (register); prott5 borrows esm2's loader; esm2 reaches
-    # embed/source, which asks the registry; embed/shard and the registry import each other.
-    # Owned by the work on embed/ (embed/shard.py is being edited there).
-    ("esm_schnet.embed.featurizers", "esm_schnet.embed.featurizers.esm2"),
-    ("esm_schnet.embed.featurizers", "esm_schnet.embed.featurizers.esm2",
-     "esm_schnet.embed.source"),
-    ("esm_schnet.embed.featurizers", "esm_schnet.embed.featurizers.onehot"),
-    ("esm_schnet.embed.featurizers", "esm_schnet.embed.featurizers.prott5"),
-    ("esm_schnet.embed.featurizers", "esm_schnet.embed.featurizers.prott5",
-     "esm_schnet.embed.featurizers.esm2"),
-    ("esm_schnet.embed.featurizers", "esm_schnet.embed.featurizers.prott5",
-     "esm_schnet.embed.featurizers.esm2", "esm_schnet.embed.source"),
-    ("esm_schnet.embed.featurizers", "esm_schnet.embed.shard"),
-    ("esm_schnet.embed.featurizers.esm2", "esm_schnet.embed.source"),
     # issue 24, point 4 (the predict stage): the root's public `load_model`/`predict` import
     # prediction in their bodies, and ensemble.as_models calls the public esm_schnet.load_model
     # in its body (function-level both ways; never at import time).

@@ -82,7 +82,7 @@ def test_typed_settings_have_no_defaults_of_their_own_and_come_from_the_schema()
 
 
 def test_embed_config_defaults_from_the_schema_and_unknown_keys_refused():
-    from esm_schnet.embed.shard import EmbedConfig
+    from esm_schnet.embed.config import EmbedConfig
 
     cfg = EmbedConfig.from_dict({})
     for f in dataclasses.fields(EmbedConfig):

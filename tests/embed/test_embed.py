@@ -4,7 +4,8 @@ import pytest
 
 from esm_schnet.core import store
 from esm_schnet.embed.cache import EmbeddingCache
-from esm_schnet.embed.shard import EmbedConfig, embed_proteins, embed_sequences, embed_shard
+from esm_schnet.embed.config import EmbedConfig
+from esm_schnet.embed.shard import embed_proteins, embed_sequences, embed_shard
 from esm_schnet.embed.windows import owners, window_spans
 from esm_schnet.core.errors import CorruptFileError
 

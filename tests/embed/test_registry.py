@@ -31,10 +31,13 @@ from embed_helpers import make_protein, random_seq  # noqa: E402
 @pytest.fixture
 def registry(monkeypatch):
     """Restore the registry (and forget the toy module) after the test."""
-    monkeypatch.setattr(featurizers, "_EXACT", dict(featurizers._EXACT))
-    monkeypatch.setattr(featurizers, "_MATCHERS", list(featurizers._MATCHERS))
-    monkeypatch.setattr(featurizers, "_plugins_loaded", featurizers._plugins_loaded)
-    yield featurizers
+    from esm_schnet.embed.featurizers import registry as freg
+
+    freg.load_builtins()
+    monkeypatch.setattr(freg, "_EXACT", dict(freg._EXACT))
+    monkeypatch.setattr(freg, "_MATCHERS", list(freg._MATCHERS))
+    monkeypatch.setattr(freg, "_plugins_loaded", freg._plugins_loaded)
+    yield freg
     sys.modules.pop("toy_featurizer", None)
 
 
@@ -107,7 +110,8 @@ def test_toy_through_the_shard_job(toy, tmp_path, capsys):
     """The shared batching/shard code drives a third featurizer; the shard records it."""
     from esm_schnet import cli as cli_mod
     from esm_schnet.core import store
-    from esm_schnet.embed.shard import EmbedConfig, embed_proteins, load, shard_file_attrs
+    from esm_schnet.embed.config import EmbedConfig
+    from esm_schnet.embed.shard import embed_proteins, load, shard_file_attrs
 
     rng = np.random.default_rng(0)
     proteins = [make_protein("a", [random_seq(rng, 30), random_seq(rng, 12)], rng),

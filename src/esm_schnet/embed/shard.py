@@ -18,7 +18,7 @@ import logging
 import os
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, fields
 
 import numpy as np
 
@@ -26,52 +26,12 @@ from esm_schnet.core import store
 from esm_schnet.core.errors import EsmSchnetError
 from esm_schnet.core.log import job_log, progress
 from esm_schnet.embed.batching import padded_tokens, padding_fraction, plan_batches, run_batches
+from esm_schnet.embed.config import EmbedConfig
 from esm_schnet.embed.cache import EmbeddingCache, sequence_key
 from esm_schnet.embed.featurizers import Featurizer, featurizer_kind, featurizer_name, get_featurizer
 from esm_schnet.embed.windows import stitch, window_spans
 
 log = logging.getLogger("esm_schnet.embed.shard")
-
-
-@dataclass
-class EmbedConfig:
-    """The `embedding:` config section. Every field is required: build it with `from_dict`, which
-    fills defaults from the config schema (the one place defaults live) and refuses keys the
-    schema does not know (keys of the section that are not embedding-job settings, such as
-    `shards`, are accepted and not kept)."""
-
-    model: str
-    revision: str
-    layer: int
-    dtype: str
-    device: str
-    window: int
-    overlap: int
-    max_tokens: int
-    storage_dtype: str
-    cache: str  # "" (falsy): no cache
-    models_dir: str
-
-    @classmethod
-    def from_dict(cls, d: dict | None) -> "EmbedConfig":
-        from esm_schnet.core.settings import section
-
-        import os
-
-        # Paths given from Python (os.PathLike) are strings in the config's terms.
-        d = {k: os.fspath(v) if isinstance(v, os.PathLike) else v for k, v in (d or {}).items()}
-        values = section("embedding", d)  # defaults filled, unknown keys a ConfigError
-        return cls(**{f.name: values[f.name] for f in fields(cls)})
-
-    def check(self) -> None:
-        if not 0 <= self.overlap < self.window:
-            raise EsmSchnetError(
-                f"embedding.overlap ({self.overlap}) must be >= 0 and < embedding.window ({self.window})"
-            )
-        if self.storage_dtype not in {"float16", "float32"}:
-            raise EsmSchnetError(f"embedding.storage_dtype must be float16 or float32, not {self.storage_dtype!r}")
-        if self.max_tokens < 1:
-            raise EsmSchnetError("embedding.max_tokens must be positive")
 
 
 def load(cfg: EmbedConfig) -> Featurizer:

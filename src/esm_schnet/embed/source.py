@@ -15,15 +15,22 @@ from pathlib import Path
 from esm_schnet.core.paths import model_tag
 
 MARKER = "download.json"
+ESM2 = "esm2"  # the registered name of the catch-all featurizer (featurizers/esm2.py: NAME)
+
+
+def source_kind(model: str) -> str:
+    """'local' (a checkpoint directory) or 'hub' (a Hugging Face hub id)."""
+    if model.startswith(("/", ".", "~")) or os.path.isdir(os.path.expanduser(model)):
+        return "local"
+    return "hub"
 
 
 def model_kind(model: str) -> str:
     """'hub' or 'local' for an ESM2 model id, else the name of the featurizer that handles it."""
     from esm_schnet.embed.featurizers import featurizer_name
-    from esm_schnet.embed.featurizers.esm2 import NAME, source_kind
 
     name = featurizer_name(model)
-    return source_kind(model) if name == NAME else name
+    return source_kind(model) if name == ESM2 else name
 
 
 def needs_download(model: str) -> bool:

@@ -253,7 +253,7 @@ def embedding_config(models: Sequence, *, device=None, cache=None, models_dir=No
     """(EmbedConfig, embedding record) that make the models' features again: the featurizer
     settings recorded in the model files, plus what changes where and how fast, not what (device,
     cache, models_dir, max_tokens; None = the schema's default)."""
-    from esm_schnet.embed.shard import EmbedConfig
+    from esm_schnet.embed.config import EmbedConfig
     from esm_schnet.prediction.ensemble import shared_embedding
 
     emb = shared_embedding(models)

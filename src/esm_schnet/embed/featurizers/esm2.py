@@ -29,14 +29,14 @@ import numpy as np
 
 from esm_schnet.core.errors import EsmSchnetError
 from esm_schnet.core.files import write_json
-from esm_schnet.embed.source import MARKER, download_dir, read_marker
-from esm_schnet.embed.featurizers import register
+from esm_schnet.embed.source import ESM2, MARKER, download_dir, read_marker, source_kind
+from esm_schnet.embed.featurizers.registry import register
 from esm_schnet.embed.featurizers.base import LANGUAGE_MODEL
 from esm_schnet.embed.featurizers.hub import HubFeaturizer, pretrained_kwargs  # noqa: F401 - pretrained_kwargs re-exported
 
 log = logging.getLogger("esm_schnet.embed.featurizers.esm2")
 
-NAME = "esm2"
+NAME = ESM2
 # ESM2 was trained on crops of 1024 tokens: 1022 residues + BOS + EOS.
 ESM_WINDOW = 1022
 WEIGHT_PATTERNS = ("*.safetensors", "pytorch_model.bin")
@@ -91,13 +91,6 @@ def weights_hash(directory: str | os.PathLike) -> str:
             for block in iter(lambda: fh.read(1 << 23), b""):
                 h.update(block)
     return "sha256:" + h.hexdigest()
-
-
-def source_kind(model: str) -> str:
-    """'local' (a checkpoint directory) or 'hub' (a Hugging Face hub id)."""
-    if model.startswith(("/", ".", "~")) or os.path.isdir(os.path.expanduser(model)):
-        return "local"
-    return "hub"
 
 
 def needs_download(model: str) -> bool:

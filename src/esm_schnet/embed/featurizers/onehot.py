@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from esm_schnet.embed.featurizers import register
+from esm_schnet.embed.featurizers.registry import register
 from esm_schnet.embed.featurizers.base import Featurizer
 
 NAME = "onehot"

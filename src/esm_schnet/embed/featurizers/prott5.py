@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from esm_schnet.embed.featurizers import register
+from esm_schnet.embed.featurizers.registry import register
 from esm_schnet.embed.featurizers.base import LANGUAGE_MODEL
 from esm_schnet.embed.featurizers.esm2 import (
     ESM_WINDOW,
@@ -40,8 +40,8 @@ from esm_schnet.embed.featurizers.esm2 import (
     download_model,
     load_checkpoint,
     resolve_dtype,
-    source_kind,
 )
+from esm_schnet.embed.source import source_kind
 from esm_schnet.embed.featurizers.hub import HubFeaturizer
 
 log = logging.getLogger("esm_schnet.embed.featurizers.prott5")
