@@ -17,11 +17,9 @@ __all__ = ["__version__", "load_model", "predict"]
 def load_model(path, device: str = "cpu"):
     """Load a model.pt written by the workflow (esm_schnet.train.checkpoint.TrainedModel): the network,
     its settings, and the featurizer settings its embeddings were made with (`.embedding`)."""
-    from esm_schnet.train.checkpoint import load_model as _load_model
+    from esm_schnet.prediction.load import load_model as _load_model
 
-    model = _load_model(path, device=device)
-    model.meta.setdefault("path", str(path))
-    return model
+    return _load_model(path, device=device)
 
 
 def predict(model_or_models, structures, **options):

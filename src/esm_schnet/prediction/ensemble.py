@@ -37,7 +37,7 @@ def _describe(emb: dict) -> str:
 
 def as_models(model_or_models, device: str = "cpu") -> list:
     """A list of TrainedModels from a path, a TrainedModel, or an iterable of either."""
-    from esm_schnet import load_model  # the public loader: it records the file's path in meta
+    from esm_schnet.prediction.load import load_model  # records the file's path in meta
     from esm_schnet.train.checkpoint import TrainedModel
 
     items = (
@@ -105,11 +105,12 @@ def model_predictions(
     {label name: [n_models, n_ids]} for regression labels and [n_models, n_ids, classes] (class
     probabilities) for classification labels, every label of the (shared) LabelSpecs."""
     from esm_schnet.encoders.graph import build_graph
+    from esm_schnet.tasks import task_of
 
     ids = list(ids)
     specs = shared_labels(models)
-    outs = {s.name: np.full((len(models), len(ids)) + ((s.width,) if s.is_classification else ()),
-                            np.nan) for s in specs}
+    outs = {s.name: np.full((len(models), len(ids)) + task_of(s).ensemble_shape(s), np.nan)
+            for s in specs}
     failed: dict[str, str] = {}
     graphs: dict[tuple, dict] = {}  # (cutoff, max_neighbors) -> id -> graph, built once
     for m, model in enumerate(models):
@@ -144,7 +145,7 @@ def model_predictions(
     if per_label:
         return outs, failed
     first = outs[specs[0].name]  # what TrainedModel.predict returns
-    return (first[..., -1] if specs[0].is_classification else first), failed
+    return task_of(specs[0]).ensemble_first(first), failed
 
 
 def summarise(predictions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
