@@ -3,7 +3,7 @@
 Prints one JSON object: seconds per epoch, edges per second, peak memory, and, measured in the
 same run on the same proteins and model, the speed-ups of
   - precomputed graphs over rebuilding every protein's radius graph on every forward pass,
-  - the tabulated filter (model.filter=table) over PyG's per-edge filter MLP (model.filter=mlp),
+  - the tabulated filter (model.schnet.filter=table) over PyG's per-edge filter MLP (model.schnet.filter=mlp),
   - ours over the original analysis's setup (`speedup_vs_original`, at each of --original-cutoffs,
     20 and 10 A by default): an unmodified `torch_geometric.nn.models.SchNet` (same hidden sizes
     and readout as config.yaml; only `embedding` becomes a Linear layer, as the embeddings are
@@ -94,16 +94,16 @@ def original_model(in_channels: int, model_cfg: dict, cutoff: float):
     from esm_schnet.encoders.schnet import PrecomputedRadiusGraph
 
     model = SchNet(
-        hidden_channels=model_cfg["hidden_channels"],
-        num_filters=model_cfg["num_filters"],
-        num_interactions=model_cfg["num_interactions"],
-        num_gaussians=model_cfg["num_gaussians"],
+        hidden_channels=model_cfg["schnet"]["hidden_channels"],
+        num_filters=model_cfg["schnet"]["num_filters"],
+        num_interactions=model_cfg["schnet"]["num_interactions"],
+        num_gaussians=model_cfg["schnet"]["num_gaussians"],
         cutoff=cutoff,
         # without a ForwardContext it builds the radius graph from pos on every call
         interaction_graph=PrecomputedRadiusGraph(cutoff, None),
         readout=model_cfg["readout"],
     )
-    model.embedding = torch.nn.Linear(in_channels, model_cfg["hidden_channels"])
+    model.embedding = torch.nn.Linear(in_channels, model_cfg["schnet"]["hidden_channels"])
     return model
 
 
@@ -182,7 +182,8 @@ def main() -> int:
 
     def variant(filter_kind: str, rebuild: bool, epochs: int) -> dict:
         cfg = ModelConfig.from_config(graphs[0].x.shape[1], graph_cfg,
-                                      {**model_cfg, "filter": filter_kind})
+                                      {**model_cfg, "schnet": {**model_cfg["schnet"],
+                                                                "filter": filter_kind}})
         torch.manual_seed(0)
         model = build_model(cfg).to(device)
         opt = torch.optim.Adam(model.parameters(), lr=training["lr"])

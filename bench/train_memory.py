@@ -39,7 +39,7 @@ from types import SimpleNamespace
 import numpy as np
 
 BIN = Path(sys.executable).parent
-SMALL_MODEL = {"hidden_channels": 16, "num_filters": 16, "num_interactions": 2}
+SMALL_MODEL = {"schnet": {"hidden_channels": 16, "num_filters": 16, "num_interactions": 2}}
 
 
 def make_pool(n: int, seed: int) -> list:
@@ -66,7 +66,8 @@ def _protein(pid: str, src, rng) -> SimpleNamespace:
 def write_inputs(root: Path, n: int, pool: list, n_shards: int, seed: int = 0) -> dict:
     """Shards, sample table (with empty structure files: the table checks they exist) and a
     5-fold folds.tsv for N proteins; returns the paths and totals."""
-    from esm_schnet.embed.shard import EmbedConfig, load, shard_file_attrs, embed_proteins
+    from esm_schnet.embed.config import EmbedConfig
+    from esm_schnet.embed.shard import load, shard_file_attrs, embed_proteins
     from esm_schnet.core.samples import shard_of
     from esm_schnet.core.store import write_shard
 

@@ -55,6 +55,9 @@ def _rows(props: dict, prefix: str):
         name = f"{prefix}{key}"
         yield name, sub
         yield from _rows(sub.get("properties", {}), name + ".")
+        other = sub.get("additionalProperties")
+        if isinstance(other, dict):  # open to sections of other names (model.<encoder>)
+            yield f"{name}.<name>", other
         for option in sub.get("items", {}).get("anyOf", []):  # a list of mappings
             yield from _rows(option.get("properties", {}), name + "[].")
 
@@ -82,7 +85,10 @@ def render(schema: dict) -> str:
         lines += ["", f"## `{key}`", ""]
         if sub.get("description"):
             lines += [" ".join(str(sub["description"]).split()), ""]
-        lines += _table(_rows(sub["properties"], key + "."))
+        rows = list(_rows(sub["properties"], key + "."))
+        if isinstance(sub.get("additionalProperties"), dict):  # model.<name>: another encoder's
+            rows.append((f"{key}.<name>", sub["additionalProperties"]))
+        lines += _table(rows)
     return "\n".join(lines) + "\n"
 
 

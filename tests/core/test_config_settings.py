@@ -78,7 +78,10 @@ def test_typed_settings_have_no_defaults_of_their_own_and_come_from_the_schema()
     assert set(training.as_dict()) == set(schema["training"]["properties"])
     with pytest.raises(ConfigError, match=r"unknown setting training.epoch \(did you mean"):
         TrainingSettings.from_dict({"epoch": 5})
-    assert section("model", {"hidden_channels": 8})["encoder"] == "schnet"
+    model = section("model", {"schnet": {"hidden_channels": 8}})
+    assert model["encoder"] == "schnet" and model["schnet"]["hidden_channels"] == 8
+    assert model["schnet"]["num_filters"] == schema["model"]["properties"]["schnet"][
+        "properties"]["num_filters"]["default"]
 
 
 def test_embed_config_defaults_from_the_schema_and_unknown_keys_refused():

@@ -16,9 +16,15 @@ from esm_schnet.encoders.model import ModelConfig, TargetScaler, build_model
 from traindata import make_records
 
 
+SCHNET_KEYS = ("hidden_channels", "num_filters", "num_interactions", "num_gaussians", "filter",
+               "filter_spacing")
+
+
 def model_config(cutoff=10.0, in_channels=21, **model):
-    """A ModelConfig from config sections (the schema fills the rest, as in the workflow)."""
-    return ModelConfig.from_config(in_channels, {"cutoff": cutoff}, model)
+    """A ModelConfig from config sections (the schema fills the rest, as in the workflow); the
+    SchNet keys among `model` go to its section model.schnet."""
+    schnet = {k: model.pop(k) for k in SCHNET_KEYS if k in model}
+    return ModelConfig.from_config(in_channels, {"cutoff": cutoff}, {**model, "schnet": schnet})
 
 
 def tiny_graphs(cutoff=20.0, seed=0):
@@ -246,7 +252,7 @@ def test_encoder_registry_builds_by_name_and_refuses_unknown(monkeypatch):
         def forward(self, batch):
             return batch.num_nodes
 
-    register_encoder("test-sizes", lambda c: Sizes())
+    register_encoder("test-sizes", lambda **kwargs: Sizes())
     g1, g2 = tiny_graphs()
     out = build_encoder(dataclasses.replace(cfg, encoder="test-sizes"))(collate([g1, g2]))
     assert out.tolist() == [g1.num_nodes, g2.num_nodes]
@@ -275,7 +281,8 @@ def test_version_1_model_file_still_loads(tmp_path, model):
     cfg = model_config(hidden_channels=32, num_filters=32, num_interactions=2, cutoff=20.0,
                        centroid=False, linear=False)  # what a version 1 file means
     scaler = TargetScaler(readout="add", intercept=1.0, slope=0.5, sigma=0.1, scale=20.0)
-    config_v1 = {k: v for k, v in asdict(cfg).items() if k not in ("encoder", "centroid", "linear")}
+    flat = {**{k: v for k, v in asdict(cfg).items() if k != "settings"}, **cfg.settings}
+    config_v1 = {k: v for k, v in flat.items() if k not in ("encoder", "centroid", "linear")}
     torch.save({"format": "esm-schnet-model", "format_version": 1, "model_config": config_v1,
                 "target_scaler": asdict(scaler), "meta": {},
                 "state_dict": model.state_dict()}, tmp_path / "v1.pt")
@@ -284,12 +291,83 @@ def test_version_1_model_file_still_loads(tmp_path, model):
     assert loaded.predict([g1, g2]) == TrainedModel(model, cfg, scaler).predict([g1, g2])
 
 
+def test_version_5_flat_model_config_loads_with_schnet_settings_moved(tmp_path):
+    """model.pt written before per-encoder settings (format_version 5: SchNet's settings were
+    flat fields of model_config) loads, its SchNet fields read as model.schnet, and predicts
+    what it predicted."""
+    from dataclasses import asdict
+
+    g1, g2 = tiny_graphs()
+    cfg = model_config(hidden_channels=16, num_filters=8, num_interactions=1, num_gaussians=12,
+                       cutoff=20.0)
+    torch.manual_seed(0)
+    model = build_model(cfg).eval()
+    torch.nn.init.normal_(model.skip.weight, std=0.01)
+    scaler = TargetScaler(readout="add", intercept=1.0, slope=0.5, sigma=0.1, scale=20.0)
+    flat = {**{k: v for k, v in asdict(cfg).items() if k != "settings"}, **cfg.settings}
+    assert sorted(cfg.settings) == sorted(SCHNET_KEYS)
+    save_model(tmp_path / "now.pt", model, cfg, scaler, {})
+    payload = torch.load(tmp_path / "now.pt", weights_only=True)
+    payload.update(format_version=5, model_config=flat)
+    torch.save(payload, tmp_path / "v5.pt")
+    loaded = load_model(tmp_path / "v5.pt")
+    assert loaded.config == cfg and loaded.config.settings["num_gaussians"] == 12
+    assert loaded.predict([g1, g2]) == TrainedModel(model, cfg, scaler).predict([g1, g2])
+
+
+def test_old_flat_model_settings_say_where_they_moved():
+    """A config written before per-encoder settings: one line naming each moved key."""
+    from esm_schnet.core.errors import ConfigError
+    from esm_schnet.core.settings import validate
+
+    with pytest.raises(ConfigError) as info:
+        ModelConfig.from_config(21, {}, {"num_filters": 8, "filter": "mlp", "readout": "mean"})
+    assert str(info.value) == ("model.num_filters moved to model.schnet.num_filters; "
+                               "model.filter moved to model.schnet.filter")
+    with pytest.raises(ConfigError, match=r"^model.num_gaussians moved to "
+                                          r"model.schnet.num_gaussians$"):
+        validate({"model": {"num_gaussians": 10}})  # the whole config, as the Snakefile does
+
+
+def test_encoder_builder_gets_its_own_section_as_keyword_arguments(monkeypatch):
+    """A second encoder adds its own section model.<name>; its builder receives the common
+    settings and that section as keyword arguments, its unknown keys refused in one line;
+    model.schnet stays as it is."""
+    from esm_schnet import encoders
+    from esm_schnet.core.errors import ConfigError
+    from esm_schnet.encoders import build_encoder, register_encoder
+
+    monkeypatch.setattr(encoders, "_ENCODERS", dict(encoders._ENCODERS))
+    seen = {}
+
+    class Mean(torch.nn.Module):
+        def __init__(self, *, in_channels, out_channels, cutoff, max_neighbors, readout,
+                     layer_norm, centroid, linear, dropout, width, depth=1):
+            super().__init__()
+            seen.update(in_channels=in_channels, width=width, depth=depth, readout=readout)
+
+    register_encoder("mean-test", Mean)
+    cfg = ModelConfig.from_config(21, {}, {"encoder": "mean-test", "readout": "mean",
+                                           "mean-test": {"width": 5}})
+    assert cfg.settings == {"width": 5}
+    build_encoder(cfg)
+    assert seen == {"in_channels": 21, "width": 5, "depth": 1, "readout": "mean"}
+    with pytest.raises(ConfigError, match=r"^unknown setting model.mean-test.widht \(did you "
+                                          r"mean model.mean-test.width\?\)$"):
+        build_encoder(dataclasses.replace(cfg, settings={"widht": 5}))
+    with pytest.raises(ConfigError, match=r"^encoder 'mean-test' needs model.mean-test.width$"):
+        build_encoder(dataclasses.replace(cfg, settings={}))
+
+
 def test_model_config_refuses_unknown_keys():
     from esm_schnet.core.errors import ConfigError
 
-    with pytest.raises(ConfigError, match=r"unknown setting model.hiden_channels \(did you mean "
-                                          r"model.hidden_channels\?\)"):
-        model_config(hiden_channels=8)
+    with pytest.raises(ConfigError, match=r"unknown setting model.schnet.hiden_channels \(did "
+                                          r"you mean model.schnet.hidden_channels\?\)"):
+        ModelConfig.from_config(21, {}, {"schnet": {"hiden_channels": 8}})
+    with pytest.raises(ConfigError, match=r"unknown setting model.readuot \(did you mean "
+                                          r"model.readout\?\)"):
+        ModelConfig.from_config(21, {}, {"readuot": "add"})
     with pytest.raises(ConfigError, match="unknown setting graph.cutof"):
         ModelConfig.from_config(21, {"cutof": 8.0}, {})
     with pytest.raises(ConfigError, match="unknown"):

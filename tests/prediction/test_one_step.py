@@ -33,8 +33,8 @@ def _save(path, in_channels, meta, seed=0):
     from esm_schnet.encoders.model import ModelConfig, TargetScaler, build_model
 
     torch.manual_seed(seed)
-    cfg = ModelConfig.from_config(in_channels, {"cutoff": 10.0}, {
-        "hidden_channels": 8, "num_filters": 8, "num_interactions": 1, "num_gaussians": 10})
+    cfg = ModelConfig.from_config(in_channels, {"cutoff": 10.0}, {"schnet": {
+        "hidden_channels": 8, "num_filters": 8, "num_interactions": 1, "num_gaussians": 10}})
     model = build_model(cfg)
     # a random readout (the trained one starts at zero), so that models differ
     for p in model.parameters():

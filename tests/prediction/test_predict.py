@@ -22,8 +22,8 @@ def _final_model(path, in_channels):
     from esm_schnet.encoders.model import ModelConfig, TargetScaler, build_model
 
     torch.manual_seed(0)
-    cfg = ModelConfig.from_config(in_channels, {"cutoff": 10.0}, {
-        "hidden_channels": 8, "num_filters": 8, "num_interactions": 1, "num_gaussians": 10})
+    cfg = ModelConfig.from_config(in_channels, {"cutoff": 10.0}, {"schnet": {
+        "hidden_channels": 8, "num_filters": 8, "num_interactions": 1, "num_gaussians": 10}})
     model = build_model(cfg)
     scaler = TargetScaler.fit("add", [30.0, 50.0, 40.0], [30, 50, 40])
     save_model(path, model, cfg, scaler, {"embedding_model": "onehot"})

@@ -19,8 +19,8 @@ from esm_schnet.train.dataset import JobProteins, ProteinDataset
 
 from traindata import make_records, radius_of_gyration, write_dataset
 
-SMALL_MODEL = {"hidden_channels": 16, "num_filters": 16, "num_interactions": 2,
-               "num_gaussians": 20}
+SMALL_MODEL = {"schnet": {"hidden_channels": 16, "num_filters": 16, "num_interactions": 2,
+                          "num_gaussians": 20}}
 ATTRS = {"model_id": "onehot", "model_revision": "builtin", "layer": 0, "dtype": "float32",
          "embedding_dim": 21}
 

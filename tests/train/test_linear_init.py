@@ -14,7 +14,8 @@ from esm_schnet.train.linear_init import fit_ridge
 
 from traindata import AA, make_records, radius_of_gyration
 
-SMALL = {"hidden_channels": 16, "num_filters": 16, "num_interactions": 1, "num_gaussians": 25,
+SMALL = {"schnet": {"hidden_channels": 16, "num_filters": 16, "num_interactions": 1,
+                    "num_gaussians": 25},
          "centroid": False}
 
 

@@ -14,8 +14,8 @@ from esm_schnet.train import cli_fold, train_model
 
 from traindata import make_records, radius_of_gyration, write_dataset
 
-SMALL_MODEL = {"hidden_channels": 16, "num_filters": 16, "num_interactions": 2,
-               "num_gaussians": 20}
+SMALL_MODEL = {"schnet": {"hidden_channels": 16, "num_filters": 16, "num_interactions": 2,
+                          "num_gaussians": 20}}
 
 
 @pytest.fixture
@@ -100,9 +100,10 @@ def test_learns_radius_of_gyration_from_geometry_alone():
               for r in recs]
     train, test = graphs[:100], graphs[100:]
     cfg = ModelConfig.from_config(21, {"cutoff": cutoff},
-                                  {"hidden_channels": 32, "num_filters": 32,
-                                   "num_interactions": 2, "num_gaussians": 25, "readout": "mean",
-                                   "centroid": False, "linear": False})  # SchNet alone
+                                  {"schnet": {"hidden_channels": 32, "num_filters": 32,
+                                              "num_interactions": 2, "num_gaussians": 25},
+                                   "readout": "mean", "centroid": False,
+                                   "linear": False})  # SchNet alone
     training = {"epochs": 30, "lr": 3e-3, "lr_schedule": "cosine", "batch_size": 2,
                 "weight_decay": 0.0, "val_fraction": 0.0, "patience": 10, "seed": 0}
     model, scaler, hist, _ = train_model(train, cfg, training)
@@ -135,8 +136,8 @@ def test_centroid_features_let_it_learn_a_global_shape_label():
     rmse = {}
     for centroid in (False, True):
         cfg = ModelConfig.from_config(21, {"cutoff": cutoff},
-                                      {"hidden_channels": 32, "num_filters": 32,
-                                       "num_interactions": 1, "num_gaussians": 25,
+                                      {"schnet": {"hidden_channels": 32, "num_filters": 32,
+                                                  "num_interactions": 1, "num_gaussians": 25},
                                        "readout": "mean", "centroid": centroid})
         training = {"epochs": 30, "lr": 3e-3, "batch_size": 2, "seed": 0}
         model, heads, _, _ = train_model(train, cfg, training)

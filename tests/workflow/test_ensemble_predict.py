@@ -50,7 +50,8 @@ def workdir(tmp_path_factory) -> Path:
     cfg = yaml.safe_load((REPO / "config.yaml").read_text())
     cfg["samples"] = str(EXAMPLE / "samples.tsv")
     cfg["embedding"].update(model="onehot", shards=1, cache="cache", device="cpu")
-    cfg["model"].update(hidden_channels=8, num_filters=8, num_interactions=1, num_gaussians=10)
+    cfg["model"]["schnet"] = dict(hidden_channels=8, num_filters=8, num_interactions=1,
+                                 num_gaussians=10)
     cfg["training"].update(epochs=2, batch_size=4, device="cpu")
     cfg["cv"].update(scheme="kfold", k=K)
     cfg["predict"].update(samples=str(EXAMPLE / "predict.tsv"), models="both")

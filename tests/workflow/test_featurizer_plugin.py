@@ -30,7 +30,8 @@ def test_toy_featurizer_plugin_end_to_end(tmp_path, monkeypatch, run_snakemake, 
     sample_table(wd, ids=["ex20", "ex12", "ex11", "ex10"])
     cfg = tiny_config(
         embedding={"model": "toy-scales", "shards": 1, "device": "cpu", "cache": "cache"},
-        model={"hidden_channels": 8, "num_filters": 8, "num_interactions": 1, "num_gaussians": 10},
+        model={"schnet": {"hidden_channels": 8, "num_filters": 8, "num_interactions": 1,
+                          "num_gaussians": 10}},
         training={"epochs": 2, "device": "cpu"},
         cv={"scheme": "kfold", "k": 2},
         evaluate={"bootstrap": 50},

@@ -65,7 +65,8 @@ def _config(wd: Path, samples: str, labels, predict=None) -> None:
     cfg["samples"] = samples
     cfg["labels"] = labels
     cfg["embedding"].update(model="onehot", shards=2, cache="cache", device="cpu")
-    cfg["model"].update(hidden_channels=16, num_filters=16, num_interactions=1, num_gaussians=16)
+    cfg["model"]["schnet"] = dict(hidden_channels=16, num_filters=16, num_interactions=1,
+                                 num_gaussians=16)
     cfg["training"].update(epochs=15, batch_size=2, lr=0.005, warmup_epochs=1, device="cpu")
     cfg["cv"].update(scheme="kfold", k=5)
     cfg["evaluate"]["bootstrap"] = 100

@@ -4,7 +4,8 @@
 with jsonschema and turns what fails into one short line (an unknown key names the closest valid
 one: "unknown setting training.epoch (did you mean training.epochs?)"). The typed settings objects
 (`GraphSettings`, `TrainingSettings`; `ModelConfig` in esm_schnet.encoders.model) have no defaults of their
-own: they are built from a validated section. The Snakefile, the CLI outside Snakemake and the
+own: they are built from a validated section. A setting that moved into a subsection (the encoder
+settings, now under model.<encoder>) is named with its new place. The Snakefile, the CLI outside Snakemake and the
 benchmarks all go through here, so they agree on every default.
 """
 
@@ -88,6 +89,35 @@ def _message(error, prefix: tuple[str, ...]) -> str:
     return f"setting {where or '(config)'}: {message}"
 
 
+def _check_keys(value: Any, schema: dict, path: tuple[str, ...]) -> None:
+    """Before the schema: settings that moved into a subsection (model.num_filters ->
+    model.schnet.num_filters) are named with their new place, all in one line; in a section
+    open to subsections (model: an encoder's section per encoder) an unknown key that is not a
+    mapping is an unknown setting."""
+    props = schema.get("properties", {})
+    if not isinstance(value, dict) or not props:
+        return
+    where = ".".join(path)
+    unknown = [k for k in value if k not in props]
+    moved = [(k, sub) for k in unknown for sub, s in props.items()
+             if k in s.get("properties", {}) and s.get("type") == "object"]
+    if moved:
+        raise ConfigError("; ".join(f"{where}.{k} moved to {where}.{sub}.{k}" for k, sub in moved))
+    if isinstance(schema.get("additionalProperties"), dict):
+        for key in unknown:
+            if not isinstance(value[key], dict):
+                message = _unknown_key_message(where, key, list(props))
+                inner = {k: f"{sub}.{k}" for sub, s in props.items()
+                         for k in s.get("properties", {})}
+                close = difflib.get_close_matches(str(key), list(inner), n=1)
+                if "did you mean" not in message and close:  # a subsection's key, misspelt
+                    message += f" (did you mean {where}.{inner[close[0]]}?)"
+                raise ConfigError(message)
+    for key, sub in props.items():
+        if key in value:
+            _check_keys(value[key], sub, (*path, key))
+
+
 def validate(value: Any, path: tuple[str, ...] = ()) -> Any:
     """Fill defaults into `value` (the config, or the section at `path`) and validate it.
 
@@ -97,6 +127,7 @@ def validate(value: Any, path: tuple[str, ...] = ()) -> Any:
     schema = _subschema(path)
     if value is None and schema.get("type") == "object":
         value = {}
+    _check_keys(value, schema, path)
     fill_defaults(value, schema)
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(value), key=lambda e: (list(e.absolute_path), e.validator))
@@ -204,6 +235,10 @@ def config_markdown() -> str:
             rows.append(f"| `{name}` | {kind} | {default} | {text} |")
             if "properties" in sub:
                 walk(sub["properties"], name + ".")
+            other = sub.get("additionalProperties")
+            if isinstance(other, dict):  # open to sections of other names (model.<encoder>)
+                text = " ".join(str(other.get("description", "")).split())
+                rows.append(f"| `{name}.<name>` | {other.get('type', '')} |  | {text} |")
             for option in sub.get("items", {}).get("anyOf", []):  # a list of mappings
                 if "properties" in option:
                     walk(option["properties"], name + "[].")

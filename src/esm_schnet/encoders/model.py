@@ -17,29 +17,31 @@ from torch import Tensor, nn
 from esm_schnet.encoders.graph import Batch
 
 
+# settings every encoder receives besides its own section (`ModelConfig.encoder_kwargs`)
+COMMON_KWARGS = ("in_channels", "out_channels", "cutoff", "max_neighbors", "readout",
+                 "layer_norm", "centroid", "linear", "dropout")
+
+
 @dataclass
 class ModelConfig:
     """Everything needed to rebuild the network (stored in model.pt).
 
     No defaults here: build it with `from_config` from the (validated, default-filled) `graph`
-    and `model` config sections; `cutoff` and `max_neighbors` come from the graph settings."""
+    and `model` config sections; `cutoff` and `max_neighbors` come from the graph settings.
+    `settings` is the encoder's own section, `model.<encoder>` (model.schnet); the encoder is
+    built from `encoder_kwargs()`: the common fields and that section, as keyword arguments."""
 
     in_channels: int
     encoder: str
-    hidden_channels: int
-    num_filters: int
-    num_interactions: int
-    num_gaussians: int
     cutoff: float
     max_neighbors: int | None
     readout: str
     layer_norm: bool
     centroid: bool  # per-residue centroid-distance features (esm_schnet.encoders.geometry)
-    linear: bool  # a linear term of the input features beside SchNet (encoders/schnet.py)
+    linear: bool  # a linear term of the input features beside the encoder (encoders/schnet.py)
     dropout: float
-    filter: str
-    filter_spacing: float
     out_channels: int  # outputs per protein: the labels' widths summed (esm_schnet.tasks.heads)
+    settings: dict  # the encoder's own section, model.<encoder>
 
     @classmethod
     def from_config(cls, in_channels: int, graph_cfg=None, model_cfg: dict | None = None,
@@ -51,8 +53,15 @@ class ModelConfig:
 
         graph = graph_cfg if isinstance(graph_cfg, GraphSettings) else GraphSettings.from_dict(graph_cfg)
         model = section("model", model_cfg)
-        return cls(in_channels=int(in_channels), cutoff=float(graph.cutoff),
-                   max_neighbors=graph.max_neighbors, out_channels=int(out_channels), **model)
+        common = {k: model[k] for k in ("readout", "layer_norm", "centroid", "linear", "dropout")}
+        return cls(in_channels=int(in_channels), encoder=model["encoder"],
+                   cutoff=float(graph.cutoff), max_neighbors=graph.max_neighbors,
+                   out_channels=int(out_channels), settings=dict(model.get(model["encoder"], {})),
+                   **common)
+
+    def encoder_kwargs(self) -> dict:
+        """The encoder's keyword arguments: the common settings, then its own section."""
+        return {**{k: getattr(self, k) for k in COMMON_KWARGS}, **self.settings}
 
     @classmethod
     def from_dict(cls, data: dict) -> "ModelConfig":

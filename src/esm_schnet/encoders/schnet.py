@@ -1,5 +1,6 @@
 """The `schnet` encoder: `torch_geometric.nn.models.SchNet` itself, built with keyword arguments
-and run by its own `forward`; only small modules are swapped in:
+(the common model settings and the section model.schnet) and run by its own `forward`; only
+small modules are swapped in:
 
 - `embedding` -> `FeatureProjection`: Linear(embedding width -> hidden) (+ optional LayerNorm and
   dropout), so the float [N, D] feature matrix goes where SchNet expects atomic numbers `z`.
@@ -77,20 +78,27 @@ class PrecomputedRadiusGraph(nn.Module):
 class SchNetEncoder(SchNet):
     """PyG SchNet with our embedding projection, interaction graph and (optional) fast filter."""
 
-    def __init__(self, cfg):
-        if cfg.readout not in ("add", "mean"):
-            raise ValueError(f"readout must be 'add' or 'mean', got {cfg.readout!r}")
-        if cfg.filter not in ("table", "mlp"):
-            raise ValueError(f"filter must be 'table' or 'mlp', got {cfg.filter!r}")
+    def __init__(self, *, in_channels: int, out_channels: int, cutoff: float,
+                 max_neighbors: int | None, readout: str, layer_norm: bool, centroid: bool,
+                 linear: bool, dropout: float, hidden_channels: int, num_filters: int,
+                 num_interactions: int, num_gaussians: int, filter: str,
+                 filter_spacing: float):
+        """Keyword arguments as PyG's SchNet: the settings every encoder receives
+        (esm_schnet.encoders.model.COMMON_KWARGS), then the section model.schnet (no defaults
+        here: the config schema holds them)."""
+        if readout not in ("add", "mean"):
+            raise ValueError(f"readout must be 'add' or 'mean', got {readout!r}")
+        if filter not in ("table", "mlp"):
+            raise ValueError(f"filter must be 'table' or 'mlp', got {filter!r}")
         context = ForwardContext()
         super().__init__(
-            hidden_channels=cfg.hidden_channels,
-            num_filters=cfg.num_filters,
-            num_interactions=cfg.num_interactions,
-            num_gaussians=cfg.num_gaussians,
-            cutoff=cfg.cutoff,
-            interaction_graph=PrecomputedRadiusGraph(cfg.cutoff, cfg.max_neighbors, context),
-            readout=cfg.readout,
+            hidden_channels=hidden_channels,
+            num_filters=num_filters,
+            num_interactions=num_interactions,
+            num_gaussians=num_gaussians,
+            cutoff=cutoff,
+            interaction_graph=PrecomputedRadiusGraph(cutoff, max_neighbors, context),
+            readout=readout,
             dipole=False,
             mean=None,
             std=None,
@@ -98,13 +106,12 @@ class SchNetEncoder(SchNet):
         )
         self.context = context
         # model.centroid: each residue's place in the whole protein appended to its features
-        self.centroid = CentroidFeatures() if cfg.centroid else None
-        extra = CentroidFeatures.width if cfg.centroid else 0
-        self.embedding = FeatureProjection(
-            cfg.in_channels + extra, cfg.hidden_channels, cfg.layer_norm, cfg.dropout
-        )
+        self.centroid = CentroidFeatures() if centroid else None
+        extra = CentroidFeatures.width if centroid else 0
+        self.embedding = FeatureProjection(in_channels + extra, hidden_channels, layer_norm,
+                                           dropout)
         # one output per regression label and one logit per class (esm_schnet.tasks.heads)
-        self.out_channels = int(cfg.out_channels)
+        self.out_channels = int(out_channels)
         if self.out_channels != 1:
             self.lin2 = nn.Linear(self.lin2.in_features, self.out_channels)
         # model.linear: a linear term of each residue's input features and of its neighbour
@@ -113,13 +120,13 @@ class SchNetEncoder(SchNet):
         # sequence-only model inside the network; mean neighbour counts at any radius under
         # the cutoff), zero at initialisation (train_model then starts it at a ridge fit:
         # esm_schnet.train.linear_init)
-        self.skip = nn.Linear(cfg.in_channels + extra + cfg.num_gaussians, self.out_channels) \
-            if cfg.linear else None
+        self.skip = nn.Linear(in_channels + extra + num_gaussians, self.out_channels) \
+            if linear else None
         # SchNet's own Gaussian expansion, kept before the tabulated filter replaces
         # distance_expansion
-        self.profile_expansion = self.distance_expansion if cfg.linear else None
-        if cfg.filter == "table":
-            tabulate(self, cfg.num_gaussians, cfg.filter_spacing, context)
+        self.profile_expansion = self.distance_expansion if linear else None
+        if filter == "table":
+            tabulate(self, num_gaussians, filter_spacing, context)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:

@@ -3,9 +3,11 @@
 Payload (a dict, loadable with `torch.load(weights_only=True)`): `format` ("esm-schnet-model"),
 `format_version`, `model_config` (asdict of ModelConfig), `labels` (every label's head:
 spec with task and classes, target scaler or class prior; esm_schnet.tasks.heads), `meta`,
-`state_dict`. Version 4 added `labels` and `model_config.out_channels` (before: one regression
-label `label`, its `target_scaler`); version 2 added `model_config.encoder`; versions 1-3 still
-load.
+`state_dict`. Version 6 moved the encoder's own settings into `model_config.settings` (the
+section model.<encoder>; before, SchNet's were flat fields of the model config, and every model
+was SchNet); version 4 added `labels` and `model_config.out_channels` (before: one regression
+label `label`, its `target_scaler`); version 2 added `model_config.encoder`; versions 1-5 still
+load (their fields translated).
 
 `meta["embedding"]` records how the training embeddings were made, enough to make them again for
 new structures (`esm-schnet predict --model M FILE...`): `featurizer`, `model` (embedding.model),
@@ -30,9 +32,13 @@ from esm_schnet.tasks.heads import LabelHeads
 from esm_schnet.encoders.model import ModelConfig, TargetScaler, build_model
 
 MODEL_FORMAT = "esm-schnet-model"
+# 6: the encoder's settings in model_config.settings; 5: model_config.centroid and .linear;
 # 4: several labels (`labels` heads, model_config.out_channels); 3: target scaler with
 # intercept + slope (1, 2: mu)
-MODEL_FORMAT_VERSION = 5
+MODEL_FORMAT_VERSION = 6
+# the fields of versions 1-5's flat model config that were SchNet's own (now model.schnet)
+SCHNET_FIELDS = ("hidden_channels", "num_filters", "num_interactions", "num_gaussians", "filter",
+                 "filter_spacing")
 
 
 @dataclass
@@ -199,6 +205,8 @@ def _model_config(payload: dict, path) -> ModelConfig:
     if version < 5:  # before model.centroid and model.linear
         data.setdefault("centroid", False)
         data.setdefault("linear", False)
+    if version < 6:  # before per-encoder settings: SchNet's were flat fields
+        data["settings"] = {k: data.pop(k) for k in SCHNET_FIELDS if k in data}
     try:
         return ModelConfig.from_dict(data)
     except ConfigError as exc:
