@@ -5,7 +5,7 @@
 RUN_A, RUN_B: run folders (each with results/predictions.tsv and results/metrics.json, e.g. two
 `bench/jclinic.sh` folders of the same scheme with different settings). Prints one JSON object:
 SchNet RMSE and MAE of A minus those of B with a 95% paired bootstrap interval and a verdict,
-from esm_schnet.tasks.metrics.paired_difference; the resampling units are what the runs' own intervals
+from esm_schnet.tasks.regression.metrics.paired_difference; the resampling units are what the runs' own intervals
 resample (whole clusters of results/cv/group/folds.tsv under `cv.scheme: group`, else proteins).
 """
 
@@ -32,7 +32,7 @@ def schnet(run: Path) -> pd.DataFrame:
 
 def main() -> int:
     from esm_schnet.evaluate.tables import resampling_units
-    from esm_schnet.tasks.metrics import paired_difference
+    from esm_schnet.tasks.regression.metrics import paired_difference
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("run_a", type=Path)

@@ -62,13 +62,13 @@ MIN_UNITS = 10  # fewer resampling units than this: no bootstrap interval
 def rmse_by_hydrogens(predictions: Path, with_h: set[str]) -> dict:
     """Per model, on the proteins whose files list hydrogens and on the others: RMSE, and
     SchNet minus the model in RMSE with its 95% paired bootstrap interval
-    (esm_schnet.tasks.metrics.paired_difference). The resampling units are those of the run's own
+    (esm_schnet.tasks.regression.metrics.paired_difference). The resampling units are those of the run's own
     intervals: whole clusters (its folds.tsv) under cv.scheme group, proteins otherwise; with
     fewer than MIN_UNITS units in a subset no interval is given."""
     import pandas as pd
 
     from esm_schnet.cv import GROUPED_SCHEMES, read_folds
-    from esm_schnet.tasks.metrics import paired_difference
+    from esm_schnet.tasks.regression.metrics import paired_difference
 
     results = predictions.parent
     p = pd.read_csv(predictions, sep="\t")

@@ -26,7 +26,7 @@ distances, not residue order).
 Everything else is the workflow's own code at its defaults (the packaged config schema): the
 parser (esm_schnet.parse), the onehot featurizer, esm_schnet.encoders.graph, the training loop
 (esm_schnet.train.train_model), folds from esm_schnet.cv (kfold, seed 0), the baselines of the
-evaluate stage (esm_schnet.baselines) and its metrics (esm_schnet.tasks.metrics).
+evaluate stage (esm_schnet.baselines) and its metrics (esm_schnet.tasks.regression.metrics).
 """
 
 from __future__ import annotations
@@ -127,7 +127,7 @@ def main() -> int:
 
     from esm_schnet.baselines import mean_pool, ridge_seq, sequence_features, size_linear
     from esm_schnet.cv import assign_folds
-    from esm_schnet.tasks.metrics import point_metrics
+    from esm_schnet.tasks.regression.metrics import point_metrics
 
     t_start = time.perf_counter()
     proteins = load(data)

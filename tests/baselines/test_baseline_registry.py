@@ -8,7 +8,7 @@ import pytest
 from esm_schnet import baselines, evaluate
 from esm_schnet.baselines import Baseline, Proteins, Style
 from esm_schnet.report.figures import model_styles
-from esm_schnet.report.plots import parity
+from esm_schnet.tasks.regression.plots import parity
 
 
 class Median(Baseline):

@@ -218,7 +218,7 @@ def test_cli_builds_the_typed_inputs(tmp_path, monkeypatch):
 
 
 def test_out_of_range_flags_predictions_beyond_the_training_labels_widened_by_one_sd():
-    from esm_schnet.evaluate.tables import out_of_range
+    from esm_schnet.tasks.regression.tables import out_of_range
 
     y = np.array([10.0, 20.0, 30.0, 40.0, 50.0, 60.0])
     fold = np.array([0, 0, 1, 1, 2, 2])

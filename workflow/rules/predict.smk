@@ -3,6 +3,8 @@
 # namespace (results/predict/...), so they may repeat training ids. A structure that cannot be
 # parsed is recorded (parse forced to on_error=skip; in-process like the parse rule) and reported
 # in the predictions table; the others are embedded (reusing the embedding cache) and predicted.
+from esm_schnet.tasks import task_of
+
 PREDICT_TABLE = config["predict"]["samples"]
 # Job size of the embed and scoring jobs: config resources.predict (mem_mb, runtime, threads).
 PREDICT_JOB = job_resources("predict")
@@ -110,7 +112,7 @@ if PREDICT_TABLE:
         if any(
             s.name in PREDICT.columns and PREDICT[s.name].notna().any()
             for s in LABEL_SPECS
-            if not s.is_classification
+            if task_of(s).test_set
         )
         else []
     )

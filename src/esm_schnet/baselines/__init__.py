@@ -38,6 +38,7 @@ from esm_schnet.baselines.regression import (
     size_linear,
 )
 from esm_schnet.baselines.structure import HGBStructure, RidgeSurface, read_structure_summaries  # after regression
+from esm_schnet.tasks.names import CLASSIFICATION, REGRESSION
 
 _inner_splits = inner_splits  # the name esm_schnet.train.linear_init imports
 
@@ -54,7 +55,7 @@ def run_baselines(
     """
     proteins = Proteins.from_arrays(ids, n_residues, pooled, summed, groups,
                                     labels=np.asarray(y, dtype=np.float64))
-    preds, info = run("regression", proteins, fold)
+    preds, info = run(REGRESSION, proteins, fold)
     frames = [
         pd.DataFrame({"id": list(proteins.ids), "label": proteins.labels, "prediction": p,
                       "fold": np.asarray(fold), "model": name})
@@ -72,7 +73,7 @@ def run_cls_baselines(
     yi, fold, k, _ = _class_inputs(y, fold, n_classes)
     proteins = Proteins.from_arrays(range(len(yi)), n_residues, pooled, summed, groups,
                                     labels=yi, n_classes=k)
-    return run("classification", proteins, fold)
+    return run(CLASSIFICATION, proteins, fold)
 
 __all__ = [
     "ENTRY_POINT_GROUP", "INNER_FOLDS", "LOGISTIC_CS", "LOGISTIC_MAX_ITER", "RIDGE_ALPHAS",

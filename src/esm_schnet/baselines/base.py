@@ -8,8 +8,9 @@ set only, the labels (regression: floats; classification: class
 indices 0..K-1 with `n_classes` = K) and the outer fold being held out (`fold`, which seeds an
 inner CV). A test set carries no labels.
 
-A `Baseline` subclass declares `name`, `task` (the label kind it serves: `regression` or
-`classification`), `description` and `sees` (for the metrics tables and the report), a plot
+A `Baseline` subclass declares `name`, `task` (the name of the task it serves, registered in
+esm_schnet.tasks: `regression`, `classification` or a plugin's; a task runs the baselines
+registered under its name, Task.baselines_of), `description` and `sees` (for the metrics tables and the report), a plot
 `style`, and implements `fit(train) -> self` and `predict(test)` ([n] values; classification
 [n, K] class probabilities). One fresh instance is fitted per fold. Optional: `chosen_` (what
 fit chose, e.g. a penalty; collected per fold into metrics.json under `info_key`), `summary`

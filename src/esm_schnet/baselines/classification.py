@@ -22,6 +22,7 @@ from esm_schnet.baselines.fitting import (
     INNER_FOLDS, apply_scaler, check, inner_splits, per_fold, scaler, sequence_features,
 )
 from esm_schnet.baselines.registry import one_thread, register
+from esm_schnet.tasks.names import CLASSIFICATION
 
 LOGISTIC_CS = tuple(float(c) for c in np.logspace(-3, 3, 13))  # inverse L2 penalty, seq_logistic
 SIZE_C = 1.0  # inverse L2 penalty of size_logistic (one standardised feature)
@@ -96,7 +97,7 @@ def logistic_path(xtr, ytr, xte, k: int, cs) -> list[np.ndarray]:
 
 
 def _log_loss(prob: np.ndarray, y: np.ndarray) -> float:
-    from esm_schnet.tasks.metrics_cls import EPS
+    from esm_schnet.tasks.classification.metrics import EPS
 
     return float(-np.log(np.clip(prob[np.arange(y.size), y], EPS, 1.0)).mean())
 
@@ -104,7 +105,7 @@ def _log_loss(prob: np.ndarray, y: np.ndarray) -> float:
 @register
 class MajorityClass(Baseline):
     name = "majority_class"
-    task = "classification"
+    task = CLASSIFICATION
     description = ("class frequencies of the training fold (sees nothing; predicts the majority "
                    "class)")
     sees = "nothing (the training class balance only)"
@@ -122,7 +123,7 @@ class MajorityClass(Baseline):
 @register
 class SizeLogistic(Baseline):
     name = "size_logistic"
-    task = "classification"
+    task = CLASSIFICATION
     description = "logistic regression on the residue count (size only)"
     sees = "the residue count"
     style = Style(color="#d98c1a", label="size-only logistic")
@@ -149,7 +150,7 @@ class SizeLogistic(Baseline):
 @register
 class SeqLogistic(Baseline):
     name = "seq_logistic"
-    task = "classification"
+    task = CLASSIFICATION
     description = ("logistic regression on mean- and sum-pooled embeddings and the residue "
                    "count, C by inner CV on the training fold (size and sequence, no structure)")
     sees = ("size and composition/sequence (mean- and sum-pooled embeddings, residue count); "

@@ -66,10 +66,12 @@ def read_sample_table(path: str | Path, require_labels: bool = True, labels=None
     text, None where empty), group (str or None) and line, in file order; `df.attrs["labels"]`
     holds the LabelSpecs with the classes found. With `require_labels` every label column must
     be present, every row needs at least one label, every label at least one labelled row, and
-    a classification column two classes (not more than esm_schnet.core.labels.MAX_CLASSES).
+    a column must be learnable by its task (classification: two classes, not more than
+    esm_schnet.tasks.classification.MAX_CLASSES).
     Raises SampleTableError listing every problem, each with its line and column.
     """
-    from esm_schnet.core.labels import LabelSpec, check_value, class_problem, parse_labels, with_classes
+    from esm_schnet.core.labels import LabelSpec, parse_labels, with_classes
+    from esm_schnet.tasks import task_of
 
     specs = (list(labels) if labels is not None and all(isinstance(s, LabelSpec) for s in labels)
              else parse_labels(labels))
@@ -165,7 +167,7 @@ def read_sample_table(path: str | Path, require_labels: bool = True, labels=None
 
         values, bad_value = {}, False
         for spec in specs:
-            value, problem = check_value(spec, get(spec.name) or "")
+            value, problem = task_of(spec).read_value(spec, get(spec.name) or "")
             if problem:
                 problems.append(f"line {lineno}, column {spec.name!r}: {problem}")
                 bad_value = True
@@ -189,8 +191,8 @@ def read_sample_table(path: str | Path, require_labels: bool = True, labels=None
             present = [r[spec.name] for r in records if r[spec.name] is not None]
             if not present and len(specs) > 1:  # (one label: every row said so already)
                 problems.append(f"line {header_line}, column {spec.name!r}: no row has this label")
-            elif spec.is_classification:
-                why = class_problem(spec, sorted(set(present)), len(present))
+            else:
+                why = task_of(spec).column_problem(spec, sorted(set(present)), len(present))
                 if why:
                     problems.append(f"line {header_line}, column {spec.name!r}: {why}")
     if problems:
@@ -199,12 +201,12 @@ def read_sample_table(path: str | Path, require_labels: bool = True, labels=None
     # from_records turns None into NaN next to strings; keep the documented None
     df["group"] = pd.Series([r["group"] for r in records], index=df.index, dtype=object)
     for spec in specs:
-        if spec.is_classification:
-            df[spec.name] = pd.Series([r[spec.name] for r in records], index=df.index,
-                                      dtype=object)
-        else:
+        if task_of(spec).column_dtype() is float:  # NaN where empty
             df[spec.name] = pd.Series([math.nan if r[spec.name] is None else r[spec.name]
                                        for r in records], index=df.index, dtype=float)
+        else:  # None where empty
+            df[spec.name] = pd.Series([r[spec.name] for r in records], index=df.index,
+                                      dtype=object)
     df.index.name = None
     df.attrs["labels"] = with_classes(specs, df)
     return df

@@ -21,6 +21,10 @@ and pooled embeddings for the baselines), and writes
 - results/evaluate/metrics.html  the metrics, comparisons and convergence tables as HTML (the
   Snakemake report shows it inline)
 
+Everything that depends on a label's kind (its metrics, baselines, tables, comparisons and
+summary) is asked of its task (esm_schnet.tasks); the regression tables are re-exported here
+(`evaluate_tables`, `compare_to_baselines`).
+
 The log ends with a summary table like the original analysis's, a WARNING line per fold that did
 not fit, and SchNet against the best baseline with the paired interval and its verdict.
 """
@@ -33,7 +37,9 @@ from esm_schnet.evaluate.read import (
     gather_histories,
     read_convergence,
 )
-from esm_schnet.evaluate.report import metrics_document, tables_html, tsv_text, write_tsv
+from esm_schnet.evaluate.report import (
+    best_baseline, metrics_document, summary_table, tables_html, tsv_text, write_tsv,
+)
 from esm_schnet.evaluate.schema import (
     COMPARISON_COLUMNS,
     CONVERGENCE_COLUMNS,
@@ -44,10 +50,9 @@ from esm_schnet.evaluate.schema import (
     model_order,
     model_sees,
 )
-from esm_schnet.evaluate.summary import (
-    comparison_line, convergence_document, convergence_lines, summary_table, summary_table_cls,
-)
-from esm_schnet.evaluate.tables import best_baseline, compare_to_baselines, evaluate_tables, resampling_units
+from esm_schnet.evaluate.summary import comparison_line, convergence_document, convergence_lines
+from esm_schnet.evaluate.tables import resampling_units
+from esm_schnet.tasks.regression.tables import compare_to_baselines, evaluate_tables
 
 __all__ = [
     "COMPARISON_COLUMNS", "CONVERGENCE_COLUMNS", "MODEL_NAME", "PRED_COLUMNS", "EvaluateInputs",
@@ -55,6 +60,6 @@ __all__ = [
     "compare_to_baselines", "comparison_line", "convergence_document", "convergence_lines",
     "embedding_kind", "evaluate_tables", "fold_of_path", "gather_fold_predictions",
     "gather_histories", "metrics_document", "model_descriptions", "model_order", "model_sees",
-    "read_convergence", "resampling_units", "run", "summary_table", "summary_table_cls",
+    "read_convergence", "resampling_units", "run", "summary_table",
     "tables_html", "tsv_text", "write_tsv",
 ]

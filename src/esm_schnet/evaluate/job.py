@@ -20,10 +20,9 @@ from esm_schnet.evaluate.read import (
     gather_histories,
     read_convergence,
 )
-from esm_schnet.evaluate.report import metrics_document, tables_html, write_tsv
+from esm_schnet.evaluate.report import metrics_document, summary_table, tables_html, write_tsv
 from esm_schnet.evaluate.schema import embedding_kind
-from esm_schnet.evaluate.summary import convergence_lines, summary_table
-from esm_schnet.evaluate.tables import compare_to_baselines, evaluate_tables
+from esm_schnet.evaluate.summary import convergence_lines
 
 log = logging.getLogger("esm_schnet.evaluate")
 
@@ -83,8 +82,10 @@ class LabelResult:
 
 def evaluate_label(spec, specs, fold_preds, folds, samples, records, *, n_boot, seed, scheme,
                    structure=None) -> LabelResult:
-    """SchNet and the baselines on one label, on the proteins that have it (same folds)."""
+    """SchNet and the baselines on one label, on the proteins that have it (same folds), as
+    the label's task scores them (esm_schnet.tasks)."""
     from esm_schnet.evaluate.read import label_predictions
+    from esm_schnet.tasks import task_of
 
     values = samples[spec.name]
     have = {i for i, v in values.items() if v is not None and v == v}
@@ -93,18 +94,10 @@ def evaluate_label(spec, specs, fold_preds, folds, samples, records, *, n_boot, 
     fp = fp[fp["id"].isin(set(sub["id"]))]
     log.info("label %s (%s): %d of %d proteins labelled", spec.name, spec.task, len(sub),
              len(folds))
-    if spec.is_classification:
-        from esm_schnet.evaluate.classify import classification_tables, compare_classification
-
-        preds, metrics, info = classification_tables(
-            spec, fp, sub, values, records, n_boot=n_boot, seed=seed, scheme=scheme,
-            structure=structure)
-        comparisons = compare_classification(spec, preds, sub, scheme, n_boot=n_boot, seed=seed)
-    else:
-        preds, metrics, info = evaluate_tables(
-            fp, sub, values.astype(float), records, n_boot=n_boot, seed=seed, scheme=scheme,
-            structure=structure)
-        comparisons = compare_to_baselines(preds, sub, scheme, n_boot=n_boot, seed=seed)
+    task = task_of(spec)
+    preds, metrics, info = task.evaluate(spec, fp, sub, values, records, n_boot=n_boot, seed=seed,
+                                         scheme=scheme, structure=structure)
+    comparisons = task.compare(spec, preds, sub, scheme, n_boot=n_boot, seed=seed)
     return LabelResult(spec, preds, metrics, comparisons, info)
 
 

@@ -15,6 +15,7 @@ import pandas as pd
 
 from esm_schnet.core.errors import CorruptFileError, InputError
 from esm_schnet.evaluate.schema import CONVERGENCE_COLUMNS
+from esm_schnet.tasks.common import to_float as _float
 
 _FOLD_DIR = re.compile(r"fold-(\d+)$")
 
@@ -64,26 +65,17 @@ def gather_fold_predictions(paths: Sequence) -> pd.DataFrame:
 
 def label_predictions(fold_predictions: pd.DataFrame, spec, specs) -> pd.DataFrame:
     """The fold predictions of one label (LabelSpec `spec` of `specs`): id, y_true, y_pred,
-    fold, with floats for regression and, for classification, p_<class> of its classes."""
+    fold, typed by its task (floats for regression; for classification the class text and
+    p_<class> of its classes)."""
+    from esm_schnet.tasks import task_of
+
     fp = fold_predictions
     if "target" in fp.columns:
         fp = fp[fp["target"].astype(str) == spec.name]
-    elif len(specs) > 1 or spec.is_classification:
+    elif len(specs) > 1 or task_of(spec).has_classes:
         raise InputError(None, "fold predictions have no target column but several labels "
                                "or a classification label are configured: rerun the folds")
-    cols = ["id", "y_true", "y_pred", "fold"]
-    if spec.is_classification:
-        missing = [f"p_{c}" for c in spec.classes if f"p_{c}" not in fp.columns]
-        if missing:
-            raise InputError(None, f"fold predictions of {spec.name!r} lack {', '.join(missing)}")
-        out = fp[cols + [f"p_{c}" for c in spec.classes]].copy()
-        out["y_true"] = out["y_true"].astype(str)
-        out["y_pred"] = out["y_pred"].astype(str)
-        return out.reset_index(drop=True)
-    out = fp[cols].copy()
-    out["y_true"] = out["y_true"].astype(float)
-    out["y_pred"] = out["y_pred"].astype(float)
-    return out.reset_index(drop=True)
+    return task_of(spec).read_fold_predictions(fp, spec)
 
 
 def gather_histories(paths: Sequence) -> pd.DataFrame:
@@ -154,11 +146,6 @@ def chain_lengths(records: Mapping) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["id", "chain", "name", "length"])
 
 
-def _float(v) -> float:
-    try:
-        return float(v)
-    except (TypeError, ValueError):
-        return math.nan
 
 
 def read_convergence(paths: Sequence) -> pd.DataFrame:

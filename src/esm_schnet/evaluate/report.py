@@ -10,10 +10,22 @@ import pandas as pd
 
 from esm_schnet import __version__
 from esm_schnet.core.files import write_text
-from esm_schnet.tasks.metrics import METRICS
 from esm_schnet.evaluate.schema import embedding_kind, model_descriptions, model_sees
 from esm_schnet.evaluate.summary import _fmt, convergence_document
-from esm_schnet.evaluate.tables import best_baseline
+from esm_schnet.tasks import get_task
+from esm_schnet.tasks.names import REGRESSION
+
+
+def best_baseline(metrics: pd.DataFrame, task: str = REGRESSION) -> str | None:
+    """The baseline with the best headline metric of the task (point estimates), or None."""
+    return get_task(task).best_baseline(metrics)
+
+
+def summary_table(metrics: pd.DataFrame, model_id: str = "", scheme: str = "",
+                  comparisons: pd.DataFrame | None = None,
+                  convergence: pd.DataFrame | None = None, task: str = REGRESSION) -> str:
+    """The plain-text table the evaluate log ends with, as the label's task writes it."""
+    return get_task(task).summary_table(metrics, model_id, scheme, comparisons, convergence)
 
 
 def _json_safe(obj):
@@ -59,24 +71,22 @@ def _with_ci(m: pd.DataFrame, metric: str, head: str, digits: int) -> None:
     ]
 
 
-def short_metrics(metrics: pd.DataFrame, task: str = "regression") -> pd.DataFrame:
-    """The metrics table's readable columns (point estimates with their 95% intervals), each
-    model's description and what it sees (from the baseline registry)."""
+def short_metrics(metrics: pd.DataFrame, task: str = REGRESSION) -> pd.DataFrame:
+    """The metrics table's readable columns (Task.table_columns: point estimates with their
+    95% intervals), each model's description and what it sees (from the baseline registry)."""
+    t = get_task(task)
     m = metrics.copy()
-    m["description"] = m["model"].map(model_descriptions(task)).fillna("")
-    m["sees"] = m["model"].map(model_sees(task)).fillna("")
-    if task == "classification":
-        for metric, head in (("auroc", "AUROC"), ("auprc", "AUPRC"),
-                             ("balanced_accuracy", "balanced acc."), ("mcc", "MCC"),
-                             ("log_loss", "log loss")):
-            _with_ci(m, metric, f"{head} [95% CI]", 3)
-        return m[["model", "n", "AUROC [95% CI]", "AUPRC [95% CI]", "accuracy",
-                  "balanced acc. [95% CI]", "MCC [95% CI]", "log loss [95% CI]", "description",
-                  "sees", "notes"]]
-    _with_ci(m, "rmse", "RMSE [95% CI]", 4)
-    _with_ci(m, "r2", "R2 [95% CI]", 3)
-    return m[["model", "n", "RMSE [95% CI]", "mae", "R2 [95% CI]", "pearson", "spearman",
-              "description", "sees", "notes"]]
+    m["description"] = m["model"].map(
+        model_descriptions(t.baselines_of, t.schnet_description)).fillna("")
+    m["sees"] = m["model"].map(model_sees(t.baselines_of)).fillna("")
+    columns = ["model", "n"]
+    for metric, head, digits in t.table_columns:
+        if head is None:
+            columns.append(metric)
+        else:
+            _with_ci(m, metric, f"{head} [95% CI]", digits)
+            columns.append(f"{head} [95% CI]")
+    return m[[*columns, "description", "sees", "notes"]]
 
 
 def tables_html(
@@ -116,12 +126,6 @@ def tables_html(
     return "\n".join(parts) + "\n"
 
 
-def _cls_metrics():
-    from esm_schnet.tasks.metrics_cls import CLS_METRICS
-
-    return CLS_METRICS
-
-
 def metrics_document(
     metrics: pd.DataFrame,
     info: dict,
@@ -131,14 +135,15 @@ def metrics_document(
     seed: int,
     comparisons: pd.DataFrame | None = None,
     convergence: pd.DataFrame | None = None,
-    task: str = "regression",
+    task: str = REGRESSION,
 ) -> dict:
     """metrics.json (of one label): settings, every model's metrics, the best baseline and the
     paired comparisons, the folds' convergence."""
     extra = {}
-    descriptions = model_descriptions(task)
+    t = get_task(task)
+    descriptions = model_descriptions(t.baselines_of, t.schnet_description)
     if comparisons is not None:
-        extra["best_baseline"] = best_baseline(metrics, task)
+        extra["best_baseline"] = t.best_baseline(metrics)
         extra["comparisons"] = comparisons.to_dict(orient="records")
     if convergence is not None:
         extra["convergence"] = convergence_document(convergence)
@@ -149,7 +154,7 @@ def metrics_document(
             "cv_scheme": scheme,
             "bootstrap": {"resamples": n_boot, "seed": seed, "confidence": 0.95},
             "task": task,
-            "metrics": list(METRICS if task == "regression" else _cls_metrics()),
+            "metrics": list(t.all_metrics),
             "models": {
                 r["model"]: {"description": descriptions.get(r["model"], ""), **r}
                 for r in metrics.to_dict(orient="records")

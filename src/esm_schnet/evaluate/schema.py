@@ -1,9 +1,10 @@
 """Names shared by the evaluate modules: model names and order, their descriptions, the
 columns of the predictions, comparisons and convergence tables, and the embedding's kind.
 
-The models of a label are SchNet and the baselines registered for its task kind
-(esm_schnet.baselines): `model_order`, `model_descriptions` and `model_sees` ask the registry
-each time, so a baseline registered by a plugin is listed everywhere."""
+The models of a label are SchNet and the baselines registered for its task (esm_schnet.baselines;
+the task name here is the one its baselines are registered under, Task.baselines_of):
+`model_order`, `model_descriptions` and `model_sees` ask the registry each time, so a baseline
+registered by a plugin is listed everywhere."""
 
 from __future__ import annotations
 
@@ -11,11 +12,7 @@ from esm_schnet import baselines
 
 MODEL_NAME = "schnet"
 PRED_COLUMNS = ["id", "label", "prediction", "fold", "model"]
-SCHNET_DESCRIPTIONS = {
-    "regression": "SchNet on the C-alpha graph with per-residue embeddings",
-    "classification": "SchNet on the C-alpha graph with per-residue embeddings (class "
-    "probabilities)",
-}
+SCHNET_DESCRIPTION = "SchNet on the C-alpha graph with per-residue embeddings"
 SCHNET_SEES = "structure (the C-alpha graph) and the per-residue embeddings"
 
 
@@ -24,9 +21,11 @@ def model_order(task: str = "regression") -> list[str]:
     return [MODEL_NAME, *baselines.display_order(task)]
 
 
-def model_descriptions(task: str = "regression") -> dict[str, str]:
-    return {MODEL_NAME: SCHNET_DESCRIPTIONS.get(task, SCHNET_DESCRIPTIONS["regression"]),
-            **baselines.descriptions(task)}
+def model_descriptions(task: str = "regression", schnet: str = SCHNET_DESCRIPTION
+                       ) -> dict[str, str]:
+    """Each model's description: SchNet's as its task words it (Task.schnet_description), each
+    baseline's from its registration."""
+    return {MODEL_NAME: schnet, **baselines.descriptions(task)}
 
 
 def model_sees(task: str = "regression") -> dict[str, str]:

@@ -1,6 +1,6 @@
-"""The plain-text summary the log ends with (regression: `summary_table`; a classification
-label: `summary_table_cls`): the metrics table, the paired comparisons, a WARNING line per fold
-that did not fit, and SchNet against the best baseline."""
+"""What the plain-text summaries the evaluate log ends with share (each task writes its own
+table: Task.summary_table): a WARNING line per fold that did not fit, SchNet against the best
+baseline, and metrics.json's convergence part."""
 
 from __future__ import annotations
 
@@ -8,12 +8,9 @@ import math
 
 import pandas as pd
 
-from esm_schnet.evaluate.read import _float
-from esm_schnet.evaluate.tables import HEADLINE_METRIC, best_baseline
-
-
-def _fmt(v: float, digits: int = 3) -> str:
-    return "nan" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}g}"
+from esm_schnet.tasks.common import to_float as _float
+from esm_schnet.tasks.common import best_model
+from esm_schnet.tasks.common import fmt as _fmt
 
 
 def convergence_document(conv: pd.DataFrame) -> dict:
@@ -56,11 +53,10 @@ def convergence_lines(conv: pd.DataFrame | None) -> list[str]:
 
 
 def comparison_line(metrics: pd.DataFrame, comparisons: pd.DataFrame | None,
-                    task: str = "regression") -> str:
-    """SchNet against the best baseline: paired RMSE difference (classification: AUROC), its
-    interval and the verdict."""
-    best = best_baseline(metrics, task)
-    metric = HEADLINE_METRIC[task]
+                    metric: str = "rmse", higher_is_better: bool = False) -> str:
+    """SchNet against the best baseline by the task's headline `metric` (Task.headline): the
+    paired difference, its interval and the verdict."""
+    best = best_model(metrics, metric, higher_is_better)
     what = metric.upper()
     if best is None or comparisons is None or not len(comparisons):
         return "SchNet vs the best baseline: no comparison (no baseline scored)"
@@ -77,77 +73,3 @@ def comparison_line(metrics: pd.DataFrame, comparisons: pd.DataFrame | None,
         f"difference {_fmt(r['difference'], 3)} {ci} over {int(r['n_units'])} "
         f"{r['resampling_unit']}s resampled: {r['verdict']}"
     )
-
-
-def summary_table(
-    metrics: pd.DataFrame,
-    model_id: str = "",
-    scheme: str = "",
-    comparisons: pd.DataFrame | None = None,
-    convergence: pd.DataFrame | None = None,
-    task: str = "regression",
-) -> str:
-    """Plain-text table of every model's metrics (RMSE and R2 with 95% intervals; for a
-    classification label AUROC, balanced accuracy, MCC and log loss), then a WARNING line per
-    unconverged fold and, last, SchNet against the best baseline (paired)."""
-    if task == "classification":
-        return summary_table_cls(metrics, model_id, scheme, comparisons, convergence)
-    head = (
-        f"{'model':<13}{'n':>4}  {'RMSE [95% CI]':<24}{'MAE':>8}  {'R2 [95% CI]':>26}"
-        f"{'Pearson':>9}{'Spearman':>10}"
-    )
-    lines = []
-    if model_id or scheme:
-        from esm_schnet.embed.featurizers import describe
-
-        kind = describe(model_id)
-        lines.append(f"embedding: {model_id} ({kind}); CV scheme: {scheme}")
-    lines += [head, "-" * len(head)]
-    for _, r in metrics.iterrows():
-        rmse = f"{_fmt(r['rmse'], 4)} [{_fmt(r['rmse_lo'])}, {_fmt(r['rmse_hi'])}]"
-        r2 = f"{_fmt(r['r2'], 3)} [{_fmt(r['r2_lo'])}, {_fmt(r['r2_hi'])}]"
-        lines.append(
-            f"{r['model']:<13}{int(r['n']):>4}  {rmse:<24}{_fmt(r['mae'], 4):>8}  {r2:>26}"
-            f"{_fmt(r['pearson']):>9}{_fmt(r['spearman']):>10}"
-        )
-    if comparisons is not None and len(comparisons):
-        lines.append("")
-        lines.append(
-            f"{'SchNet minus':<14}{'metric':<8}{'difference [95% paired CI]':<34}verdict"
-        )
-        for _, r in comparisons.iterrows():
-            d = f"{_fmt(r['difference'], 3)} [{_fmt(r['lo'])}, {_fmt(r['hi'])}]"
-            lines.append(f"{r['baseline']:<14}{r['metric']:<8}{d:<34}{r['verdict']}")
-    lines += convergence_lines(convergence)
-    lines.append(comparison_line(metrics, comparisons))
-    return "\n".join(lines)
-
-
-def summary_table_cls(metrics: pd.DataFrame, model_id: str = "", scheme: str = "",
-                      comparisons: pd.DataFrame | None = None,
-                      convergence: pd.DataFrame | None = None) -> str:
-    """Plain-text table of a classification label: AUROC and balanced accuracy with their 95%
-    intervals, MCC, log loss; the paired comparisons; SchNet against the best baseline."""
-    head = (f"{'model':<15}{'n':>4}  {'AUROC [95% CI]':<22}{'AUPRC':>7}{'acc.':>7}  "
-            f"{'bal. acc. [95% CI]':<22}{'MCC':>7}{'log loss':>10}")
-    lines = []
-    if model_id or scheme:
-        lines.append(f"embedding: {model_id}; CV scheme: {scheme}")
-    lines += [head, "-" * len(head)]
-    for _, r in metrics.iterrows():
-        auroc = f"{_fmt(r['auroc'])} [{_fmt(r['auroc_lo'])}, {_fmt(r['auroc_hi'])}]"
-        bal = (f"{_fmt(r['balanced_accuracy'])} [{_fmt(r['balanced_accuracy_lo'])}, "
-               f"{_fmt(r['balanced_accuracy_hi'])}]")
-        lines.append(f"{r['model']:<15}{int(r['n']):>4}  {auroc:<22}{_fmt(r['auprc']):>7}"
-                     f"{_fmt(r['accuracy']):>7}  {bal:<22}{_fmt(r['mcc']):>7}"
-                     f"{_fmt(r['log_loss']):>10}")
-    if comparisons is not None and len(comparisons):
-        lines.append("")
-        lines.append(f"{'SchNet minus':<15}{'metric':<19}{'difference [95% paired CI]':<34}"
-                     "verdict")
-        for _, r in comparisons.iterrows():
-            d = f"{_fmt(r['difference'], 3)} [{_fmt(r['lo'])}, {_fmt(r['hi'])}]"
-            lines.append(f"{r['baseline']:<15}{r['metric']:<19}{d:<34}{r['verdict']}")
-    lines += convergence_lines(convergence)
-    lines.append(comparison_line(metrics, comparisons, "classification"))
-    return "\n".join(lines)

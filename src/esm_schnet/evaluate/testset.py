@@ -106,7 +106,8 @@ def run(predictions, samples, train_shards, test_shards, *, train_structures=(),
     from esm_schnet.report.figures import save
     from esm_schnet.core.files import write_text
     from esm_schnet.core.labels import is_default
-    from esm_schnet.report.plots import parity
+    from esm_schnet.tasks import task_of
+    from esm_schnet.tasks.regression.plots import parity
     from esm_schnet.core.samples import read_sample_table
     from esm_schnet.evaluate.read import pooled_records
     from esm_schnet.evaluate.report import write_tsv
@@ -121,9 +122,9 @@ def run(predictions, samples, train_shards, test_shards, *, train_structures=(),
     default = is_default(specs) or len(specs) == 1
     out = {"predictions": [], "metrics": [], "comparisons": []}
     for spec in specs:
-        if spec.is_classification:
-            log.info("label %s (classification): test-set scoring covers regression labels only",
-                     spec.name)
+        if not task_of(spec).test_set:
+            log.info("label %s (%s): test-set scoring covers regression labels only",
+                     spec.name, spec.task)
             continue
         cols = _columns(table, spec.name)
         if cols is None:

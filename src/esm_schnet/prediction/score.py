@@ -115,6 +115,7 @@ def _per_label_table(ids, parsed, labels: Mapping[str, Mapping], parse_errors, r
                      ) -> tuple[pd.DataFrame, dict]:
     """predict_table of models with several labels: (table, {label: per-model predictions})."""
     from esm_schnet.prediction.ensemble import model_predictions, summarise
+    from esm_schnet.tasks import task_of
 
     specs = models[0].labels
     outs, failed = model_predictions(models, records, parsed, per_label=True)
@@ -123,8 +124,7 @@ def _per_label_table(ids, parsed, labels: Mapping[str, Mapping], parse_errors, r
     columns = ["id", "n_models", "status", "reason"]
     for s in specs:
         columns.append(f"prediction_{s.name}")
-        columns += ([f"p_{s.name}_{c}" for c in s.classes] if s.is_classification
-                    else [f"prediction_std_{s.name}"])
+        columns += task_of(s).predict_columns(s)
     rows = []
     for pid in ids:
         status, reason = _status(pid, parse_errors, failed)
@@ -133,12 +133,7 @@ def _per_label_table(ids, parsed, labels: Mapping[str, Mapping], parse_errors, r
             j = column[pid]
             for s in specs:
                 mean, std, n = stats[s.name]
-                if s.is_classification:
-                    row[f"prediction_{s.name}"] = s.classes[int(np.argmax(mean[j]))]
-                    row.update({f"p_{s.name}_{c}": float(p) for c, p in zip(s.classes, mean[j])})
-                else:
-                    row[f"prediction_{s.name}"] = float(mean[j])
-                    row[f"prediction_std_{s.name}"] = float(std[j])
+                row.update(task_of(s).predict_cells(s, mean[j], std[j]))
                 row["n_models"] = int(np.min(n[j]))
         rows.append(row)
     table = pd.DataFrame(rows, columns=columns)
@@ -148,9 +143,7 @@ def _per_label_table(ids, parsed, labels: Mapping[str, Mapping], parse_errors, r
         col = [None if v is None or (isinstance(v, float) and math.isnan(v)) else v for v in col]
         if any(v is not None for v in col):
             table[f"label_{s.name}"] = col
-            if not s.is_classification:
-                table[f"error_{s.name}"] = (table[f"prediction_{s.name}"].astype(float)
-                                           - table[f"label_{s.name}"].astype(float))
+            task_of(s).label_error(table, s)
     return table, outs
 
 

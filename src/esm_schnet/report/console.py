@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from esm_schnet.tasks.names import REGRESSION
+
 RULE = "=" * 72
 
 
@@ -23,7 +25,7 @@ def _fmt(v, digits: int = 3) -> str:
 
 
 def metrics_lines(metrics_tsv: Path, comparisons_tsv: Path | None = None) -> list[str]:
-    """The headline table (model, n, RMSE [95% CI]; classification: AUROC) and the
+    """The headline table (model, n, the task's headline metric [95% CI]: RMSE, AUROC) and the
     SchNet-vs-best-baseline line, per label when there are several (a `target` column)."""
     import pandas as pd
 
@@ -32,7 +34,7 @@ def metrics_lines(metrics_tsv: Path, comparisons_tsv: Path | None = None) -> lis
     if comparisons_tsv is not None and Path(comparisons_tsv).exists():
         comparisons = pd.read_csv(comparisons_tsv, sep="\t")
     if "target" not in metrics.columns:
-        return _label_lines(metrics, comparisons, "regression")
+        return _label_lines(metrics, comparisons, REGRESSION)
     lines = []
     for name, sub in metrics.groupby("target", sort=False):
         task = str(sub["task"].iloc[0])
@@ -43,8 +45,10 @@ def metrics_lines(metrics_tsv: Path, comparisons_tsv: Path | None = None) -> lis
 
 def _label_lines(metrics, comparisons, task: str) -> list[str]:
     from esm_schnet.evaluate import comparison_line
+    from esm_schnet.tasks import get_task
 
-    metric = "auroc" if task == "classification" else "rmse"
+    t = get_task(task)
+    metric = t.headline
     lines = [f"  {'model':<14}{'n':>4}  {metric.upper()} [95% CI]", f"  {'-' * 44}"]
     for _, r in metrics.iterrows():
         n = int(r["n"]) if math.isfinite(float(r["n"])) else 0
@@ -52,7 +56,7 @@ def _label_lines(metrics, comparisons, task: str) -> list[str]:
             f"  {r['model']:<14}{n:>4}  {_fmt(r[metric], 4)} "
             f"[{_fmt(r[metric + '_lo'])}, {_fmt(r[metric + '_hi'])}]"
         )
-    lines.append("  " + comparison_line(metrics, comparisons, task))
+    lines.append("  " + comparison_line(metrics, comparisons, metric, t.is_higher_better(metric)))
     return lines
 
 

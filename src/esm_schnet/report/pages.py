@@ -15,6 +15,8 @@ import math
 from pathlib import Path
 
 from esm_schnet.core.files import write_text
+from esm_schnet.tasks import get_task, task_names
+from esm_schnet.tasks.names import REGRESSION
 
 SORT_JS = """<script>
 document.querySelectorAll("table.sortable th").forEach(function (th) {
@@ -92,15 +94,15 @@ def headline_rst(metrics: dict) -> str:
     """The headline of each label (one label: the headline as always)."""
     targets = _targets(metrics)
     if len(targets) == 1:
-        return _headline(metrics, targets[0][1].get("task", "regression"))
+        return _headline(metrics, targets[0][1].get("task", REGRESSION))
     return "\n".join(
-        _headline({**metrics, **part}, part.get("task", "regression"), name)
+        _headline({**metrics, **part}, part.get("task", REGRESSION), name)
         for name, part in targets
     )
 
 
-def _headline(metrics: dict, task: str = "regression", name: str = "") -> str:
-    metric = "auroc" if task == "classification" else "rmse"
+def _headline(metrics: dict, task: str = REGRESSION, name: str = "") -> str:
+    metric = get_task(task).headline
     what = metric.upper()
     lead = f"**Headline ({name}):**" if name else "**Headline:**"
     best = metrics.get("best_baseline")
@@ -133,57 +135,31 @@ def _metrics_table(metrics: dict, name: str = "") -> str:
     if not models:
         return ""
     of = f" of {name}" if name else ""
-    if metrics.get("task") == "classification":
-        lines = [f".. list-table:: Held-out metrics{of} (95% bootstrap intervals; "
-                 "results/metrics.tsv)", "   :header-rows: 1", "",
-                 "   * - model", "     - n", "     - AUROC [95% CI]", "     - AUPRC",
-                 "     - balanced accuracy", "     - MCC", "     - log loss"]
-        for m in models:
-            lines += [f"   * - ``{m['model']}``", f"     - {m['n']}",
-                      f"     - {_f(m['auroc'], 3)} [{_f(m['auroc_lo'], 3)}, {_f(m['auroc_hi'], 3)}]",
-                      f"     - {_f(m['auprc'], 3)}", f"     - {_f(m['balanced_accuracy'], 3)}",
-                      f"     - {_f(m['mcc'], 3)}", f"     - {_f(m['log_loss'], 3)}"]
-        return "\n".join(lines) + "\n"
-    lines = [f".. list-table:: Held-out metrics{of} (95% bootstrap intervals; results/metrics.tsv)",
-             "   :header-rows: 1", "",
-             "   * - model", "     - n", "     - RMSE [95% CI]", "     - MAE", "     - R2",
-             "     - Pearson"]
-    for m in models:
-        lines += [f"   * - ``{m['model']}``", f"     - {m['n']}",
-                  f"     - {_f(m['rmse'])} [{_f(m['rmse_lo'], 3)}, {_f(m['rmse_hi'], 3)}]",
-                  f"     - {_f(m['mae'])}", f"     - {_f(m['r2'], 3)}",
-                  f"     - {_f(m['pearson'], 3)}"]
-    return "\n".join(lines) + "\n"
+    return "\n".join(get_task(metrics.get("task", REGRESSION)).rst_table(models, of)) + "\n"
 
 
-def _metric_lines(metrics: dict, task: str = "regression") -> list[str]:
-    """One line per label (several labels: headed by the label's name) and model."""
-    targets = [(n, p) for n, p in _targets(metrics) if p.get("task", "regression") == task]
+def _metric_lines(metrics: dict, plot: str) -> list[str]:
+    """One line per model of each label whose task draws `plot` (several labels: headed by
+    the label's name)."""
+    targets = _targets(metrics)
     lines = []
     for name, part in targets:
-        if len(_targets(metrics)) > 1:
+        task = get_task(part.get("task", REGRESSION))
+        if plot not in task.plots:
+            continue
+        if len(targets) > 1:
             lines.append(f"- label **{name}**:")
-        for m in (part.get("models") or {}).values():
-            if task == "classification":
-                lines.append(
-                    f"- ``{m['model']}``: n {m['n']}, AUROC {_f(m['auroc'], 3)} "
-                    f"[{_f(m['auroc_lo'], 3)}, {_f(m['auroc_hi'], 3)}], AUPRC {_f(m['auprc'], 3)}, "
-                    f"accuracy {_f(m['accuracy'], 3)}, MCC {_f(m['mcc'], 3)}, log loss "
-                    f"{_f(m['log_loss'], 3)}"
-                )
-            else:
-                lines.append(
-                    f"- ``{m['model']}``: n {m['n']}, RMSE {_f(m['rmse'])} [{_f(m['rmse_lo'], 3)}, "
-                    f"{_f(m['rmse_hi'], 3)}], R2 {_f(m['r2'], 3)}, Pearson {_f(m['pearson'], 3)}"
-                )
-    return lines or [f"- no {task} label in this run"]
+        lines += [task.metric_line(m) for m in (part.get("models") or {}).values()]
+    if lines:
+        return lines
+    owner = next((n for n in task_names() if plot in get_task(n).plots), "such")
+    return [f"- no {owner} label in this run"]
 
 
 def values_rst(metrics: dict, lengths_tsv, convergence_tsv, history_tsv) -> dict[str, str]:
     import pandas as pd
 
     head = "**Values behind this plot:**\n\n"
-    models = "\n".join(_metric_lines(metrics)) + "\n"
     lengths = pd.read_csv(lengths_tsv, sep="\t")
     per_protein = lengths.groupby("id")["length"].sum()
     lengths_txt = (
@@ -202,15 +178,10 @@ def values_rst(metrics: dict, lengths_tsv, convergence_tsv, history_tsv) -> dict
         curve += f"- {int(hist['epoch'].max())} epochs; final training loss: median {_f(last.median(), 3)}, max {_f(last.max(), 3)}\n"
     if len(conv):
         curve += f"- loss ratio to the mean predictor per fold: {', '.join(_f(r, 2) for r in conv['ratio'])}\n"
-    classes = "\n".join(_metric_lines(metrics, "classification")) + "\n"
-    return {
-        "parity": head + models,
-        "residuals": head + models,
-        "lengths": head + lengths_txt,
-        "learning_curves": head + curve,
-        "roc_pr": head + classes,
-        "confusion": head + classes,
-    }
+    values = {plot: head + "\n".join(_metric_lines(metrics, plot)) + "\n" for plot in PLOT_NAMES}
+    values["lengths"] = head + lengths_txt
+    values["learning_curves"] = head + curve
+    return values
 
 
 def write_pages(predictions_tsv, metrics_json, structures_tsv, skipped_tsv, lengths_tsv,

@@ -1,15 +1,14 @@
 """The multi-task head: how the encoder's outputs map to every label, and the masked loss.
 
-The encoder returns one row of outputs per protein ([B, K]; [B] when K = 1): one column per
-regression label, then one logit per class of each classification label, in the order of the
-`labels:` setting (`LabelSpec.width` columns each).
+The encoder returns one row of outputs per protein ([B, K]; [B] when K = 1): each label's
+columns (`LabelSpec.width`: 1 for regression, one logit per class for classification) in the
+order of the `labels:` setting.
 
-- regression: the label's own TargetScaler (esm_schnet.encoders.model; the size-line offset fitted on the
-  training fold's proteins that have this label); loss = that scaler's standardised MSE.
-- classification: logits = log training-class frequencies + output (divided by the training
-  fold's mean residue count under readout `add`, so a sum over residues stays O(1)); an
-  untrained network (output 0) predicts the class prior. Loss = cross-entropy, weighted by
-  `class_weights: balanced` (n / (classes x count) on the training fold) when asked.
+What a label's head holds, how its outputs become predictions, its loss and the mean
+predictor's output are its task's (esm_schnet.tasks: `fit_head`, `outputs`, `loss`,
+`reference`; regression: a TargetScaler and its standardised MSE; classification: log class
+priors, class weights and cross-entropy). `Head` stores every task's fields, so model.pt keeps
+one format.
 
 A missing label (NaN target) contributes nothing: each label's loss is the mean over the proteins
 of the batch that have it (0 when none does), and the total is the sum over labels. With the one
@@ -27,6 +26,8 @@ from torch import Tensor
 
 from esm_schnet.core.labels import LabelSpec
 from esm_schnet.encoders.model import TargetScaler
+from esm_schnet.tasks import task_of
+from esm_schnet.tasks.names import REGRESSION
 
 
 @dataclass
@@ -104,39 +105,17 @@ class LabelHeads:
                 from esm_schnet.core.errors import EsmSchnetError
 
                 raise EsmSchnetError(f"no training protein has the label {spec.name!r}")
-            if spec.is_classification:
-                counts = np.bincount(y[have, j].astype(int), minlength=spec.width).astype(float)
-                prior = (counts + 0.5) / (counts.sum() + 0.5 * spec.width)  # never log(0)
-                if spec.class_weights == "balanced":
-                    weights = [float(counts.sum() / (spec.width * c)) if c > 0 else 0.0
-                               for c in counts]
-                else:
-                    weights = [1.0] * spec.width
-                scale = float(n[have].mean()) if readout == "add" else 1.0
-                heads.append(Head(spec, start, log_prior=tuple(np.log(prior).tolist()),
-                                  weights=tuple(weights), logit_scale=scale))
-            else:
-                heads.append(Head(spec, start,
-                                  scaler=TargetScaler.fit(readout, y[have, j], n[have])))
+            fields = task_of(spec).fit_head(spec, readout, y[have, j], n[have])
+            heads.append(Head(spec, start, **fields))
             start += spec.width
         return cls(heads)
 
     # -- outputs -> labels ------------------------------------------------------------------
 
-    def logits(self, head: Head, out: Tensor) -> Tensor:
-        prior = torch.tensor(head.log_prior, dtype=out.dtype, device=out.device)
-        return prior + out[:, head.start : head.stop] / head.logit_scale
-
     def to_outputs(self, out: Tensor, n: Tensor) -> list[Tensor]:
         """Per label: the predicted value [B] (regression) or class probabilities [B, C]."""
         out = _as_matrix(out, n.shape[0])
-        res = []
-        for h in self.heads:
-            if h.spec.is_classification:
-                res.append(torch.softmax(self.logits(h, out), dim=1))
-            else:
-                res.append(h.scaler.to_label(out[:, h.start], n))
-        return res
+        return [task_of(h.spec).outputs(h, out, n) for h in self.heads]
 
     # -- loss ---------------------------------------------------------------------------------
 
@@ -149,32 +128,18 @@ class LabelHeads:
             have = torch.isfinite(y[:, j])
             if not bool(have.any()):
                 continue
-            if h.spec.is_classification:
-                target = y[have, j].long()
-                ce = torch.nn.functional.cross_entropy(
-                    self.logits(h, out)[have], target, reduction="none"
-                )
-                w = torch.tensor(h.weights, dtype=ce.dtype, device=ce.device)[target]
-                total = total + torch.mean(w * ce)
-            else:
-                total = total + h.scaler.loss(out[have, h.start], y[have, j], n[have])
+            total = total + task_of(h.spec).loss(h, out[have], y[have, j], n[have])
         return total
 
     def reference_output(self, batches) -> Tensor:
-        """The constant output of the mean predictor ([K]): the mean standardised target of
-        each regression label over the proteins that have it, 0 (the class prior) for logits."""
+        """The constant output of the mean predictor ([K]): each label's task's (regression:
+        the mean standardised target over the proteins that have it; 0, the class prior, for
+        logits)."""
         const = torch.zeros(self.width, dtype=torch.float64)
         for j, h in enumerate(self.heads):
-            if h.spec.is_classification:
-                continue
-            ts = []
-            for b in batches:
-                y = _targets(b.y)[:, j]
-                have = torch.isfinite(y)
-                if bool(have.any()):
-                    ts.append(h.scaler.standardise(y[have], b.num_nodes[have]))
-            if ts:
-                const[h.start] = float(torch.cat(ts).mean())
+            value = task_of(h.spec).reference(h, batches, j)
+            if value is not None:
+                const[h.start] = value
         return const
 
     # -- storage ------------------------------------------------------------------------------
@@ -189,7 +154,7 @@ class LabelHeads:
     @classmethod
     def single(cls, scaler: TargetScaler) -> "LabelHeads":
         """The one default regression label (checkpoints before format 4)."""
-        spec = LabelSpec(name="label", task="regression", class_weights="none")
+        spec = LabelSpec(name="label", task=REGRESSION, class_weights="none")
         return cls([Head(spec, 0, scaler=scaler)])
 
     def first_scaler(self) -> TargetScaler | None:

@@ -74,6 +74,7 @@ class TrainedModel:
 
         from esm_schnet.encoders.graph import collate
         from esm_schnet.encoders.tabulated import shared_filter_tables
+        from esm_schnet.tasks import task_of
 
         self.model.eval()
         out: dict[str, dict] = {s.name: {} for s in self.heads.specs}
@@ -86,20 +87,19 @@ class TrainedModel:
                 values = self.heads.to_outputs(self.model(b).double(), b.num_nodes.double())
                 for spec, v in zip(self.heads.specs, values):
                     v = v.cpu().numpy()
-                    out[spec.name].update(
-                        {i: (p.copy() if spec.is_classification else float(p))
-                         for i, p in zip(b.ids, v)}
-                    )
+                    task = task_of(spec)
+                    out[spec.name].update({i: task.as_value(spec, p) for i, p in zip(b.ids, v)})
         return out
 
     def predict(self, graphs, batch_size: int = 8) -> dict[str, float]:
         """The first label of ProteinGraphs: {id: value} (one-label regression models: the
         prediction; for a classification label, the probability of its last class)."""
+        from esm_schnet.tasks import task_of
+
         spec = self.heads.specs[0]
         first = self.predict_labels(graphs, batch_size)[spec.name]
-        if spec.is_classification:
-            return {i: float(p[-1]) for i, p in first.items()}
-        return first
+        task = task_of(spec)
+        return {i: task.first_value(spec, p) for i, p in first.items()}
 
     @property
     def embedding(self) -> dict:

@@ -32,6 +32,7 @@ import numpy as np
 from esm_schnet.core.device import resolve_device
 from esm_schnet.core.files import write_json, write_tsv
 from esm_schnet.core.settings import GraphSettings, TrainingSettings, section
+from esm_schnet.tasks import task_of
 from esm_schnet.train.loop import train_model
 from esm_schnet.train.runtime import library_versions, tune_malloc
 
@@ -73,8 +74,8 @@ def prediction_columns(specs) -> list[str]:
 
     if is_default(specs):
         return ["id", "y_true", "y_pred", "fold"]
-    classes = dict.fromkeys(c for s in specs if s.is_classification for c in s.classes)
-    return ["id", "target", "y_true", "y_pred", "fold", *(f"p_{c}" for c in classes)]
+    extra = dict.fromkeys(c for s in specs for c in task_of(s).fold_columns(s))
+    return ["id", "target", "y_true", "y_pred", "fold", *extra]
 
 
 def prediction_rows(specs, graphs, preds: dict, fold: int) -> tuple[list[str], list[dict]]:
@@ -92,12 +93,7 @@ def prediction_rows(specs, graphs, preds: dict, fold: int) -> tuple[list[str], l
             row = {c: "" for c in columns} | {"id": g.id, "fold": fold}
             if not is_default(specs):
                 row["target"] = spec.name
-            if spec.is_classification:
-                row["y_true"] = spec.classes[int(y[j])]
-                row["y_pred"] = spec.classes[int(np.argmax(value))]
-                row.update({f"p_{c}": float(p) for c, p in zip(spec.classes, value)})
-            else:
-                row["y_true"], row["y_pred"] = float(y[j]), float(value)
+            row.update(task_of(spec).fold_cells(spec, y[j], value))
             rows.append(row)
     return columns, rows
 
@@ -322,14 +318,9 @@ def _run(stack, *, shards, samples, train_ids, test_ids, outdir, graph_cfg, mode
                     fold, fit["ratio"], fit["threshold"])
     for spec in specs if rows else ():
         mine = [r for r in rows if r.get("target", spec.name) == spec.name]
-        if spec.is_classification:
-            right = sum(r["y_pred"] == r["y_true"] for r in mine)
-            log.info("fold %s: %s test accuracy %d/%d", fold, spec.name, right, len(mine))
-        elif mine:
-            err = np.array([r["y_pred"] - r["y_true"] for r in mine])
-            log.info("fold %s: %stest RMSE %.4g on %d protein(s)", fold,
-                     "" if len(specs) == 1 else f"{spec.name} ", float(np.sqrt((err**2).mean())),
-                     len(mine))
+        line = task_of(spec).fold_log(spec, mine, named=len(specs) > 1)
+        if line:
+            log.info("fold %s: %s", fold, line)
     log.info("done in %.1f s (imports %.1f, load %.1f, graphs %.1f, train %.1f, predict %.1f)",
              t_end - t_start, t_import - t_start, t_load - t_import, t_graph - t_load,
              t_train - t_graph, t_pred - t_train)

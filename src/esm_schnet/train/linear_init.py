@@ -36,6 +36,7 @@ import itertools
 import numpy as np
 
 from esm_schnet.baselines import INNER_FOLDS, RIDGE_ALPHAS, _inner_splits
+from esm_schnet.tasks import task_of
 
 
 def _weighted_ridge(x, r, w, xte, alphas):
@@ -135,7 +136,7 @@ def init_linear_term(model, batches, heads, readout: str, seed: int = 0,
     # jobs on the cores the fit ran 20-40x slower (the same numbers either way, checked)
     with torch.no_grad(), threadpool_limits(limits=1, user_api="blas"):
         for j, h in enumerate(heads.heads):
-            if h.spec.is_classification:
+            if not task_of(h.spec).linear_init:
                 continue
             y = targets[:, j]
             have = np.isfinite(y)

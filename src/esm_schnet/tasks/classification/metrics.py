@@ -1,4 +1,4 @@
-"""Classification metrics with 95% percentile-bootstrap intervals and paired comparisons.
+"""Classification metrics (the `classification` task) with 95% percentile-bootstrap intervals and paired comparisons.
 
 Inputs: `y_true`, the class index (0..K-1) of each protein, and `prob` [n, K], the predicted
 class probabilities (rows summing to 1 within `PROB_TOLERANCE`; a 1-D `prob` is read as
@@ -19,12 +19,12 @@ Higher is better for every metric but `log_loss` (`HIGHER_IS_BETTER`).
 Macro averages run over the classes present in `y_true`; a class with no protein is named in the
 notes. With one class only, auroc, auprc, balanced_accuracy and mcc are NaN with that reason.
 
-Bootstrap: resampling weights from `metrics.unit_weights` (proteins, or whole groups when
+Bootstrap: resampling weights from `tasks.common.unit_weights` (proteins, or whole groups when
 `units` is given), every metric recomputed on each resample by vectorised weighted formulas
 (equal to sklearn on the resampled set, tested). A resample that lacks a class present in the
 data has no defined auroc / auprc / balanced_accuracy / mcc (for K > 2 the macro average would
 silently change meaning): those resamples are NaN, left out of the interval, and counted in the
-notes; with fewer than half of them left the interval is NaN (as in `metrics`).
+notes; with fewer than half of them left the interval is NaN (`tasks.common.interval`).
 """
 
 from __future__ import annotations
@@ -35,9 +35,9 @@ import warnings
 
 import numpy as np
 
-from esm_schnet.tasks.metrics import CONFIDENCE, interval, unit_weights, verdict
+from esm_schnet.tasks.common import CONFIDENCE, interval, unit_weights, verdict
 
-log = logging.getLogger("esm_schnet.tasks.metrics_cls")
+log = logging.getLogger("esm_schnet.tasks.classification.metrics")
 
 CLS_METRICS: tuple[str, ...] = (
     "auroc", "auprc", "accuracy", "balanced_accuracy", "mcc", "log_loss",
@@ -252,7 +252,7 @@ def directed_verdict(metric: str, lo: float, hi: float) -> str:
     """What a 95% interval of (model minus baseline) `metric` says, reading its direction:
     for auroc higher is better (lo > 0: better), for log_loss lower is better (hi < 0: better)."""
     if HIGHER_IS_BETTER[metric]:
-        return verdict(-hi, -lo)  # metrics.verdict reads "lower is better"
+        return verdict(-hi, -lo)  # common.verdict reads "lower is better"
     return verdict(lo, hi)
 
 

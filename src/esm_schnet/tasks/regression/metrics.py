@@ -1,4 +1,4 @@
-"""Regression metrics with 95% percentile-bootstrap intervals.
+"""Regression metrics (the `regression` task) with 95% percentile-bootstrap intervals.
 
 Point estimates come from scikit-learn (MSE, MAE, R2) and scipy (Pearson, Spearman); the
 bootstrap resamples proteins with replacement (`n_boot` times, fixed seed) and recomputes every
@@ -16,11 +16,16 @@ import warnings
 
 import numpy as np
 
-log = logging.getLogger("esm_schnet.tasks.metrics")
+from esm_schnet.tasks.common import CONFIDENCE, interval, unit_weights, verdict
+
+log = logging.getLogger("esm_schnet.tasks.regression.metrics")
 
 METRICS: tuple[str, ...] = ("mse", "rmse", "mae", "r2", "pearson", "spearman")
 MIN_N = 3  # fewer proteins than this: R2 and the correlations are reported as NaN
-CONFIDENCE = 0.95
+
+__all__ = ["CONFIDENCE", "METRICS", "PAIRED_METRICS", "bootstrap_metrics", "compute_metrics",
+           "interval", "metric_columns", "paired_difference", "point_metrics", "unit_weights",
+           "verdict"]
 
 
 def _as_arrays(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
@@ -113,18 +118,6 @@ def bootstrap_metrics(y_true, y_pred, n_boot: int, seed: int = 0) -> dict[str, n
     return res
 
 
-def interval(samples: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, float]:
-    """Percentile interval (lo, hi) of bootstrap samples (NaN when under half are finite);
-    shared by the classification metrics (esm_schnet.tasks.metrics_cls)."""
-    finite = samples[np.isfinite(samples)]
-    # An interval from fewer than half of the resamples would be misleading.
-    if finite.size == 0 or finite.size < 0.5 * samples.size:
-        return math.nan, math.nan
-    tail = (1.0 - confidence) / 2.0 * 100.0
-    lo, hi = np.percentile(finite, [tail, 100.0 - tail])
-    return float(lo), float(hi)
-
-
 def compute_metrics(y_true, y_pred, n_boot: int = 1000, seed: int = 0) -> dict:
     """Point metrics with 95% percentile-bootstrap intervals.
 
@@ -161,33 +154,6 @@ def metric_columns() -> list[str]:
 
 # ----------------------------------------------------------------------- paired comparisons
 PAIRED_METRICS: tuple[str, ...] = ("rmse", "mae")
-
-
-def verdict(lo: float, hi: float) -> str:
-    """What a 95% interval of (model minus baseline) error says: lower error is better."""
-    if math.isfinite(hi) and hi < 0:
-        return "better"
-    if math.isfinite(lo) and lo > 0:
-        return "worse"
-    return "not distinguishable"
-
-
-def unit_weights(units, n_boot: int, seed: int = 0) -> np.ndarray:
-    """Bootstrap weights [n_boot, n] that resample whole units (proteins or clusters).
-
-    Each resample draws as many units as there are, with replacement; protein i's weight is
-    the number of times its unit was drawn, so every member of a cluster shares one weight
-    (clusters are kept whole). `units`: one label per protein.
-    """
-    _, idx = np.unique(np.asarray(units).astype(str), return_inverse=True)
-    n_units = int(idx.max()) + 1 if idx.size else 0
-    if n_boot <= 0 or n_units == 0:
-        return np.zeros((0, idx.size))
-    rng = np.random.default_rng(seed)
-    draws = rng.integers(0, n_units, size=(n_boot, n_units))
-    counts = np.zeros((n_boot, n_units))
-    np.add.at(counts, (np.arange(n_boot)[:, None], draws), 1.0)
-    return counts[:, idx]
 
 
 def _weighted_errors(err: np.ndarray, w: np.ndarray) -> dict[str, np.ndarray]:

@@ -1,5 +1,5 @@
 """A classification label's evaluation: SchNet's held-out class probabilities next to the
-classification baselines on the same folds, their metrics (esm_schnet.tasks.metrics_cls: AUROC,
+classification baselines on the same folds, their metrics (tasks.classification.metrics: AUROC,
 AUPRC, accuracy, balanced accuracy, MCC, log loss, each with a 95% bootstrap interval over
 proteins) and the paired comparisons (intervals over proteins, or whole clusters under
 `cv.scheme: group`).
@@ -18,6 +18,10 @@ import pandas as pd
 
 from esm_schnet.core.errors import InputError
 from esm_schnet.evaluate.schema import COMPARISON_COLUMNS, MODEL_NAME, model_order
+from esm_schnet.evaluate.summary import comparison_line, convergence_lines
+from esm_schnet.evaluate.tables import baseline_proteins, comparison_rows, resampling_units
+from esm_schnet.tasks.common import fmt as _fmt
+from esm_schnet.tasks.names import CLASSIFICATION
 
 log = logging.getLogger("esm_schnet.evaluate")
 
@@ -36,15 +40,18 @@ def classification_tables(
     seed: int = 0,
     scheme: str = "",
     structure: Mapping | None = None,
+    baseline_task: str = CLASSIFICATION,
+    extra=None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """(predictions long table, metrics one row per model, info) of one classification label.
 
     fold_predictions: id, y_true, y_pred, fold, p_<class> (SchNet, this label's rows);
     folds: id, fold[, cluster] of the proteins that have this label; values: the label's class
-    text by id (the sample table)."""
+    text by id (the sample table); baseline_task: whose baselines run (esm_schnet.baselines);
+    extra: a task's added metrics (Task.extra_metrics), scored after the built-in ones."""
     from esm_schnet import baselines
-    from esm_schnet.tasks.metrics_cls import compute_metrics, metric_columns
-    from esm_schnet.evaluate.tables import baseline_proteins
+    from esm_schnet.tasks.classification.metrics import compute_metrics, metric_columns
+    from esm_schnet.tasks.common import extra_metric_values
 
     classes = list(spec.classes)
     folds = folds.copy()
@@ -68,10 +75,10 @@ def classification_tables(
     probs = {MODEL_NAME: _probabilities(schnet, classes)}
     proteins = baseline_proteins(ids, records, folds, scheme, structure).with_labels(
         y, len(classes))
-    base, info = baselines.run("classification", proteins, fold)
+    base, info = baselines.run(baseline_task, proteins, fold)
     probs.update(base)
     frames, rows = [], []
-    for name in model_order("classification"):
+    for name in model_order(baseline_task):
         if name not in probs:
             continue
         p = probs[name]
@@ -84,24 +91,30 @@ def classification_tables(
         frames.append(frame)
         row = {"model": name}
         row.update(compute_metrics(y, p, n_boot=n_boot, seed=seed))
+        row.update(extra_metric_values(extra or {}, y, p, n_boot=n_boot, seed=seed))
         if row["notes"]:
             log.warning("%s (%s): %s", name, spec.name, row["notes"])
         rows.append(row)
     preds = pd.concat(frames, ignore_index=True)
-    metrics = pd.DataFrame(rows, columns=["model", "n", "n_classes", *metric_columns(), "notes"])
+    metrics = pd.DataFrame(rows, columns=["model", "n", "n_classes", *metric_columns(),
+                                          *extra_columns(extra), "notes"])
     info = {"n_proteins": len(ids), "n_folds": int(len(np.unique(fold))),
             "classes": classes, "class_counts": np.bincount(y, minlength=len(classes)).tolist(),
             "embedding_dim": int(proteins.mean.shape[1]), **info}
     return preds, metrics, info
 
 
+def extra_columns(extra) -> list[str]:
+    return [c for m in (extra or {}) for c in (m, f"{m}_lo", f"{m}_hi")]
+
+
 def compare_classification(spec, preds: pd.DataFrame, folds: pd.DataFrame, scheme: str = "",
-                           n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+                           n_boot: int = 1000, seed: int = 0,
+                           baseline_task: str = CLASSIFICATION) -> pd.DataFrame:
     """SchNet minus every baseline for each classification metric on the same held-out
     proteins, with 95% paired bootstrap intervals and direction-aware verdicts (AUROC higher is
     better, log loss lower)."""
-    from esm_schnet.tasks.metrics_cls import CLS_METRICS, paired_difference
-    from esm_schnet.evaluate.tables import comparison_rows, resampling_units
+    from esm_schnet.tasks.classification.metrics import CLS_METRICS, paired_difference
 
     classes = list(spec.classes)
     unit, units = resampling_units(folds, scheme)
@@ -110,7 +123,7 @@ def compare_classification(spec, preds: pd.DataFrame, folds: pd.DataFrame, schem
     schnet = by_model[MODEL_NAME]
     y = np.array([classes.index(str(c)) for c in schnet["label"]], dtype=int)
     rows = []
-    for name in model_order("classification"):
+    for name in model_order(baseline_task):
         if name == MODEL_NAME or name not in by_model:
             continue
         res = paired_difference(y, _probabilities(schnet, classes),
@@ -118,3 +131,33 @@ def compare_classification(spec, preds: pd.DataFrame, folds: pd.DataFrame, schem
                                 n_boot=n_boot, seed=seed)
         rows += comparison_rows(name, res, CLS_METRICS, unit, units)
     return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
+
+
+def summary_table_cls(metrics: pd.DataFrame, model_id: str = "", scheme: str = "",
+                      comparisons: pd.DataFrame | None = None,
+                      convergence: pd.DataFrame | None = None, headline: str = "auroc") -> str:
+    """Plain-text table of a classification label: AUROC and balanced accuracy with their 95%
+    intervals, MCC, log loss; the paired comparisons; SchNet against the best baseline."""
+    head = (f"{'model':<15}{'n':>4}  {'AUROC [95% CI]':<22}{'AUPRC':>7}{'acc.':>7}  "
+            f"{'bal. acc. [95% CI]':<22}{'MCC':>7}{'log loss':>10}")
+    lines = []
+    if model_id or scheme:
+        lines.append(f"embedding: {model_id}; CV scheme: {scheme}")
+    lines += [head, "-" * len(head)]
+    for _, r in metrics.iterrows():
+        auroc = f"{_fmt(r['auroc'])} [{_fmt(r['auroc_lo'])}, {_fmt(r['auroc_hi'])}]"
+        bal = (f"{_fmt(r['balanced_accuracy'])} [{_fmt(r['balanced_accuracy_lo'])}, "
+               f"{_fmt(r['balanced_accuracy_hi'])}]")
+        lines.append(f"{r['model']:<15}{int(r['n']):>4}  {auroc:<22}{_fmt(r['auprc']):>7}"
+                     f"{_fmt(r['accuracy']):>7}  {bal:<22}{_fmt(r['mcc']):>7}"
+                     f"{_fmt(r['log_loss']):>10}")
+    if comparisons is not None and len(comparisons):
+        lines.append("")
+        lines.append(f"{'SchNet minus':<15}{'metric':<19}{'difference [95% paired CI]':<34}"
+                     "verdict")
+        for _, r in comparisons.iterrows():
+            d = f"{_fmt(r['difference'], 3)} [{_fmt(r['lo'])}, {_fmt(r['hi'])}]"
+            lines.append(f"{r['baseline']:<15}{r['metric']:<19}{d:<34}{r['verdict']}")
+    lines += convergence_lines(convergence)
+    lines.append(comparison_line(metrics, comparisons, headline, higher_is_better=True))
+    return "\n".join(lines)

@@ -1,11 +1,11 @@
-"""Plots of a classification label (matplotlib Agg, object API, the style of `plots`).
+"""Plots of a classification label (matplotlib Agg, object API, esm_schnet.report.figures).
 
 - `roc_pr`: one figure, two panels: ROC curves (false vs true positive rate) and
   precision-recall curves of SchNet and the baselines; the legend gives each model's AUROC /
-  AUPRC with its 95% interval (from `metrics_cls.compute_metrics` rows when given). Binary:
+  AUPRC with its 95% interval (from `metrics.compute_metrics` rows when given). Binary:
   class 1 is the positive class; K > 2: the macro average of the one-vs-rest curves (mean true
   positive rate on a common false-positive-rate grid; mean step-interpolated precision on a
-  common recall grid), matching the macro AUROC / AUPRC of `metrics_cls`.
+  common recall grid), matching the macro AUROC / AUPRC of `tasks.classification.metrics`.
 - `confusion`: one model's confusion matrix, two panels: counts and row-normalised (each row
   divided by the proteins of that true class, so the diagonal is the per-class recall).
 
@@ -22,10 +22,11 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from esm_schnet.tasks.metrics_cls import as_inputs, point_metrics
+from esm_schnet.tasks.classification.metrics import as_inputs, point_metrics
+from esm_schnet.tasks.names import CLASSIFICATION
 from esm_schnet.report.figures import BASE_FONT, fmt, model_styles, new_figure, style_axis, style_of
 
-log = logging.getLogger("esm_schnet.report.plots_cls")
+log = logging.getLogger("esm_schnet.tasks.classification.plots")
 
 PLOTS_CLS = ("roc_pr", "confusion")
 GRID = np.linspace(0.0, 1.0, 201)  # common axis of the macro-averaged curves
@@ -63,8 +64,8 @@ def _curves(y: np.ndarray, p: np.ndarray) -> tuple[tuple, tuple]:
     return (np.r_[0.0, GRID], np.r_[0.0, tpr]), (GRID, prec)
 
 
-def _ordered(models: Sequence[str]) -> list[str]:
-    styles = model_styles("classification")
+def _ordered(models: Sequence[str], baseline_task: str = CLASSIFICATION) -> list[str]:
+    styles = model_styles(baseline_task)
     known = [m for m in styles if m in models]
     return known + [m for m in models if m not in styles]
 
@@ -84,6 +85,7 @@ def roc_pr(
     class_names: Sequence[str] | None = None,
     title: str = "",
     label_name: str = "label",
+    baseline_task: str = CLASSIFICATION,
 ) -> Figure:
     """ROC (left) and precision-recall (right) curves, SchNet on top, baselines faded; AUROC and
     AUPRC with their 95% intervals in the legends (point values only for a model without a
@@ -92,8 +94,8 @@ def roc_pr(
         raise ValueError("no predictions to plot")
     metrics = metrics or {}
     fig, (ax_roc, ax_pr) = new_figure(11.0, 5.2, ncols=2)
-    models = _ordered(list(probs))
-    styles = model_styles("classification")
+    models = _ordered(list(probs), baseline_task)
+    styles = model_styles(baseline_task)
     y = None
     k = 0
     for m in reversed(models):  # SchNet drawn last (on top)
@@ -162,6 +164,7 @@ def confusion(
     class_names: Sequence[str] | None = None,
     title: str = "",
     label_name: str = "label",
+    baseline_task: str = CLASSIFICATION,
 ) -> Figure:
     """Confusion matrix of one model: counts (left) and row-normalised (right)."""
     counts = confusion_counts(y_true, prob)
@@ -192,9 +195,32 @@ def confusion(
         ax.set_ylabel(f"true {label_name}", fontsize=BASE_FONT + 1)
         ax.set_title(sub, fontsize=BASE_FONT + 1)
         fig.colorbar(im, ax=ax, shrink=0.8)
-    st = style_of(model, model_styles("classification"))
+    st = style_of(model, model_styles(baseline_task))
     fig.suptitle(
         title or f"{st.label}: confusion matrix of {int(counts.sum())} held-out proteins",
         fontsize=BASE_FONT + 2,
     )
     return fig
+
+
+def label_plots(preds, models: Mapping, spec, *, where: str = "", baselines: bool = True,
+                baseline_task: str = CLASSIFICATION) -> dict[str, Figure]:
+    """roc_pr and confusion of one classification label from its rows of
+    results/predictions.tsv (label = true class, p_<class> per class) and its models' metrics."""
+    classes = list(spec.classes)
+    cols = [f"p_{c}" for c in classes]
+    by_model = {m: g.set_index("id") for m, g in preds.groupby("model", sort=False)}
+    if "schnet" not in by_model:
+        raise ValueError(f"no SchNet predictions of label {spec.name!r}")
+    ids = list(by_model["schnet"].index)
+    y = np.array([classes.index(str(c)) for c in by_model["schnet"]["label"]])
+    probs = {m: g.loc[ids, cols].to_numpy(dtype=float) for m, g in by_model.items()
+             if baselines or m == "schnet"}
+    return {
+        "roc_pr": roc_pr(y, probs, models, class_names=classes, label_name=spec.name,
+                         title=f"Held-out class probabilities of {spec.name} ({where})",
+                         baseline_task=baseline_task),
+        "confusion": confusion(y, probs["schnet"], class_names=classes, label_name=spec.name,
+                               title=f"SchNet confusion matrix of {spec.name} ({where})",
+                               baseline_task=baseline_task),
+    }
