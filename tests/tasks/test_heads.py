@@ -103,8 +103,8 @@ def test_format_3_checkpoint_still_loads(tmp_path):
     model = build_model(cfg)
     torch.nn.init.normal_(model.lin2.weight)
     scaler = TargetScaler(readout="add", intercept=1.0, slope=0.5, sigma=0.1, scale=20.0)
-    config = asdict(cfg)
-    del config["out_channels"]
+    config = {**asdict(cfg), **cfg.settings}  # SchNet's settings were flat fields then
+    del config["out_channels"], config["settings"]
     torch.save({"format": "esm-schnet-model", "format_version": 3, "model_config": config,
                 "target_scaler": asdict(scaler), "meta": {},
                 "state_dict": model.state_dict()}, tmp_path / "old.pt")

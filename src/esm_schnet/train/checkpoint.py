@@ -205,7 +205,7 @@ def _model_config(payload: dict, path) -> ModelConfig:
     if version < 5:  # before model.centroid and model.linear
         data.setdefault("centroid", False)
         data.setdefault("linear", False)
-    if version < 6:  # before per-encoder settings: SchNet's were flat fields
+    if version < 6 and "settings" not in data:  # before per-encoder settings: flat fields
         data["settings"] = {k: data.pop(k) for k in SCHNET_FIELDS if k in data}
     try:
         return ModelConfig.from_dict(data)
