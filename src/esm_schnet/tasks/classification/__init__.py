@@ -180,7 +180,7 @@ class ClassificationTask(Task):
         return classification_tables(spec, fold_predictions, folds, values, records,
                                      n_boot=n_boot, seed=seed, scheme=scheme,
                                      structure=structure, baseline_task=self.baselines_of,
-                                     extra=self.extra_metrics)
+                                     added_metrics=self.extra_metrics)
 
     def compare(self, spec, preds, folds, scheme="", *, n_boot=1000, seed=0):
         from esm_schnet.tasks.classification.tables import compare_classification

@@ -41,14 +41,14 @@ def classification_tables(
     scheme: str = "",
     structure: Mapping | None = None,
     baseline_task: str = CLASSIFICATION,
-    extra=None,
+    added_metrics=None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """(predictions long table, metrics one row per model, info) of one classification label.
 
     fold_predictions: id, y_true, y_pred, fold, p_<class> (SchNet, this label's rows);
     folds: id, fold[, cluster] of the proteins that have this label; values: the label's class
     text by id (the sample table); baseline_task: whose baselines run (esm_schnet.baselines);
-    extra: a task's added metrics (Task.extra_metrics), scored after the built-in ones."""
+    added_metrics: a task's added metrics (Task.extra_metrics), scored after the built-in ones."""
     from esm_schnet import baselines
     from esm_schnet.tasks.classification.metrics import compute_metrics, metric_columns
     from esm_schnet.tasks.common import extra_metric_values
@@ -91,13 +91,13 @@ def classification_tables(
         frames.append(frame)
         row = {"model": name}
         row.update(compute_metrics(y, p, n_boot=n_boot, seed=seed))
-        row.update(extra_metric_values(extra or {}, y, p, n_boot=n_boot, seed=seed))
+        row.update(extra_metric_values(added_metrics or {}, y, p, n_boot=n_boot, seed=seed))
         if row["notes"]:
             log.warning("%s (%s): %s", name, spec.name, row["notes"])
         rows.append(row)
     preds = pd.concat(frames, ignore_index=True)
     metrics = pd.DataFrame(rows, columns=["model", "n", "n_classes", *metric_columns(),
-                                          *extra_columns(extra), "notes"])
+                                          *extra_columns(added_metrics), "notes"])
     info = {"n_proteins": len(ids), "n_folds": int(len(np.unique(fold))),
             "classes": classes, "class_counts": np.bincount(y, minlength=len(classes)).tolist(),
             "embedding_dim": int(proteins.mean.shape[1]), **info}

@@ -110,7 +110,7 @@ class RegressionTask(Task):
 
         return evaluate_tables(fold_predictions, folds, values.astype(float), records,
                                n_boot=n_boot, seed=seed, scheme=scheme, structure=structure,
-                               baseline_task=self.baselines_of, extra=self.extra_metrics)
+                               baseline_task=self.baselines_of, added_metrics=self.extra_metrics)
 
     def compare(self, spec, preds, folds, scheme="", *, n_boot=1000, seed=0):
         from esm_schnet.tasks.regression.tables import compare_to_baselines

@@ -37,7 +37,7 @@ def evaluate_tables(
     scheme: str = "",
     structure: Mapping | None = None,
     baseline_task: str = REGRESSION,
-    extra=None,
+    added_metrics=None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Predictions of SchNet and the baselines, and their metrics.
 
@@ -47,8 +47,8 @@ def evaluate_tables(
     labels: label by id (the sample table); records: id -> object with embedding [L, D],
     n_residues, chain_index (esm_schnet.core.store.ProteinRecord); structure: id -> (pooled, surface)
     structure summaries (esm_schnet.baselines.read_structure_summaries; None: the baselines that
-    need them are skipped); baseline_task: whose baselines run (esm_schnet.baselines); extra: a
-    task's added metrics (Task.extra_metrics), scored after the built-in ones.
+    need them are skipped); baseline_task: whose baselines run (esm_schnet.baselines);
+    added_metrics: a task's added metrics (Task.extra_metrics), scored after the built-in ones.
     Returns (predictions long table, metrics table one row per model, info dict).
     """
     folds = folds.copy()
@@ -101,12 +101,12 @@ def evaluate_tables(
         sub = preds[preds["model"] == name]
         row = {"model": name}
         row.update(compute_metrics(sub["label"], sub["prediction"], n_boot=n_boot, seed=seed))
-        row.update(extra_metric_values(extra or {}, sub["label"].to_numpy(),
+        row.update(extra_metric_values(added_metrics or {}, sub["label"].to_numpy(),
                                        sub["prediction"].to_numpy(), n_boot=n_boot, seed=seed))
         if row["notes"]:
             log.warning("%s: %s", name, row["notes"])
         rows.append(row)
-    added = [c for m in (extra or {}) for c in (m, f"{m}_lo", f"{m}_hi")]
+    added = [c for m in (added_metrics or {}) for c in (m, f"{m}_lo", f"{m}_hi")]
     metrics = pd.DataFrame(rows, columns=["model", "n", *metric_columns(), *added, "notes"])
     outside = out_of_range(ids, y, own["prediction"].to_numpy(), fold)
     if outside:
