@@ -28,7 +28,7 @@ def predict(model_or_models, structures, **options):
     settings recorded in the model (reusing the embedding cache) and returns a pandas.DataFrame:
     id, structure, prediction (mean over the models), prediction_std (ddof=1, NaN with one
     model), n_models, status, reason. Options: ids, device, cache, models_dir, max_tokens
-    (esm_schnet.prediction.score.predict_structures)."""
-    from esm_schnet.prediction.score import predict_structures
+    (esm_schnet.prediction.one_step.predict_structures)."""
+    from esm_schnet.prediction.one_step import predict_structures
 
     return predict_structures(model_or_models, structures, **options)

@@ -26,7 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train-final": ("esm_schnet.train.cli:cli_final", "train the final model on every labelled protein"),
     "evaluate": ("esm_schnet.evaluate:cli", "gather folds: metrics, baselines, plots"),
     "score-test-set": ("esm_schnet.evaluate.testset:cli", "score a labelled prediction set beside every baseline refitted on all training proteins"),
-    "predict": ("esm_schnet.prediction.score:cli", "score structure files (or the workflow's prediction set) with one or more models"),
+    "predict": ("esm_schnet.prediction.cli:cli", "score structure files (or the workflow's prediction set) with one or more models"),
     "inspect": ("esm_schnet.core.inspect:cli", "summarise any HDF5 file the workflow writes"),
     "make-example": ("esm_schnet.example.cli:cli", "write the bundled synthetic example dataset"),
 }

@@ -150,7 +150,7 @@ def test_ensemble_refuses_models_of_other_features(esm_setup, tmp_path):
 
 
 def test_cli_modes_are_told_apart(esm_setup, capsys):
-    from esm_schnet.prediction.score import cli
+    from esm_schnet.prediction.cli import cli
 
     with pytest.raises(SystemExit):
         cli(["--model", str(esm_setup["models"][0])])  # no FILE and no --samples

@@ -62,7 +62,7 @@ def predict_inputs(tmp_path):
 
 
 def test_predict_end_to_end_reports_broken_structure(predict_inputs, tmp_path):
-    from esm_schnet.prediction import score as predict
+    from esm_schnet.prediction import cli as predict
 
     d = predict_inputs
     out = tmp_path / "results/predict/predictions.tsv"

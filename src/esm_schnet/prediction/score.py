@@ -1,4 +1,6 @@
-"""Score new structures with trained models (`esm-schnet predict`, `esm_schnet.predict`).
+"""Score new structures with trained models (`esm-schnet predict`, `esm_schnet.predict`): the
+scoring table and the workflow mode here; the one-step mode in prediction/one_step.py, the
+command line in prediction/cli.py.
 
 Two ways in, one scoring path (esm_schnet.prediction.ensemble), so both give the same numbers:
 
@@ -28,17 +30,15 @@ that label's column, `label_<label>` (and `error_<label>` for regression) too.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import math
 import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from esm_schnet.core.errors import ConfigError, InputError
+from esm_schnet.core.errors import ConfigError
 
 log = logging.getLogger("esm_schnet.predict")
 
@@ -147,7 +147,7 @@ def _per_label_table(ids, parsed, labels: Mapping[str, Mapping], parse_errors, r
     return table, outs
 
 
-def _summary(table: pd.DataFrame, n_models: int, where: str | None) -> None:
+def log_summary(table: pd.DataFrame, n_models: int, where: str | None) -> None:
     n_ok = int((table["status"] == "ok").sum())
     log.info("predicted %d of %d protein(s) with %d model(s)%s", n_ok, len(table), n_models,
              f"; wrote {where}" if where else "")
@@ -215,7 +215,7 @@ def run(
     check_shard_embeddings(models, attrs)
     log.info(
         "scoring %d protein(s) with %d model(s): %s (trained on %s embeddings, %d features)",
-        len(ids), len(models), ", ".join(map(str, _as_list(model_paths))),
+        len(ids), len(models), ", ".join(map(str, as_list(model_paths))),
         models[0].embedding["model"] or "?", models[0].config.in_channels,
     )
     from esm_schnet.core.labels import is_default
@@ -224,111 +224,12 @@ def run(
               else {s.name: samples[s.name].to_dict() for s in specs})
     table, _ = predict_table(ids, labels, parse_errors, records, models)
     write_tsv(table, out_path)
-    _summary(table, len(models), str(out_path))
+    log_summary(table, len(models), str(out_path))
     return table
 
 
-def _as_list(x) -> list:
+def as_list(x) -> list:
     return [x] if isinstance(x, (str, os.PathLike)) else list(x)
-
-
-def structure_id(path) -> str:
-    """The id of a structure file in the one-step mode: its name without .gz and extension."""
-    name = Path(path).name
-    if name.lower().endswith(".gz"):
-        name = name[:-3]
-    stem, dot, ext = name.rpartition(".")
-    return stem if dot and stem else name
-
-
-def embedding_config(models: Sequence, *, device=None, cache=None, models_dir=None,
-                     max_tokens=None):
-    """(EmbedConfig, embedding record) that make the models' features again: the featurizer
-    settings recorded in the model files, plus what changes where and how fast, not what (device,
-    cache, models_dir, max_tokens; None = the schema's default)."""
-    from esm_schnet.embed.config import EmbedConfig
-    from esm_schnet.prediction.ensemble import shared_embedding
-
-    emb = shared_embedding(models)
-    if not emb["model"]:
-        raise ConfigError("the model file does not record which featurizer made its embeddings "
-                          "(retrain it with this version of esm-schnet)")
-    if not emb["recorded"]:
-        log.warning("%s predates recorded featurizer settings: embedding %s with the default "
-                    "revision, layer and dtype", models[0].meta.get("path", "the model"), emb["model"])
-    settings = {k: emb[k] for k in ("model", "revision", "layer", "dtype", "storage_dtype")}
-    if emb["window"]:  # 0: the featurizer does not window; the setting's default is unused then
-        settings.update(window=emb["window"], overlap=emb["overlap"])
-    where = dict(device=device, cache=cache, models_dir=models_dir, max_tokens=max_tokens)
-    settings.update({k: v for k, v in where.items() if v is not None})
-    return EmbedConfig.from_dict(settings), emb
-
-
-def predict_structures(
-    model_or_models,
-    structures,
-    *,
-    ids: Sequence[str] | None = None,
-    device: str | None = None,
-    cache=None,
-    models_dir=None,
-    max_tokens: int | None = None,
-) -> pd.DataFrame:
-    """Parse, embed (featurizer settings recorded in the model, reusing the embedding cache) and
-    score structure files with one model or several (an ensemble): the table of the module
-    docstring, with a `structure` column. `ids` default to the file names without extension."""
-    from esm_schnet.embed.shard import embed_proteins, load, make_cache
-    from esm_schnet.prediction.ensemble import as_models
-    from esm_schnet.parse import parse_structure
-    from esm_schnet.core.settings import default
-
-    paths = [os.fspath(p) for p in _as_list(structures)]
-    if not paths:
-        raise ConfigError("no structure given: pass one or more PDB/mmCIF files (plain or .gz)")
-    ids = list(ids) if ids is not None else [structure_id(p) for p in paths]
-    if len(ids) != len(paths):
-        raise ConfigError(f"{len(ids)} ids for {len(paths)} structures")
-    seen: dict[str, str] = {}
-    for pid, path in zip(ids, paths):
-        if pid in seen:
-            raise ConfigError(f"{seen[pid]} and {path} both have the id {pid!r}: rename one")
-        seen[pid] = path
-    device = device or default("embedding.device")
-    models = as_models(model_or_models, device=_model_device(device))
-    cfg, emb = embedding_config(models, device=device, cache=cache, models_dir=models_dir,
-                                max_tokens=max_tokens)
-    cfg.check()
-    parse_errors: dict[str, str | None] = {}
-    proteins = []
-    for pid, path in zip(ids, paths):
-        try:
-            protein = parse_structure(path, pid)
-        except InputError as exc:
-            parse_errors[pid] = exc.reason
-            continue
-        parse_errors[pid] = None
-        proteins.append(protein)
-    records: dict = {}
-    if proteins:
-        featurizer = load(cfg)  # a featurizer whose weights are absent: one line saying how to fetch them
-        if emb["recorded"] and emb["weights"] and featurizer.revision != emb["weights"]:
-            log.warning("%s: the weights here (%s) are not those the model was trained with (%s): "
-                        "the features, and so the predictions, may differ",
-                        cfg.model, featurizer.revision, emb["weights"])
-        for rec in embed_proteins(proteins, featurizer, cfg, cache=make_cache(featurizer, cfg)):
-            # what a shard round trip does (esm_schnet.core.store): embeddings in the storage dtype
-            rec.embedding = np.asarray(rec.embedding, dtype=np.dtype(cfg.storage_dtype))
-            records[rec.id] = rec
-    table, _ = predict_table(ids, None, parse_errors, records, models)
-    table.insert(1, "structure", paths)
-    _summary(table, len(models), None)
-    return table
-
-
-def _model_device(device: str) -> str:
-    from esm_schnet.core.device import resolve_device
-
-    return str(resolve_device(device, setting="--device"))
 
 
 NOT_CONFIGURED = (
@@ -343,72 +244,3 @@ def not_configured(log=None) -> None:
 
     with job_log(log):
         raise ConfigError(NOT_CONFIGURED)
-
-
-def cli(argv: list[str]) -> int:
-    from esm_schnet.core.log import job_log
-    from esm_schnet.core.pathlist import add_path_arguments, paths_from_args
-    from esm_schnet.core.settings import default
-
-    ap = argparse.ArgumentParser(
-        prog="esm-schnet predict",
-        description="Score structures with trained models. One step: `esm-schnet predict --model "
-        "results/final/model.pt a.pdb b.cif.gz` parses, embeds (with the featurizer recorded in "
-        "the model) and prints the table (or writes --out). Several --model = an ensemble (mean, "
-        "standard deviation, count). With --samples: the workflow's scoring step (parsed "
-        "structures and embedding shards given).",
-    )
-    ap.add_argument("files", nargs="*", metavar="FILE", help="PDB/mmCIF files (plain or .gz)")
-    ap.add_argument("--model", action="append", default=[], metavar="MODEL",
-                    help="model.pt (results/final/model.pt, results/cv/<scheme>/fold-<k>/model.pt); "
-                    "repeat for an ensemble")
-    ap.add_argument("--models", action="extend", nargs="+", dest="model", metavar="MODEL",
-                    help="several models at once (the workflow's form; put FILEs before it)")
-    ap.add_argument("--out", default=None, help="output TSV (one-step mode: default stdout)")
-    ap.add_argument("--device", default=None,
-                    help="one-step: featurizer and model device (default: embedding.device's "
-                    f"default, {default('embedding.device')}); workflow mode: model device (cpu)")
-    ap.add_argument("--cache", default=default("embedding.cache"),
-                    help="embedding cache directory ('' = none; default %(default)s)")
-    ap.add_argument("--models-dir", default=default("embedding.models_dir"),
-                    help="downloaded weights (default %(default)s)")
-    ap.add_argument("--max-tokens", type=int, default=default("embedding.max_tokens"),
-                    help="token budget of one embedding batch (default %(default)s)")
-    ap.add_argument("--samples", default=None, help="workflow mode: prediction sample table")
-    add_path_arguments(ap, "--structures", required=False,
-                       help="workflow mode: parsed structures (results/predict/structures/<id>.h5)")
-    ap.add_argument("--shards", nargs="*", default=[], metavar="H5",
-                    help="workflow mode: embedding shard(s) of the prediction set")
-    ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-    ap.add_argument("--log", default=None)
-    a = ap.parse_args(argv)
-    if not a.model:
-        ap.error("give the model(s): --model results/final/model.pt (repeat for an ensemble)")
-    workflow = a.samples is not None
-    structures = paths_from_args(a, "structures")
-    if workflow and (a.files or not structures or not a.out):
-        ap.error("with --samples give --structures and --out, and no FILE")
-    if not workflow and (structures or a.shards):
-        ap.error("--structures/--shards belong to the workflow mode (with --samples)")
-    if not workflow and not a.files:
-        ap.error("give one or more structure files (or --samples ... for the workflow mode)")
-    for p in [*a.model, *a.shards]:
-        if not Path(p).is_file():
-            raise ConfigError(f"{p} does not exist")
-    with job_log(a.log, echo=a.log is None):
-        if a.threads:
-            import torch
-
-            torch.set_num_threads(a.threads)
-        if workflow:
-            run(a.samples, structures, a.shards, a.model, a.out, device=a.device or "cpu")
-            return 0
-        table = predict_structures(a.model, a.files, device=a.device, cache=a.cache,
-                                   models_dir=a.models_dir, max_tokens=a.max_tokens)
-    from esm_schnet.evaluate import tsv_text, write_tsv
-
-    if a.out:
-        write_tsv(table, a.out)
-    else:
-        print(tsv_text(table), end="")
-    return 0
