@@ -119,13 +119,13 @@ def test_a_batch_reads_only_its_proteins_and_nothing_per_residue_is_kept(data, m
     ids = [r.id for r in recs]
     with JobProteins(shards, ids, labels, GraphSettings.from_dict({})) as source:
         reads = []
-        real = JobProteins._read
+        real = JobProteins._load
 
-        def spy(self, k, pid):
-            reads.append(pid)
-            return real(self, k, pid)
+        def spy(self, e):
+            reads.append(e.id)
+            return real(self, e)
 
-        monkeypatch.setattr(JobProteins, "_read", spy)
+        monkeypatch.setattr(JobProteins, "_load", spy)
         ds = source.dataset(ids)
         batches = ds.batches("cpu")
         batches[4]
@@ -254,3 +254,57 @@ def test_auto_loads_small_jobs_and_streams_large_ones(data, monkeypatch):
     assert large["data"] == "stream"
     assert ((tmp / "auto-small" / "predictions.tsv").read_bytes()
             == (tmp / "auto-large" / "predictions.tsv").read_bytes())
+
+
+
+def _compress(shards):
+    """The same shards with every embedding chunked and gzipped (not readable by offset)."""
+    import h5py
+
+    for path in shards:
+        with h5py.File(path, "r+") as f:
+            for pid in list(f):
+                data = f[pid]["embedding"][()]
+                del f[pid]["embedding"]
+                f[pid].create_dataset("embedding", data=data, chunks=True, compression="gzip")
+    return shards
+
+
+@pytest.mark.parametrize("layout", ["contiguous", "gzip"])
+def test_epochs_read_without_hdf5_and_handles_stay_bounded(data, monkeypatch, layout):
+    """Batches read a protein with two preads at the offsets found in the build pass (no HDF5
+    call per protein: HDF5's per-file metadata cache grew with every protein read and its
+    allocations fragmented the heap of a 10,000-protein job), or, for shards not readable by
+    offset (chunked, compressed), through h5py handles reopened every READS_PER_OPEN reads;
+    the graphs live in one flat file; the same tensors either way."""
+    import esm_schnet.core.store as store
+    import esm_schnet.train.dataset as dataset
+
+    tmp, recs, labels, shards, _ = data
+    ids = [r.id for r in recs]
+    graph = GraphSettings.from_dict({})
+    with JobProteins(shards, ids, labels, graph) as source:
+        reference = [source.dataset(ids)[k] for k in range(len(ids))]
+    if layout == "gzip":
+        shards = _compress(shards)
+    opens, real_open = [], store._open
+    monkeypatch.setattr(store, "_open", lambda path: opens.append(path) or real_open(path))
+    monkeypatch.setattr(dataset, "READS_PER_OPEN", 2)
+    with JobProteins(shards, ids, labels, graph) as source:
+        assert source.graph_path.suffix == ".bin"
+        assert source.graph_path.stat().st_size == 12 * sum(
+            e.num_edges for e in source._entries.values())
+        assert all(n <= 2 for n in source._reads.values())  # the build pass reopens too
+        by_offset = {e.ca_at >= 0 for e in source._entries.values()}
+        assert by_offset == {layout == "contiguous"}
+        ds = source.dataset(ids)
+        opens.clear()
+        for _ in range(3):  # epochs
+            for k in range(len(ids)):
+                _same_graph(ds[k], reference[k])
+                assert all(n <= 2 for n in source._reads.values())
+                assert len(source._handles) <= len(shards)
+    if layout == "contiguous":
+        assert opens == []  # no HDF5 file opened in the epochs
+    else:  # 9 proteins in 3 shards, 3 epochs: 9 reads per shard, 2 per opening
+        assert sorted(map(str, opens)) == sorted(shards * 4)
