@@ -65,7 +65,7 @@ def gradient_norms(run: Path, fold: int, training: dict) -> dict:
     import torch
 
     import esm_schnet.encoders.model as model_module
-    from esm_schnet.cv import GROUPED_SCHEMES
+    from esm_schnet.cv import is_grouped
     from esm_schnet.encoders.model import ModelConfig
     from esm_schnet.core.samples import read_sample_table
     from esm_schnet.core.settings import GraphSettings, TrainingSettings
@@ -119,7 +119,7 @@ def gradient_norms(run: Path, fold: int, training: dict) -> dict:
     try:
         _, _, history, _ = train_model(graphs, cfg, TrainingSettings.from_dict(settings),
                                        labels=specs,
-                                       groups=prov["clusters"] if scheme in GROUPED_SCHEMES
+                                       groups=prov["clusters"] if is_grouped(scheme)
                                        else None)
     finally:
         handle.remove()

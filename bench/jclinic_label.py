@@ -67,7 +67,7 @@ def rmse_by_hydrogens(predictions: Path, with_h: set[str]) -> dict:
     fewer than MIN_UNITS units in a subset no interval is given."""
     import pandas as pd
 
-    from esm_schnet.cv import GROUPED_SCHEMES, read_folds
+    from esm_schnet.cv import is_grouped, read_folds
     from esm_schnet.tasks.regression.metrics import paired_difference
 
     results = predictions.parent
@@ -79,7 +79,7 @@ def rmse_by_hydrogens(predictions: Path, with_h: set[str]) -> dict:
     scheme = json.loads((results / "metrics.json").read_text()).get("cv_scheme") \
         if (results / "metrics.json").is_file() else None
     units: dict = {}
-    if scheme in GROUPED_SCHEMES:
+    if is_grouped(scheme):
         units = {i: c for i, (_, c) in read_folds(results / "cv" / scheme / "folds.tsv").items()}
     wide = p.pivot(index=["id", "label"], columns="model", values="prediction").reset_index()
     out: dict = {"cv_scheme": scheme, "resampled": "clusters" if units else "proteins"}

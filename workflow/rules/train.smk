@@ -4,7 +4,7 @@
 import json
 import os
 
-from esm_schnet.cv import fold_plan_problem
+from esm_schnet.cv import plan_problem
 
 CV = config["cv"]
 TRAIN_SHARDS = expand(
@@ -21,17 +21,20 @@ FOLDS_JOB = job_resources("folds")
 # Every parsed structure, through a file (parse.smk, structure_list): no command line grows with
 # the number of proteins.
 ALL_STRUCTURES = "results/lists/structures-all.txt"
-# A loocv plan with more folds (training jobs) than esm_schnet.cv.MAX_FOLDS stops here, before
-# any job, with one line naming the scheme to use (logo's clusters are only known once the
-# folds checkpoint ran: that job refuses in the same words). cv.allow_many_folds lifts it.
-if SCHEME == "loocv" and (
-    _problem := fold_plan_problem(SCHEME, len(IDS), CV["allow_many_folds"])
-):
+# An unknown cv.scheme (esm_schnet.cv.schemes registry), or a loocv plan with more folds
+# (training jobs) than esm_schnet.cv.MAX_FOLDS, stops here, before any job, with one line (logo's
+# clusters are only known once the folds checkpoint ran: that job refuses in the same words).
+# cv.allow_many_folds lifts the limit.
+try:
+    _problem = plan_problem(SCHEME, len(IDS), CV["allow_many_folds"])
+except ConfigError as exc:
+    sys.exit(f"Error validating config file: {exc}")
+if _problem:
     sys.exit(f"esm-schnet: {_problem}")
 
 
 wildcard_constraints:
-    scheme="loocv|kfold|group|logo",
+    scheme=r"[A-Za-z][A-Za-z0-9_-]*",
 
 
 checkpoint folds:

@@ -1,6 +1,7 @@
 """Cross-validation folds (`esm-schnet folds` -> results/cv/<scheme>/folds.tsv: id, fold, cluster).
 
-Schemes (config `cv.scheme`):
+Schemes (config `cv.scheme`), registered in esm_schnet.cv.schemes (a plugin adds its own there);
+the built-ins:
 - `loocv`: one fold per protein, fold k = the k-th usable protein in sample-table order.
 - `kfold`: `cv.k` folds; proteins shuffled with the seed (training.seed) and dealt round-robin,
   so fold sizes differ by at most one.
@@ -32,7 +33,7 @@ import logging
 from collections.abc import Mapping, Sequence
 
 from esm_schnet.cv.cluster import METHODS, identical_set_clusters, sequence_clusters
-from esm_schnet.cv.schemes import GROUPED_SCHEMES, SCHEMES
+from esm_schnet.cv.schemes import get_scheme
 from esm_schnet.cv.stratified import stratified_folds
 
 log = logging.getLogger("esm_schnet.cv")
@@ -42,20 +43,27 @@ log = logging.getLogger("esm_schnet.cv")
 # trains N/10 times as many models; and the evaluate job, which names every fold's files on
 # its command line, stays far below the kernel's 128 KiB limit for one argument.
 MAX_FOLDS = 200
-INSTEAD = {
-    "loocv": "use cv.scheme: kfold (cv.k folds; group for homology-aware folds)",
-    "logo": "use cv.scheme: group (whole clusters dealt into cv.k folds)",
-}
 
 
 def fold_plan_problem(scheme: str, n_folds: int, allow_many: bool = False,
                       limit: int = MAX_FOLDS) -> str | None:
-    """The one-line reason a plan of `n_folds` training jobs is refused, or None."""
-    if allow_many or scheme not in INSTEAD or n_folds <= limit:
+    """The one-line reason a plan of `n_folds` training jobs is refused, or None: a scheme
+    with one fold per protein or cluster (its `per`) is limited to `limit` folds."""
+    how = get_scheme(scheme)
+    if allow_many or how.per is None or n_folds <= limit:
         return None
-    unit = "protein" if scheme == "loocv" else "cluster"
-    return (f"cv.scheme {scheme} plans {n_folds} training jobs (one per {unit}), more than "
-            f"{limit}: {INSTEAD[scheme]}, or set cv.allow_many_folds: true to train them all")
+    instead = f"{how.instead}, or " if how.instead else ""
+    return (f"cv.scheme {scheme} plans {n_folds} training jobs (one per {how.per}), more than "
+            f"{limit}: {instead}set cv.allow_many_folds: true to train them all")
+
+
+def plan_problem(scheme: str, n_proteins: int, allow_many: bool = False) -> str | None:
+    """What the Snakefile checks before any job: an unknown scheme is a ConfigError; a scheme
+    with one fold per protein and more proteins than the limit, `fold_plan_problem`'s line
+    (one fold per cluster is only known once the folds job has clustered)."""
+    if get_scheme(scheme).per != "protein":
+        return None
+    return fold_plan_problem(scheme, n_proteins, allow_many)
 
 
 def check_fold_plan(scheme: str, n_folds: int, allow_many: bool = False) -> None:
@@ -79,64 +87,43 @@ def assign_folds(
     threads: int = 1,
     seed: int = 0,
 ) -> list[dict]:
-    """Rows {id, fold, cluster} in `ids` order."""
+    """Rows {id, fold, cluster} in `ids` order: the clusters, then the folds of the registered
+    scheme `scheme` (esm_schnet.cv.schemes)."""
     from esm_schnet.core.errors import ConfigError
 
     ids = list(ids)
-    if scheme not in SCHEMES:
-        raise ConfigError(f"cv.scheme must be one of {', '.join(SCHEMES)}, got {scheme!r}")
+    how = get_scheme(scheme)
     if len(ids) < 2:
         raise ConfigError(f"cross-validation needs at least 2 proteins, got {len(ids)}")
     sequences = dict(sequences or {i: [] for i in ids})
     groups = dict(groups or {})
     user = {i: str(groups[i]) for i in ids if groups.get(i) not in (None, "")}
     rest = {i: sequences.get(i, []) for i in ids if i not in user}
-    if scheme in GROUPED_SCHEMES:
+    if how.grouped:
         computed = (sequence_clusters(rest, identity, coverage, method=method, threads=threads)
                     if rest else {})
     else:
         computed = identical_set_clusters(rest) if rest else {}
     cluster = {i: (f"group:{user[i]}" if i in user else computed[i]) for i in ids}
-
-    if scheme == "loocv":
-        fold = {pid: n for n, pid in enumerate(ids)}
-    elif scheme == "kfold":
-        if k > len(ids):
-            raise ConfigError(f"cv.k = {k} is larger than the number of proteins ({len(ids)})")
-        import numpy as np
-
-        order = np.random.default_rng(seed).permutation(len(ids))
-        fold = {ids[j]: n % k for n, j in enumerate(order)}
-    else:
-        order = list(dict.fromkeys(cluster[i] for i in ids))
-        if len(order) < 2:
-            raise ConfigError(
-                f"cv.scheme {scheme}: all {len(ids)} proteins fall into one cluster "
-                f"(cv.identity = {identity}, cv.coverage = {coverage}); raise cv.identity or "
-                "give a group column"
-            )
-        if scheme == "group" and len(order) > k:
-            clusters = [cluster[i] for i in ids]
-            fold = dict(zip(ids, stratified_folds(ids, [""] * len(ids), k, seed,
-                                                  groups=clusters)))
-            log.info("group folds: %d clusters dealt into cv.k = %d folds by size", len(order), k)
-        else:
-            if scheme == "group":
-                log.warning("cv.scheme group: only %d clusters for cv.k = %d, one fold each",
-                            len(order), k)
-            index = {c: n for n, c in enumerate(order)}
-            fold = {pid: index[cluster[pid]] for pid in ids}
-    return [{"id": i, "fold": fold[i], "cluster": cluster[i]} for i in ids]
+    if how.grouped and len(set(cluster.values())) < 2:
+        raise ConfigError(
+            f"cv.scheme {scheme}: all {len(ids)} proteins fall into one cluster "
+            f"(cv.identity = {identity}, cv.coverage = {coverage}); raise cv.identity or "
+            "give a group column"
+        )
+    fold = how.assign(ids, cluster, k=k, seed=seed)
+    return [{"id": i, "fold": int(fold[i]), "cluster": cluster[i]} for i in ids]
 
 
 def stratify_rows(rows: list[dict], table, specs, scheme: str, *, k: int, seed: int
                   ) -> list[dict]:
     """Folds stratified on the FIRST label of `specs` (LabelSpecs) whose task stratifies
-    (esm_schnet.tasks: classification), if any:
+    (esm_schnet.tasks: classification), if any, as the scheme's `stratify` says
+    (esm_schnet.cv.schemes; a scheme without it keeps its folds):
 
-    - `kfold`: stratified k-fold (`stratified_folds`) over the proteins that have that label;
+    - `kfold` (stratify "proteins"): stratified k-fold (`stratified_folds`) over the proteins that have that label;
       proteins without it are dealt round-robin over the folds (seeded order).
-    - `group`: when there are more clusters than cv.k, stratified group folds: whole clusters
+    - `group` (stratify "clusters"): when there are more clusters than cv.k, stratified group folds: whole clusters
       dealt into cv.k folds, classes as balanced as the clusters allow (proteins without the
       label count as a class of their own); otherwise one fold per cluster as without labels.
     - `loocv`, `logo`: one protein / cluster per fold, nothing to stratify.
@@ -144,14 +131,15 @@ def stratify_rows(rows: list[dict], table, specs, scheme: str, *, k: int, seed: 
     from esm_schnet.tasks import task_of
 
     cls = next((s for s in specs if task_of(s).stratify), None)
-    if cls is None or scheme in ("loocv", "logo"):
+    how = get_scheme(scheme).stratify
+    if cls is None or how is None:
         return rows
     import numpy as np
 
     ids = [r["id"] for r in rows]
     value = {i: table.at[i, cls.name] for i in ids}
     has = [i for i in ids if value[i] is not None and value[i] == value[i]]
-    if scheme == "kfold":
+    if how == "proteins":
         fold = dict(zip(has, stratified_folds(has, [str(value[i]) for i in has], k, seed)))
         rest = [i for i in ids if i not in fold]
         for n, j in enumerate(np.random.default_rng(seed).permutation(len(rest))):
@@ -233,7 +221,7 @@ def folds_job(samples, structures: Sequence, out, *, scheme="loocv", k=5, identi
     `labels`: the labels setting (None: the column `label`). A loocv or logo plan of more than
     MAX_FOLDS folds is refused before anything is written (`check_fold_plan`)."""
     table, ids, proteins = usable_proteins(samples, structures, labels=labels)
-    if scheme == "loocv":  # known before any clustering
+    if get_scheme(scheme).per == "protein":  # known before any clustering
         check_fold_plan(scheme, len(ids), allow_many_folds)
     groups = table["group"].to_dict() if "group" in table.columns else {}
     rows = assign_folds(
@@ -259,7 +247,8 @@ def cli(argv: list[str]) -> int:
                                  description="Write the cross-validation folds table.")
     ap.add_argument("--samples", required=True)
     add_path_arguments(ap, "--structures", help="results/structures/<id>.h5")
-    ap.add_argument("--scheme", choices=SCHEMES, default=default("cv.scheme"))
+    ap.add_argument("--scheme", default=default("cv.scheme"),
+                    help="a registered CV scheme (esm_schnet.cv.schemes)")
     ap.add_argument("--k", type=int, default=default("cv.k"))
     ap.add_argument("--identity", type=float, default=default("cv.identity"))
     ap.add_argument("--coverage", type=float, default=default("cv.coverage"))

@@ -13,16 +13,16 @@ import pandas as pd
 
 from esm_schnet.baselines import Proteins, mean_pool
 from esm_schnet.core.errors import InputError
-from esm_schnet.cv.schemes import GROUPED_SCHEMES
+from esm_schnet.cv.schemes import is_grouped
 
 log = logging.getLogger("esm_schnet.evaluate")
 
 
 def resampling_units(folds: pd.DataFrame, scheme: str) -> tuple[str, np.ndarray]:
     """(unit name, unit of each protein in folds order) for the paired bootstrap: whole clusters
-    under the grouped schemes, `group` and `logo` (the folds table's `cluster` column), else
-    proteins."""
-    if scheme in GROUPED_SCHEMES and "cluster" in folds.columns:
+    under the grouped schemes, `group`, `logo` or a plugin's (the folds table's `cluster`
+    column), else proteins."""
+    if is_grouped(scheme) and "cluster" in folds.columns:
         return "cluster", folds["cluster"].astype(str).to_numpy()
     return "protein", folds["id"].astype(str).to_numpy()
 
@@ -45,7 +45,7 @@ def baseline_proteins(ids, records: Mapping, folds: pd.DataFrame, scheme: str,
     pools = [_pools(records[i]) for i in ids]
     pooled = np.stack([m for m, _ in pools])
     summed = np.stack([s for _, s in pools])
-    groups = resampling_units(folds, scheme)[1] if scheme in GROUPED_SCHEMES else None
+    groups = resampling_units(folds, scheme)[1] if is_grouped(scheme) else None
     proteins = Proteins.from_arrays(ids, n_res, pooled, summed, groups)
     if structure is None:
         return proteins

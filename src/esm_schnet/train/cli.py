@@ -48,7 +48,7 @@ def _labels_arg(text: str):
 
 def cli_fold(argv: list[str]) -> int:
     from esm_schnet.core.errors import InputError
-    from esm_schnet.cv import GROUPED_SCHEMES, read_folds
+    from esm_schnet.cv import is_grouped, read_folds
     from esm_schnet.core.log import job_log
 
     ap = argparse.ArgumentParser(prog="esm-schnet train-fold",
@@ -73,7 +73,7 @@ def cli_fold(argv: list[str]) -> int:
             model_cfg=_json_arg(a.model, "model"), training=_json_arg(a.training, "training"),
             fold=a.fold, threads=a.threads, labels=_labels_arg(a.labels),
             extra_provenance={"folds": str(a.folds), "clusters": clusters},
-            groups=clusters if a.scheme in GROUPED_SCHEMES else None, data=a.data,
+            groups=clusters if a.scheme and is_grouped(a.scheme) else None, data=a.data,
         )
     return 0
 
