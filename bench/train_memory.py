@@ -1,8 +1,12 @@
 """Peak RSS of one training job against the number of proteins (issue 26, point 5): JSON on stdout.
 
 For each N (default 1,000, 4,000 and 10,000) it writes N synthetic proteins into real embedding
-shards and runs ONE `esm-schnet train-fold` job on them as a subprocess (fold 0 of 5: 80% of the
-proteins trained, 20% predicted), once per data mode:
+shards and runs ONE `esm-schnet train-fold` job on them as a subprocess, once per data mode:
+with `--job fold` (default) fold 0 of 5 (80% of the proteins trained, 20% predicted); with
+`--job final` a fold 0 of one protein: N - 1 proteins trained, 1 predicted, i.e. the final
+model's training job (`train-final` trains on all N) up to one protein, through the same command
+(train-final first reads every parsed structure to find the usable proteins: this bench has no
+structure files; that step's own peak is measured apart, see docs/performance.md):
 
 - `stream` (the default of train-fold): proteins read from the shards as batches need them;
 - `memory` (`--data memory`): every protein's embedding and graph loaded first (the old path).
@@ -18,9 +22,10 @@ blocks: the memory measured is the data's, the network's weights and one protein
 activations are small either way; the default network only makes the run longer).
 
 Peak RSS is the job process's own `ru_maxrss` (os.wait4 on that child), so the runs do not mix.
-The same run also checks that both modes wrote identical predictions.tsv files.
+The same run also checks that both modes wrote identical predictions.tsv files (fold jobs).
 
     .venv/bin/python bench/train_memory.py [--sizes 1000 4000 10000] [--epochs 1] [--keep DIR]
+                                           [--job fold|final] [--model '{}' (the default network)]
 """
 
 from __future__ import annotations
@@ -92,23 +97,27 @@ def write_inputs(root: Path, n: int, pool: list, n_shards: int, seed: int = 0) -
                     storage_dtype=cfg.storage_dtype)
         shards.append(str(path))
     (root / "structures").mkdir(parents=True, exist_ok=True)
-    lines, folds = ["id\tstructure\tlabel"], ["id\tfold\tcluster"]
+    lines, folds, final = ["id\tstructure\tlabel"], ["id\tfold\tcluster"], ["id\tfold\tcluster"]
     for k, pid in enumerate(ids):
         (root / "structures" / f"{pid}.pdb").touch()
         lines.append(f"{pid}\tstructures/{pid}.pdb\t{labels[pid]!r}")
         folds.append(f"{pid}\t{k % 5}\t{pid}")
+        final.append(f"{pid}\t{0 if k == 0 else 1}\t{pid}")  # --job final: 1 held out
     (root / "samples.tsv").write_text("\n".join(lines) + "\n")
     (root / "folds.tsv").write_text("\n".join(folds) + "\n")
+    (root / "folds-final.tsv").write_text("\n".join(final) + "\n")
     return {"shards": shards, "samples": str(root / "samples.tsv"),
-            "folds": str(root / "folds.tsv"), "residues": residues}
+            "folds": str(root / "folds.tsv"), "folds_final": str(root / "folds-final.tsv"),
+            "residues": residues}
 
 
 def run_job(inputs: dict, outdir: Path, mode: str, epochs: int, batch_size: int,
-            model: str) -> dict:
-    """One train-fold job; its own peak RSS (wait4) and wall time."""
+            model: str, job: str = "fold") -> dict:
+    """One training job; its own peak RSS (wait4) and wall time."""
     training = {"epochs": epochs, "batch_size": batch_size, "device": "cpu"}
+    folds = inputs["folds_final" if job == "final" else "folds"]
     cmd = [str(BIN / "esm-schnet"), "train-fold", "--shards", *inputs["shards"],
-           "--samples", inputs["samples"], "--folds", inputs["folds"], "--fold", "0",
+           "--samples", inputs["samples"], "--folds", folds, "--fold", "0",
            "--training", json.dumps(training), "--graph", "{}", "--model", model,
            "--outdir", str(outdir), "--threads", "1", "--log", str(outdir) + ".log",
            "--data", mode]
@@ -118,9 +127,10 @@ def run_job(inputs: dict, outdir: Path, mode: str, epochs: int, batch_size: int,
     proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
-        raise SystemExit(f"train-fold ({mode}) failed with {proc.returncode}: see {outdir}.log")
+        raise SystemExit(f"train-{job} ({mode}) failed with {proc.returncode}: see {outdir}.log")
     prov = json.loads((outdir / "provenance.json").read_text())
     return {"peak_rss_mb": round(usage.ru_maxrss / 1024, 1), "wall_s": round(wall, 1),
+            "data": prov["data"], "timings_s": prov["timings_s"],
             "train_s": prov["timings_s"]["train"], "graphs_s": prov["timings_s"]["graphs"],
             "edges": prov["graphs"]["train"]["edges"] + prov["graphs"]["test"]["edges"]}
 
@@ -136,6 +146,8 @@ def main(argv=None) -> int:
     ap.add_argument("--shards", type=int, default=None, help="default: embedding.shards")
     ap.add_argument("--model", default=json.dumps(SMALL_MODEL), help="model settings (JSON)")
     ap.add_argument("--keep", default=None, help="work in this folder and keep it")
+    ap.add_argument("--job", choices=["fold", "final"], default="fold",
+                    help="fold: fold 0 of 5; final: all proteins but one trained")
     a = ap.parse_args(argv)
     from esm_schnet.core.settings import default
 
@@ -151,14 +163,14 @@ def main(argv=None) -> int:
         inputs = write_inputs(d, n, pool, n_shards)
         row = {"proteins": n, "residues": inputs["residues"], "shards": n_shards}
         for mode in a.modes:
-            row[mode] = run_job(inputs, d / mode, mode, a.epochs, a.batch_size, a.model)
-        if set(a.modes) == {"stream", "memory"}:
+            row[mode] = run_job(inputs, d / mode, mode, a.epochs, a.batch_size, a.model, a.job)
+        if set(a.modes) == {"stream", "memory"} and a.job == "fold":
             row["predictions_identical"] = filecmp.cmp(d / "stream" / "predictions.tsv",
                                                        d / "memory" / "predictions.tsv",
                                                        shallow=False)
         results.append(row)
         print(json.dumps(row), file=sys.stderr, flush=True)
-    out = {"bench": "train_memory", "epochs": a.epochs, "batch_size": a.batch_size,
+    out = {"bench": "train_memory", "job": a.job, "epochs": a.epochs, "batch_size": a.batch_size,
            "model": json.loads(a.model),
            "pool": a.pool, "pool_seconds": round(pool_s, 1), "cpus": os.cpu_count(),
            "runs": results}
