@@ -65,9 +65,9 @@ def test_set_tables(test_ids, y_test, schnet_pred, train, test, *, n_boot=1000, 
     """(long predictions, metrics, comparisons) of the trained model and every regression
     baseline refitted on `train` (Proteins with labels) and predicting `test` (Proteins)."""
     from esm_schnet import baselines
-    from esm_schnet.tasks.metrics import compute_metrics, metric_columns, paired_difference
+    from esm_schnet.tasks.regression.metrics import compute_metrics, metric_columns, paired_difference
     from esm_schnet.evaluate.schema import COMPARISON_COLUMNS, PRED_COLUMNS, model_order
-    from esm_schnet.tasks.metrics import PAIRED_METRICS
+    from esm_schnet.tasks.regression.metrics import PAIRED_METRICS
     from esm_schnet.evaluate.tables import comparison_rows
 
     y = np.asarray(y_test, np.float64)
