@@ -80,8 +80,20 @@ def setup(work: Path) -> None:
 PLAIN_MODEL = '{"centroid": false, "linear": false}'
 
 
-def commands(work: Path, out: Path, model: str = PLAIN_MODEL) -> dict[str, list[str]]:
+def commands(work: Path, out: Path, model: str = PLAIN_MODEL,
+             flags: bool = False) -> dict[str, list[str]]:
+    """The timed commands. `flags`: settings as the JSON flags of versions before
+    `--config-file` (a compared older version), else in a config file (this version)."""
     shards = sorted(str(p) for p in (work / "results/embeddings/onehot").glob("shard-*.h5"))
+    out.mkdir(parents=True, exist_ok=True)
+    config = out / "settings.yaml"
+    config.write_text(json.dumps({"model": json.loads(model), "training": {"epochs": 1},
+                                  "embedding": {"model": "onehot"},
+                                  "cv": {"scheme": "kfold"}, "evaluate": {"bootstrap": 1000}}))
+    train_settings = (["--graph", "{}", "--model", model, "--training", '{"epochs": 1}']
+                      if flags else ["--config-file", str(config)])
+    evaluate_settings = (["--embedding-model", "onehot", "--scheme", "kfold", "--bootstrap",
+                          "1000", "--seed", "0"] if flags else ["--config-file", str(config)])
     cv = work / "results/cv/kfold"
     folds = [cv / f"fold-{k}" for k in range(K)]
     samples = str(REPO / "resources/example/samples.tsv")
@@ -92,8 +104,8 @@ def commands(work: Path, out: Path, model: str = PLAIN_MODEL) -> dict[str, list[
         "pyg": [PYTHON, "-c", "import torch_geometric"],
         "train_fold": [
             ESM_SCHNET, "train-fold", "--shards", *shards, "--samples", samples,
-            "--folds", str(cv / "folds.tsv"), "--fold", "0", "--graph", "{}", "--model", model,
-            "--training", '{"epochs": 1}', "--outdir", str(out / "fold-0"), "--threads", "1",
+            "--folds", str(cv / "folds.tsv"), "--fold", "0", *train_settings,
+            "--outdir", str(out / "fold-0"), "--threads", "1",
             "--log", str(out / "train_fold.log"),
         ],
         "evaluate": [
@@ -102,8 +114,7 @@ def commands(work: Path, out: Path, model: str = PLAIN_MODEL) -> dict[str, list[
             "--histories", *(str(f / "history.tsv") for f in folds),
             "--provenance", *(str(f / "provenance.json") for f in folds),
             "--folds", str(cv / "folds.tsv"), "--samples", samples, "--shards", *shards,
-            "--embedding-model", "onehot", "--scheme", "kfold", "--bootstrap", "1000",
-            "--seed", "0",
+            *evaluate_settings,
             *(x for name in ("predictions", "metrics", "json", "comparisons", "lengths",
                              "history", "convergence", "html")
               for x in (f"--out-{name}", str(ev / name))),
@@ -169,7 +180,7 @@ def main(argv=None) -> int:
         cmds = {name: (cmd, None, out) for name, cmd in commands(work, out).items()}
         if args.compare is not None:
             theirs = work / "compared"
-            for name, cmd in commands(work, theirs, model="{}").items():
+            for name, cmd in commands(work, theirs, model="{}", flags=True).items():
                 if name in ("train_fold", "evaluate"):
                     cmds[f"{name}_compared"] = (cmd, args.compare.resolve(), theirs)
         runs: dict[str, list[tuple[float, float]]] = {name: [] for name in cmds}

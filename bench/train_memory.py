@@ -111,6 +111,14 @@ def write_inputs(root: Path, n: int, pool: list, n_shards: int, seed: int = 0) -
             "residues": residues}
 
 
+def _settings_file(outdir: Path, training: dict, model: str) -> str:
+    """The job's settings (training, model) as a config file (`--config-file`)."""
+    path = Path(f"{outdir}.settings.json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"training": training, "model": json.loads(model)}))
+    return str(path)
+
+
 def run_job(inputs: dict, outdir: Path, mode: str, epochs: int, batch_size: int,
             model: str, job: str = "fold") -> dict:
     """One training job; its own peak RSS (wait4) and wall time."""
@@ -118,8 +126,7 @@ def run_job(inputs: dict, outdir: Path, mode: str, epochs: int, batch_size: int,
     folds = inputs["folds_final" if job == "final" else "folds"]
     cmd = [str(BIN / "esm-schnet"), "train-fold", "--shards", *inputs["shards"],
            "--samples", inputs["samples"], "--folds", folds, "--fold", "0",
-           "--training", json.dumps(training), "--graph", "{}", "--model", model,
-           "--outdir", str(outdir), "--threads", "1", "--log", str(outdir) + ".log",
+           "--config-file", _settings_file(outdir, training, model), "--outdir", str(outdir), "--threads", "1", "--log", str(outdir) + ".log",
            "--data", mode]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd)

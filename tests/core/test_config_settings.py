@@ -48,7 +48,7 @@ def test_config_yaml_repeats_exactly_the_schema_defaults():
      "write 'embedding={model: onehot}' with a space after the colon"),
     # ... or, without braces, a string where a mapping belongs
     ({"embedding": "model:onehot"}, "write 'embedding={model: onehot}' with a space after the colon"),
-    ({"cv": {"scheme": "loo"}}, "setting cv.scheme: 'loo' is not one of ['loocv', 'kfold', 'group', 'logo']"),
+    ({"cv": {"cluster_method": "blast"}}, "setting cv.cluster_method: 'blast' is not one of ['mmseqs', 'align']"),
 ])
 def test_bad_settings_give_one_short_line(values, message):
     with pytest.raises(ConfigError) as err:

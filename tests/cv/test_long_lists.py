@@ -15,6 +15,7 @@ import pytest
 
 from esm_schnet.core.errors import EsmSchnetError
 from esm_schnet.core.pathlist import read_path_list, write_path_list
+from traindata import config_file
 
 REPO = Path(__file__).resolve().parents[2]
 CONSOLE = Path(sys.executable).parent / "esm-schnet"
@@ -76,7 +77,8 @@ def test_folds_job_reads_the_long_list_from_a_file(many):
     root, paths, listed, table = many
     out = root / "kfold.tsv"
     res = _console("folds", "--samples", table, "--structures-from", listed, "--scheme", "kfold",
-                   "--k", "5", "--out", out, cwd=root)
+                   "--config-file", config_file(root / "k5.yaml", cv={"k": 5}), "--out", out,
+                   cwd=root)
     assert res.returncode == 0, res.stderr
     folds = pd.read_csv(out, sep="\t")
     assert len(folds) == N and sorted(folds["fold"].unique()) == [0, 1, 2, 3, 4]
@@ -108,7 +110,8 @@ def test_folds_job_refuses_too_many_folds_with_one_line(many, scheme, unit, inst
     assert f"cv.scheme {scheme} plans {N} training jobs (one per {unit}), more than 200" in lines[0]
     assert instead in lines[0] and "cv.allow_many_folds: true" in lines[0]
     res = _console("folds", "--samples", table, "--structures-from", listed, "--scheme", scheme,
-                   "--allow-many-folds", "--out", out, cwd=root)
+                   "--config-file", config_file(root / "many.yaml", cv={"allow_many_folds": True}),
+                   "--out", out, cwd=root)
     assert res.returncode == 0, res.stderr
     assert pd.read_csv(out, sep="\t")["fold"].nunique() == N
 
@@ -117,7 +120,8 @@ def test_group_scheme_deals_the_clusters_into_k_folds(many):
     root, _, listed, table = many
     out = root / "group.tsv"
     res = _console("folds", "--samples", table, "--structures-from", listed, "--scheme", "group",
-                   "--k", "4", "--out", out, cwd=root)
+                   "--config-file", config_file(root / "k4.yaml", cv={"k": 4}), "--out", out,
+                   cwd=root)
     assert res.returncode == 0, res.stderr
     folds = pd.read_csv(out, sep="\t")
     assert folds["fold"].value_counts().to_dict() == {0: 150, 1: 150, 2: 150, 3: 150}

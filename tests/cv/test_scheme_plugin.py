@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+from traindata import config_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins"))
 from plugin_helpers import install_plugin  # noqa: E402
@@ -38,7 +39,8 @@ def _folds(tmp: Path, site: Path, scheme: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         p for p in (str(site), os.environ.get("PYTHONPATH")) if p))
     argv = [str(BIN / "esm-schnet"), "folds", "--samples", str(samples), "--structures", *h5,
-            "--scheme", scheme, "--k", "2", "--out", str(tmp / "folds.tsv"),
+            "--scheme", scheme, "--config-file", config_file(tmp / "cv.yaml", cv={"k": 2}),
+            "--out", str(tmp / "folds.tsv"),
             "--log", str(tmp / "folds.log")]
     return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300)
 

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from esm_schnet.cv import write_folds
-from traindata import make_records, radius_of_gyration, write_dataset
+from traindata import config_file, make_records, radius_of_gyration, write_dataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins"))
 from plugin_helpers import install_plugin  # noqa: E402
@@ -35,8 +35,9 @@ def _train_fold(tmp: Path, site: Path, model: dict):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         p for p in (str(site), os.environ.get("PYTHONPATH")) if p))
     argv = [str(BIN / "esm-schnet"), "train-fold", "--shards", *shards, "--samples", samples,
-            "--folds", str(tmp / "folds.tsv"), "--fold", "0", "--model", json.dumps(model),
-            "--training", json.dumps({"epochs": 3, "batch_size": 2, "device": "cpu"}),
+            "--folds", str(tmp / "folds.tsv"), "--fold", "0", "--config-file",
+            config_file(tmp / "fold.yaml", model=model,
+                        training={"epochs": 3, "batch_size": 2, "device": "cpu"}),
             "--outdir", str(tmp / "fold-0"), "--log", str(tmp / "fold.log")]
     return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300), shards
 

@@ -112,6 +112,7 @@ def test_fold_of_path():
 
 # --------------------------------------------------------------- comparisons and convergence
 from evaldata import convergence_entry, synthetic_cv  # noqa: E402
+from traindata import config_file  # noqa: E402
 
 
 def test_comparisons_table_columns_units_and_verdicts(cv_data):
@@ -205,8 +206,10 @@ def test_cli_builds_the_typed_inputs(tmp_path, monkeypatch):
     monkeypatch.setattr(evaluate.job, "run", lambda i, o: seen.update(i=i, o=o))  # cli calls job.run
     rc = evaluate.cli([
         "--fold-predictions", "a.tsv", "b.tsv", "--provenance", "p.json", "--folds", "f.tsv",
-        "--samples", "s.tsv", "--shards", "x.h5", "--embedding-model", "onehot",
-        "--scheme", "group", "--bootstrap", "7", "--out-comparisons", str(tmp_path / "c.tsv"),
+        "--samples", "s.tsv", "--shards", "x.h5", "--config-file",
+        config_file(tmp_path / "c.yaml", embedding={"model": "onehot"}, cv={"scheme": "group"},
+                    evaluate={"bootstrap": 7}),
+        "--out-comparisons", str(tmp_path / "c.tsv"),
         "--log", str(tmp_path / "log"),
     ])
     assert rc == 0
@@ -214,6 +217,7 @@ def test_cli_builds_the_typed_inputs(tmp_path, monkeypatch):
     assert isinstance(i, evaluate.EvaluateInputs) and isinstance(o, evaluate.EvaluateOutputs)
     assert i.fold_predictions == [Path("a.tsv"), Path("b.tsv")]
     assert i.provenances == [Path("p.json")] and i.n_boot == 7 and i.scheme == "group"
+    assert i.embedding_model == "onehot" and [s.name for s in i.labels] == ["label"]
     assert o.comparisons == tmp_path / "c.tsv" and o.metrics == Path("results/metrics.tsv")
 
 

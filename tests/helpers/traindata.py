@@ -70,3 +70,12 @@ def write_dataset(tmp: Path, records, labels: dict, n_shards: int = 2):
         lines.append(f"{r.id}\tstructures/{r.id}.pdb\t{labels[r.id]!r}")
     (tmp / "samples.tsv").write_text("\n".join(lines) + "\n")
     return shards, str(tmp / "samples.tsv")
+
+
+def config_file(path, **sections) -> str:
+    """A config YAML of `sections` at `path` (what `--config-file` takes outside Snakemake; the
+    schema fills the rest); returns its path as text."""
+    import yaml
+
+    Path(path).write_text(yaml.safe_dump(sections, sort_keys=False))
+    return str(path)

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from esm_schnet.core.errors import EsmSchnetError
+from esm_schnet.core.resolved import JobSettings
 from esm_schnet.encoders.graph import collate
 from esm_schnet.core.settings import GraphSettings
 from esm_schnet.core.store import load_records, write_shard
@@ -179,9 +180,10 @@ def test_stream_and_memory_jobs_write_identical_outputs(data, storage):
         outdir = tmp / f"{storage}-{data_mode}"
         prov = run_training_job(
             shards=shards, samples=samples, train_ids=train, test_ids=test, outdir=outdir,
-            graph_cfg={"cutoff": 10.0}, model_cfg=dict(SMALL_MODEL),
-            training={"epochs": 3, "batch_size": 2, "seed": 3, "device": "cpu",
-                      "val_fraction": 0.25, "patience": 5},
+            settings=JobSettings.from_config({
+                "graph": {"cutoff": 10.0}, "model": SMALL_MODEL,
+                "training": {"epochs": 3, "batch_size": 2, "seed": 3, "device": "cpu",
+                             "val_fraction": 0.25, "patience": 5}}),
             fold=1, groups={i: f"c{k % 4}" for k, i in enumerate(ids)}, data=data_mode)
         out[data_mode] = (outdir, prov)
     (a, pa), (b, pb) = out["stream"], out["memory"]
@@ -245,8 +247,10 @@ def test_auto_loads_small_jobs_and_streams_large_ones(data, monkeypatch):
     test = ids[:3]
     train = ids[3:]
     kwargs = dict(shards=shards, samples=samples, train_ids=train, test_ids=test,
-                  graph_cfg={"cutoff": 10.0}, model_cfg=dict(SMALL_MODEL),
-                  training={"epochs": 1, "batch_size": 2, "seed": 3, "device": "cpu"}, fold=0)
+                  settings=JobSettings.from_config({
+                      "graph": {"cutoff": 10.0}, "model": SMALL_MODEL,
+                      "training": {"epochs": 1, "batch_size": 2, "seed": 3, "device": "cpu"}}),
+                  fold=0)
     small = job.run_training_job(outdir=tmp / "auto-small", data="auto", **kwargs)
     assert small["data"] == "memory"
     monkeypatch.setattr(job, "AUTO_MEMORY_MB", est / 2**20 * 0.5)  # budget below this job

@@ -179,7 +179,7 @@ def test_train_fold_groups_the_ridge_start_by_cluster_only_under_the_group_schem
     from esm_schnet.cv import write_folds
     from esm_schnet.train import cli_fold
 
-    from traindata import write_dataset
+    from traindata import config_file, write_dataset
 
     seen = seen_units
     recs = make_records(6, seed=0, sizes=(15, 30))
@@ -188,8 +188,8 @@ def test_train_fold_groups_the_ridge_start_by_cluster_only_under_the_group_schem
     write_folds([{"id": r.id, "fold": k % 3, "cluster": f"c{k % 3}"} for k, r in enumerate(recs)],
                 folds)
     argv = ["--shards", *shards, "--samples", samples, "--folds", str(folds), "--fold", "0",
-            "--model", json.dumps({**SMALL, "linear": True}),
-            "--training", json.dumps({"epochs": 1, "device": "cpu"}),
+            "--config-file", config_file(tmp_path / "fold.yaml", model={**SMALL, "linear": True},
+                                         training={"epochs": 1, "device": "cpu"}),
             "--outdir", str(tmp_path / "out"), "--log", str(tmp_path / "fold.log")]
     assert cli_fold(argv + ([] if scheme is None else ["--scheme", scheme])) == 0
     clusters = [f"c{k % 3}" for k in range(len(recs)) if k % 3 != 0]  # the training proteins'

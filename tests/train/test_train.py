@@ -12,7 +12,7 @@ from esm_schnet.train.checkpoint import TrainedModel, load_model
 from esm_schnet.encoders.model import ModelConfig
 from esm_schnet.train import cli_fold, train_model
 
-from traindata import make_records, radius_of_gyration, write_dataset
+from traindata import config_file, make_records, radius_of_gyration, write_dataset
 
 SMALL_MODEL = {"schnet": {"hidden_channels": 16, "num_filters": 16, "num_interactions": 2,
                           "num_gaussians": 20}}
@@ -32,8 +32,9 @@ def dataset(tmp_path):
 def run_fold(tmp_path, shards, samples, folds, fold, outdir, training=None):
     training = {"epochs": 3, "batch_size": 3, "seed": 7, "device": "cpu", **(training or {})}
     argv = ["--shards", *shards, "--samples", samples, "--folds", str(folds),
-            "--fold", str(fold), "--graph", json.dumps({"cutoff": 12.0}),
-            "--model", json.dumps(SMALL_MODEL), "--training", json.dumps(training),
+            "--fold", str(fold), "--config-file",
+            config_file(tmp_path / "fold.yaml", graph={"cutoff": 12.0}, model=SMALL_MODEL,
+                        training=training),
             "--outdir", str(outdir), "--threads", "1", "--log", str(tmp_path / "fold.log")]
     assert cli_fold(argv) == 0
     return pd.read_csv(outdir / "predictions.tsv", sep="\t")
@@ -148,19 +149,21 @@ def test_centroid_features_let_it_learn_a_global_shape_label():
 
 
 @pytest.mark.parametrize("option,value,message", [
-    ("--training", {"epoch": 3}, r"unknown setting training.epoch \(did you mean training.epochs\?\)"),
-    ("--model", {"hiden_channels": 8}, r"unknown setting model.hiden_channels \(did you mean"),
-    ("--graph", {"cutof": 8.0}, r"unknown setting graph.cutof \(did you mean graph.cutoff\?\)"),
+    ("training", {"epoch": 3}, r"unknown setting training.epoch \(did you mean training.epochs\?\)"),
+    ("model", {"hiden_channels": 8}, r"unknown setting model.hiden_channels \(did you mean"),
+    ("graph", {"cutof": 8.0}, r"unknown setting graph.cutof \(did you mean graph.cutoff\?\)"),
 ])
 def test_cli_unknown_setting_is_a_short_error(dataset, capsys, option, value, message):
-    """`esm-schnet train-fold --training '{"epoch": 3}'` fails before any work, in one line."""
+    """`esm-schnet train-fold --config-file F` with `training: {epoch: 3}` in F fails before
+    any work, in one line."""
     import re
 
     from esm_schnet.cli import main
 
     tmp, shards, samples, folds, _ = dataset
     argv = ["train-fold", "--shards", *shards, "--samples", samples, "--folds", str(folds),
-            "--fold", "0", option, json.dumps(value), "--outdir", str(tmp / "x"),
+            "--fold", "0", "--config-file", config_file(tmp / "bad.yaml", **{option: value}),
+            "--outdir", str(tmp / "x"),
             "--log", str(tmp / "x.log")]
     assert main(argv) == 1
     err = capsys.readouterr().err.strip()
@@ -219,9 +222,10 @@ def test_fold_job_with_several_labels_writes_one_row_per_protein_and_label(datas
     specs = ["label", "half", {"column": "big", "task": "classification"}]
     out = tmp / "multi"
     argv = ["--shards", *shards, "--samples", samples, "--folds", str(folds), "--fold", "1",
-            "--graph", json.dumps({"cutoff": 12.0}), "--model", json.dumps(SMALL_MODEL),
-            "--training", json.dumps({"epochs": 2, "seed": 1, "device": "cpu"}),
-            "--labels", json.dumps(specs), "--outdir", str(out), "--threads", "1"]
+            "--config-file", config_file(tmp / "multi.yaml", labels=specs,
+                                         graph={"cutoff": 12.0}, model=SMALL_MODEL,
+                                         training={"epochs": 2, "seed": 1, "device": "cpu"}),
+            "--outdir", str(out), "--threads", "1"]
     assert cli_fold(argv) == 0
     pred = pd.read_csv(out / "predictions.tsv", sep="\t", dtype={"y_true": str, "y_pred": str})
     assert list(pred.columns) == ["id", "target", "y_true", "y_pred", "fold", "p_big", "p_small"]

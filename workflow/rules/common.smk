@@ -1,4 +1,5 @@
-# Sample-table loading, path helpers and wildcard constraints. Nothing else lives here.
+# Sample-table loading (and the settings files it completes), path helpers and wildcard
+# constraints. Nothing else lives here.
 import json
 import os
 import sys
@@ -8,6 +9,7 @@ from esm_schnet.core import paths
 from esm_schnet.core.errors import ConfigError, SampleTableError
 from esm_schnet.core.labels import parse_labels
 from esm_schnet.core.paths import job_input_path
+from esm_schnet.core.resolved import write_stage_files
 from esm_schnet.core.samples import ids_by_shard, read_sample_table
 
 # Software: shell rules call the `esm-schnet` console script by name, from PATH (the activated
@@ -36,6 +38,11 @@ except ConfigError as exc:
     sys.exit(f"Error validating config file: {exc}")
 LABEL_SPECS = SAMPLES.attrs["labels"]  # with the classes found in the table
 LABELS_JSON = json.dumps(config["labels"])
+# Config once: each stage's settings (its sections of the validated config and the label specs
+# with their classes) in one file its jobs read with --config-file (esm_schnet.core.resolved).
+# A file's name is its content's digest: a rule carries it as a param, so a stage's jobs rerun
+# exactly when its settings change.
+SETTINGS_FILES = write_stage_files(config, LABEL_SPECS)
 
 IDS = list(SAMPLES.index)
 N_SHARDS = config["embedding"]["shards"]

@@ -54,11 +54,8 @@ rule evaluate:
     resources:
         **EVALUATE_JOB["resources"],
     params:
-        model=config["embedding"]["model"],
-        scheme=SCHEME,
-        bootstrap=config["evaluate"]["bootstrap"],
-        seed=config["evaluate"]["seed"],
-        labels=LABELS_JSON,
+        # embedding.model, cv.scheme, evaluate and the label specs (common.smk)
+        settings=SETTINGS_FILES["evaluate"],
     message:
         "evaluate: metrics, baselines and comparisons of every fold -> results/metrics.tsv"
     shell:
@@ -70,11 +67,7 @@ rule evaluate:
         " --samples {input.samples:q}"
         " --shards {input.shards:q}"
         " --structures-from {input.listed:q}"
-        " --embedding-model {params.model:q}"
-        " --scheme {params.scheme:q}"
-        " --bootstrap {params.bootstrap:q}"
-        " --seed {params.seed:q}"
-        " --labels {params.labels:q}"
+        " --config-file {params.settings:q}"
         " --out-predictions {output.predictions:q}"
         " --out-metrics {output.metrics:q}"
         " --out-json {output.json:q}"

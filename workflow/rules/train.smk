@@ -1,7 +1,6 @@
 # train stage: cross-validation folds (a checkpoint: they depend on the parsed sequences), one
 # SchNet training job per fold, and the final model on every labelled protein. All logic lives in
 # esm_schnet.cv and esm_schnet.train (job sizes: job_resources in common.smk).
-import json
 import os
 
 from esm_schnet.cv import plan_problem
@@ -11,10 +10,11 @@ TRAIN_SHARDS = expand(
     f"results/embeddings/{MODEL_TAG}/shard-{{shard}}.h5", shard=SHARDS
 )
 FOLD_FILES = ("predictions.tsv", "history.tsv", "model.pt", "provenance.json")
-# Settings that change a trained model: visible to Snakemake, so changing one reruns the jobs.
-GRAPH_JSON = json.dumps(config["graph"], sort_keys=True)
-MODEL_JSON = json.dumps(config["model"], sort_keys=True)
-TRAINING_JSON = json.dumps(config["training"], sort_keys=True)
+# Settings that change a trained model (graph, model, training, labels) and the folds' (cv,
+# training.seed, labels): each stage's resolved file (common.smk), a param, so changing one
+# reruns the jobs.
+TRAIN_SETTINGS = SETTINGS_FILES["train"]
+FOLDS_SETTINGS = SETTINGS_FILES["folds"]
 # Job sizes: config resources.train / resources.folds (mem_mb, runtime in minutes, threads).
 TRAIN_JOB = job_resources("train")
 FOLDS_JOB = job_resources("folds")
@@ -54,21 +54,13 @@ checkpoint folds:
     resources:
         **FOLDS_JOB["resources"],
     params:
-        k=CV["k"],
-        identity=CV["identity"],
-        coverage=CV["coverage"],
-        method=CV["cluster_method"],
-        many="true" if CV["allow_many_folds"] else "false",
-        seed=config["training"]["seed"],
-        labels=LABELS_JSON,
+        settings=FOLDS_SETTINGS,
     message:
         "folds[scheme={wildcards.scheme}]: the folds of the parsed proteins -> {output}"
     shell:
         "esm-schnet folds --samples {input.samples:q} --structures-from {input.listed:q}"
-        " --scheme {wildcards.scheme:q} --k {params.k:q} --identity {params.identity:q}"
-        " --coverage {params.coverage:q} --cluster-method {params.method:q}"
-        " --allow-many-folds {params.many:q}"
-        " --threads {threads} --seed {params.seed:q} --labels {params.labels:q}"
+        " --scheme {wildcards.scheme:q} --config-file {params.settings:q}"
+        " --threads {threads}"
         " --out {output:q} --log {log:q}"
 
 
@@ -94,16 +86,12 @@ rule train_fold:
     resources:
         **TRAIN_JOB["resources"],
     params:
-        graph=GRAPH_JSON,
-        model=MODEL_JSON,
-        training=TRAINING_JSON,
-        labels=LABELS_JSON,
+        settings=TRAIN_SETTINGS,
         outdir=lambda w, output: os.path.dirname(output.model),
     shell:
         "esm-schnet train-fold --shards {input.shards:q} --samples {input.samples:q}"
         " --folds {input.folds:q} --fold {wildcards.fold:q} --scheme {wildcards.scheme:q}"
-        " --graph {params.graph:q} --model {params.model:q} --training {params.training:q}"
-        " --labels {params.labels:q} --outdir {params.outdir:q} --threads {threads:q}"
+        " --config-file {params.settings:q} --outdir {params.outdir:q} --threads {threads:q}"
         " --log {log:q}"
 
 
@@ -127,16 +115,12 @@ rule train_final:
     resources:
         **TRAIN_JOB["resources"],
     params:
-        graph=GRAPH_JSON,
-        model=MODEL_JSON,
-        training=TRAINING_JSON,
-        labels=LABELS_JSON,
+        settings=TRAIN_SETTINGS,
         outdir=lambda w, output: os.path.dirname(output.model),
     message:
         "train_final: the final model on every labelled protein -> {output.model}"
     shell:
         "esm-schnet train-final --shards {input.shards:q} --samples {input.samples:q}"
         " --structures-from {input.listed:q}"
-        " --graph {params.graph:q} --model {params.model:q} --training {params.training:q}"
-        " --labels {params.labels:q} --outdir {params.outdir:q} --threads {threads:q}"
+        " --config-file {params.settings:q} --outdir {params.outdir:q} --threads {threads:q}"
         " --log {log:q}"

@@ -64,10 +64,10 @@ def read_sample_table(path: str | Path, require_labels: bool = True, labels=None
     column `label`). Returns a DataFrame indexed by id with columns structure (absolute path as
     str), one column per label (regression: float, NaN where empty; classification: the class
     text, None where empty), group (str or None) and line, in file order; `df.attrs["labels"]`
-    holds the LabelSpecs with the classes found. With `require_labels` every label column must
-    be present, every row needs at least one label, every label at least one labelled row, and
-    a column must be learnable by its task (classification: two classes, not more than
-    esm_schnet.tasks.classification.MAX_CLASSES).
+    holds the LabelSpecs with the classes found (LabelSpecs given with classes keep theirs).
+    With `require_labels` every label column must be present, every row needs at least one
+    label, every label at least one labelled row, and a column must be learnable by its task
+    (classification: two classes, not more than esm_schnet.tasks.classification.MAX_CLASSES).
     Raises SampleTableError listing every problem, each with its line and column.
     """
     from esm_schnet.core.labels import LabelSpec, parse_labels, with_classes
@@ -208,5 +208,8 @@ def read_sample_table(path: str | Path, require_labels: bool = True, labels=None
             df[spec.name] = pd.Series([r[spec.name] for r in records], index=df.index,
                                       dtype=object)
     df.index.name = None
-    df.attrs["labels"] = with_classes(specs, df)
+    # the classes are found once, where the run starts (the Snakefile); specs that come with
+    # theirs (a job's resolved settings, esm_schnet.core.resolved) keep them
+    df.attrs["labels"] = [s if s.classes else found
+                          for s, found in zip(specs, with_classes(specs, df))]
     return df

@@ -214,23 +214,26 @@ def usable_proteins(samples, structures: Sequence, labels=None):
     return table, ids, proteins
 
 
-def folds_job(samples, structures: Sequence, out, *, scheme="loocv", k=5, identity=0.3,
-              coverage=0.8, method="mmseqs", threads=1, seed=0, labels=None,
-              allow_many_folds=False) -> list[dict]:
+def folds_job(samples, structures: Sequence, out, settings, *, scheme: str,
+              threads: int = 1) -> list[dict]:
     """Read the sample table and parsed structures, assign folds, write folds.tsv.
-    `labels`: the labels setting (None: the column `label`). A loocv or logo plan of more than
-    MAX_FOLDS folds is refused before anything is written (`check_fold_plan`)."""
-    table, ids, proteins = usable_proteins(samples, structures, labels=labels)
+    `settings`: the job's typed settings (esm_schnet.core.resolved.JobSettings: cv, the seed
+    (training.seed) and the label specs). A plan with one fold per protein or cluster and more
+    than MAX_FOLDS folds is refused before anything is written (`check_fold_plan`)."""
+    cv, seed = settings.need("cv", "seed").cv, int(settings.seed)
+    allow_many = bool(cv["allow_many_folds"])
+    table, ids, proteins = usable_proteins(samples, structures, labels=settings.labels)
     if get_scheme(scheme).per == "protein":  # known before any clustering
-        check_fold_plan(scheme, len(ids), allow_many_folds)
+        check_fold_plan(scheme, len(ids), allow_many)
     groups = table["group"].to_dict() if "group" in table.columns else {}
     rows = assign_folds(
-        ids, scheme, sequences={i: proteins[i].sequences for i in ids}, groups=groups, k=k,
-        identity=identity, coverage=coverage, method=method, threads=threads, seed=seed,
+        ids, scheme, sequences={i: proteins[i].sequences for i in ids}, groups=groups,
+        k=cv["k"], identity=cv["identity"], coverage=cv["coverage"],
+        method=cv["cluster_method"], threads=threads, seed=seed,
     )
-    rows = stratify_rows(rows, table, table.attrs["labels"], scheme, k=k, seed=seed)
+    rows = stratify_rows(rows, table, table.attrs["labels"], scheme, k=cv["k"], seed=seed)
     n_folds = len({r["fold"] for r in rows})
-    check_fold_plan(scheme, n_folds, allow_many_folds)
+    check_fold_plan(scheme, n_folds, allow_many)
     write_folds(rows, out)
     n_clusters = len({r["cluster"] for r in rows})
     log.info("%s: %d proteins, %d folds, %d clusters -> %s", scheme, len(rows), n_folds,
@@ -249,26 +252,19 @@ def cli(argv: list[str]) -> int:
     add_path_arguments(ap, "--structures", help="results/structures/<id>.h5")
     ap.add_argument("--scheme", default=default("cv.scheme"),
                     help="a registered CV scheme (esm_schnet.cv.schemes)")
-    ap.add_argument("--k", type=int, default=default("cv.k"))
-    ap.add_argument("--identity", type=float, default=default("cv.identity"))
-    ap.add_argument("--coverage", type=float, default=default("cv.coverage"))
-    ap.add_argument("--cluster-method", choices=METHODS, default=default("cv.cluster_method"))
-    ap.add_argument("--allow-many-folds", nargs="?", const="true", default="false",
-                    choices=("true", "false"),
-                    help=f"true: train more than {MAX_FOLDS} loocv/logo folds "
-                         "(cv.allow_many_folds; the bare flag means true)")
+    ap.add_argument("--config-file", default=None,
+                    help="the folds stage's resolved settings (what the workflow passes), or a "
+                         "config YAML (cv, training.seed, labels; the schema fills the rest; "
+                         "none: every default)")
     ap.add_argument("--threads", type=int, default=1, help="threads of the clustering")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--labels", default="null",
-                    help="the labels setting (JSON list; null = the single column `label`)")
     ap.add_argument("--out", required=True)
     ap.add_argument("--log", default=None)
     a = ap.parse_args(argv)
     with job_log(a.log):
-        from esm_schnet.core.labels import parse_labels
+        from esm_schnet.core.resolved import JobSettings
 
-        folds_job(a.samples, paths_from_args(a, "structures"), a.out, scheme=a.scheme, k=a.k,
-                  identity=a.identity, coverage=a.coverage, method=a.cluster_method,
-                  threads=a.threads, seed=a.seed, labels=parse_labels(a.labels),
-                  allow_many_folds=a.allow_many_folds == "true")
+        settings = (JobSettings.from_file(a.config_file) if a.config_file
+                    else JobSettings.from_config({}))
+        folds_job(a.samples, paths_from_args(a, "structures"), a.out, settings,
+                  scheme=a.scheme, threads=a.threads)
     return 0

@@ -41,7 +41,7 @@ class EvaluateInputs:
     provenances: Sequence[Path] = ()  # every fold's provenance.json (convergence)
     n_boot: int = 1000
     seed: int = 0
-    labels: object = None  # the labels setting or its LabelSpecs (None: the column `label`)
+    labels: Sequence | None = None  # LabelSpecs (None: the one column `label`)
     structures: Sequence[Path] = ()  # parsed structure files: the structure-aware baselines
 
 
@@ -207,8 +207,8 @@ def run(inputs: EvaluateInputs, outputs: EvaluateOutputs = EvaluateOutputs()) ->
 
 
 def cli(argv: list[str]) -> int:
-    from esm_schnet.core.labels import parse_labels
     from esm_schnet.core.log import job_log
+    from esm_schnet.core.resolved import JobSettings
 
     ap = argparse.ArgumentParser(
         prog="esm-schnet evaluate",
@@ -225,12 +225,10 @@ def cli(argv: list[str]) -> int:
     add_path_arguments(ap, "--structures", required=False,
                        help="parsed structure files (results/structures/<id>.h5): the "
                        "structure-aware baselines (without them they are skipped)")
-    ap.add_argument("--embedding-model", required=True)
-    ap.add_argument("--scheme", required=True)
-    ap.add_argument("--bootstrap", type=int, default=1000)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--labels", default="null",
-                    help="the labels setting (JSON list; null = the single column `label`)")
+    ap.add_argument("--config-file", default=None,
+                    help="the evaluate stage's resolved settings (what the workflow passes: "
+                         "embedding.model, cv.scheme, evaluate, the label specs), or a config "
+                         "YAML (the schema fills the rest; none: every default)")
     ap.add_argument("--out-predictions", type=Path, default=d.predictions)
     ap.add_argument("--out-metrics", type=Path, default=d.metrics)
     ap.add_argument("--out-json", type=Path, default=d.json)
@@ -241,6 +239,15 @@ def cli(argv: list[str]) -> int:
     ap.add_argument("--out-html", type=Path, default=d.html)
     ap.add_argument("--log", default=None, help="append the log to this file")
     a = ap.parse_args(argv)
+    with job_log(a.log, echo=a.log is None):
+        run(*_inputs(a, JobSettings.from_file(a.config_file) if a.config_file
+                     else JobSettings.from_config({})))
+    return 0
+
+
+def _inputs(a, settings) -> tuple[EvaluateInputs, EvaluateOutputs]:
+    """The typed inputs of `run`, from the command line and the job's settings."""
+    settings.need("evaluate", "cv", "embedding_model")
     inputs = EvaluateInputs(
         fold_predictions=[Path(p) for p in a.fold_predictions],
         histories=[Path(p) for p in a.histories],
@@ -248,11 +255,11 @@ def cli(argv: list[str]) -> int:
         folds=Path(a.folds),
         samples=Path(a.samples),
         shards=[Path(p) for p in a.shards],
-        embedding_model=a.embedding_model,
-        scheme=a.scheme,
-        n_boot=a.bootstrap,
-        seed=a.seed,
-        labels=parse_labels(a.labels),
+        embedding_model=settings.embedding_model,
+        scheme=settings.cv["scheme"],
+        n_boot=int(settings.evaluate["bootstrap"]),
+        seed=int(settings.evaluate["seed"]),
+        labels=settings.labels,
         structures=[Path(p) for p in (paths_from_args(a, "structures") or [])],
     )
     outputs = EvaluateOutputs(
@@ -260,6 +267,4 @@ def cli(argv: list[str]) -> int:
         comparisons=a.out_comparisons, lengths=a.out_lengths, history=a.out_history,
         convergence=a.out_convergence, html=a.out_html,
     )
-    with job_log(a.log, echo=a.log is None):
-        run(inputs, outputs)
-    return 0
+    return inputs, outputs

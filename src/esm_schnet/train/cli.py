@@ -1,11 +1,12 @@
 """`esm-schnet train-fold` (one cross-validation fold) and `esm-schnet train-final` (every
-labelled protein). Settings come as JSON objects of the config's `graph`, `model` and `training`
-sections; what is missing is filled from the config schema, an unknown key is an error."""
+labelled protein). Settings come from `--config-file`: the train stage's resolved settings the
+workflow writes (esm_schnet.core.resolved: graph, model, training and the label specs with their
+classes), or a config YAML of your own (what is missing filled from the schema, an unknown key
+an error); built once, here, into typed settings."""
 
 from __future__ import annotations
 
 import argparse
-import json
 
 from esm_schnet.train.job import run_training_job
 
@@ -13,11 +14,10 @@ from esm_schnet.train.job import run_training_job
 def _common_args(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--shards", nargs="+", required=True, help="embedding shards (HDF5)")
     ap.add_argument("--samples", required=True, help="sample table (labels)")
-    ap.add_argument("--graph", default="{}", help="graph settings (JSON)")
-    ap.add_argument("--model", default="{}", help="model settings (JSON)")
-    ap.add_argument("--training", default="{}", help="training settings (JSON)")
-    ap.add_argument("--labels", default="null",
-                    help="the labels setting (JSON list; null = the single column `label`)")
+    ap.add_argument("--config-file", default=None,
+                    help="the train stage's resolved settings (results of the workflow), or a "
+                         "config YAML (graph, model, training, labels; the schema fills the "
+                         "rest; none: every default)")
     ap.add_argument("--outdir", required=True)
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     ap.add_argument("--data", choices=("auto", "stream", "memory"), default="auto",
@@ -28,22 +28,13 @@ def _common_args(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--log", default=None, help="log file (default: stderr)")
 
 
-def _json_arg(text: str, name: str) -> dict:
-    from esm_schnet.core.errors import ConfigError
+def _settings(path):
+    """The job's typed settings, built once (esm_schnet.core.resolved.JobSettings)."""
+    from esm_schnet.core.resolved import JobSettings
 
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"--{name} is not valid JSON: {exc}") from None
-    if not isinstance(value, dict):
-        raise ConfigError(f"--{name} must be a JSON object")
-    return value
-
-
-def _labels_arg(text: str):
-    from esm_schnet.core.labels import parse_labels
-
-    return parse_labels(text)
+    if path is None:
+        return JobSettings.from_config({})
+    return JobSettings.from_file(path).need("graph", "model", "training")
 
 
 def cli_fold(argv: list[str]) -> int:
@@ -69,9 +60,7 @@ def cli_fold(argv: list[str]) -> int:
         clusters = {i: c for i, (_, c) in folds.items()}
         run_training_job(
             shards=a.shards, samples=a.samples, train_ids=train, test_ids=test,
-            outdir=a.outdir, graph_cfg=_json_arg(a.graph, "graph"),
-            model_cfg=_json_arg(a.model, "model"), training=_json_arg(a.training, "training"),
-            fold=a.fold, threads=a.threads, labels=_labels_arg(a.labels),
+            outdir=a.outdir, settings=_settings(a.config_file), fold=a.fold, threads=a.threads,
             extra_provenance={"folds": str(a.folds), "clusters": clusters},
             groups=clusters if a.scheme and is_grouped(a.scheme) else None, data=a.data,
         )
@@ -91,12 +80,11 @@ def cli_final(argv: list[str]) -> int:
     with job_log(a.log):
         from esm_schnet.cv import usable_proteins
 
-        labels = _labels_arg(a.labels)
-        _, ids, _ = usable_proteins(a.samples, paths_from_args(a, "structures"), labels=labels)
+        settings = _settings(a.config_file)
+        _, ids, _ = usable_proteins(a.samples, paths_from_args(a, "structures"),
+                                    settings.labels)
         run_training_job(
             shards=a.shards, samples=a.samples, train_ids=ids, test_ids=[], outdir=a.outdir,
-            graph_cfg=_json_arg(a.graph, "graph"), model_cfg=_json_arg(a.model, "model"),
-            training=_json_arg(a.training, "training"), fold=None, threads=a.threads,
-            labels=labels, data=a.data,
+            settings=settings, fold=None, threads=a.threads, data=a.data,
         )
     return 0

@@ -31,7 +31,8 @@ import numpy as np
 
 from esm_schnet.core.device import resolve_device
 from esm_schnet.core.files import write_json, write_tsv
-from esm_schnet.core.settings import GraphSettings, TrainingSettings, section
+from esm_schnet.core.resolved import JobSettings
+from esm_schnet.core.settings import GraphSettings
 from esm_schnet.tasks import task_of
 from esm_schnet.train.loop import train_model
 from esm_schnet.train.runtime import library_versions, tune_malloc
@@ -125,37 +126,33 @@ def run_training_job(
     train_ids,
     test_ids,
     outdir,
-    graph_cfg: dict | None,
-    model_cfg: dict | None,
-    training: dict | None,
+    settings: JobSettings,
     fold: int | None,
     threads: int = 1,
     extra_provenance: dict | None = None,
-    labels=None,
     groups=None,
     data: str = "auto",
 ) -> dict:
     """Load, build graphs, train, predict the test ids (if any), write all outputs.
 
-    graph_cfg, model_cfg, training: the config's sections (the schema fills what is missing; an
-    unknown key is a ConfigError); labels: the `labels:` setting (None: its default); groups:
-    {id: cluster} for the inner CV of the linear term's ridge start (train_model); data:
-    `auto`, `stream` or `memory` (see the module docstring)."""
+    settings: the job's typed settings (esm_schnet.core.resolved.JobSettings, built once at the
+    entry point: graph, model, training and the label specs; specs without their classes get
+    them from the sample table); groups: {id: cluster} for the inner CV of the linear term's
+    ridge start (train_model); data: `auto`, `stream` or `memory` (see the module docstring)."""
     import contextlib
 
     if data not in DATA_MODES:
         raise ValueError(f"data must be one of {DATA_MODES}, not {data!r}")
     if data == "auto":
-        cutoff = GraphSettings.from_dict(graph_cfg).cutoff
+        cutoff = settings.need("graph").graph.cutoff
         need = estimated_memory_bytes(shards, list(train_ids) + list(test_ids), cutoff)
         data = "memory" if need < AUTO_MEMORY_MB * 2**20 else "stream"
         log.info("data: %s (estimated %.0f MB in memory; auto loads everything below %d MB)",
                  data, need / 2**20, AUTO_MEMORY_MB)
     with contextlib.ExitStack() as stack:
         return _run(stack, shards=shards, samples=samples, train_ids=train_ids,
-                    test_ids=test_ids, outdir=outdir, graph_cfg=graph_cfg, model_cfg=model_cfg,
-                    training=training, fold=fold, threads=threads,
-                    extra_provenance=extra_provenance, labels=labels, groups=groups, data=data)
+                    test_ids=test_ids, outdir=outdir, settings=settings, fold=fold,
+                    threads=threads, extra_provenance=extra_provenance, groups=groups, data=data)
 
 
 DATA_MODES = ("auto", "stream", "memory")
@@ -194,8 +191,8 @@ def estimated_memory_bytes(shards, ids, cutoff: float = 10.0) -> float:
     return total
 
 
-def _run(stack, *, shards, samples, train_ids, test_ids, outdir, graph_cfg, model_cfg, training,
-         fold, threads, extra_provenance, labels, groups, data) -> dict:
+def _run(stack, *, shards, samples, train_ids, test_ids, outdir, settings: JobSettings, fold,
+         threads, extra_provenance, groups, data) -> dict:
     t_start = time.perf_counter()
     import torch
 
@@ -208,15 +205,14 @@ def _run(stack, *, shards, samples, train_ids, test_ids, outdir, graph_cfg, mode
     from esm_schnet.train.dataset import JobProteins
 
     t_import = time.perf_counter()
-    graph = GraphSettings.from_dict(graph_cfg)
-    model_section = section("model", model_cfg)
-    training = TrainingSettings.from_dict(training)
+    settings.need("graph", "model", "training")
+    graph, model_section, training = settings.graph, settings.model, settings.training
     malloc = tune_malloc()
     torch.set_num_threads(max(1, int(threads)))
     device = resolve_device(training.device, setting="training.device")
     outdir = Path(outdir)
 
-    table = read_sample_table(samples, require_labels=True, labels=labels)
+    table = read_sample_table(samples, require_labels=True, labels=settings.labels)
     specs = table.attrs["labels"]
     targets = label_targets(table, specs)
     unlabelled = [i for i in list(train_ids) + list(test_ids)
