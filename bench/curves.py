@@ -67,6 +67,7 @@ def gradient_norms(run: Path, fold: int, training: dict) -> dict:
     import esm_schnet.encoders.model as model_module
     from esm_schnet.cv import is_grouped
     from esm_schnet.encoders.model import ModelConfig
+    from esm_schnet.core.labels import LabelSpec
     from esm_schnet.core.samples import read_sample_table
     from esm_schnet.core.settings import GraphSettings, TrainingSettings
     from esm_schnet.core.store import load_records
@@ -80,8 +81,8 @@ def gradient_norms(run: Path, fold: int, training: dict) -> dict:
     cfg_all = prov["config"]
     settings = {**cfg_all["training"], **training}
     scheme = Path(found[0]).parent.parent.name
-    names = [h["spec"]["name"] for h in prov["labels"]]
-    table = read_sample_table(run / prov["samples"], require_labels=True, labels=names)
+    stored = [LabelSpec.from_dict(h["spec"]) for h in prov["labels"]]  # classes included
+    table = read_sample_table(run / prov["samples"], require_labels=True, labels=stored)
     specs = table.attrs["labels"]
     train_ids = list(prov["train_ids"])
     records = load_records([run / p for p in prov["shards"]], ids=train_ids)

@@ -83,7 +83,7 @@ def _train_fold(args):
     from esm_schnet.train.checkpoint import TrainedModel
     from esm_schnet.encoders.graph import build_graph
     from esm_schnet.encoders.model import ModelConfig
-    from esm_schnet.core.settings import GraphSettings, section
+    from esm_schnet.core.settings import GraphSettings, TrainingSettings, section
     from esm_schnet.train import train_model
     from esm_schnet.train.runtime import tune_malloc
 
@@ -101,7 +101,7 @@ def _train_fold(args):
     train, test = graphs(train_idx), graphs(test_idx)
     cfg = ModelConfig.from_config(train[0].x.shape[1], graph, model)
     t0 = time.perf_counter()
-    net, scaler, _, info = train_model(train, cfg, training)
+    net, scaler, _, info = train_model(train, cfg, TrainingSettings.from_dict(training))
     pred = TrainedModel(net, cfg, scaler).predict(test)
     return ([pred[g.id] for g in test], info["convergence"]["ratio"],
             info["convergence"]["converged"], time.perf_counter() - t0)

@@ -10,7 +10,7 @@ import pytest
 from esm_schnet import evaluate
 from esm_schnet.tasks.classification.tables import classification_tables, compare_classification
 from esm_schnet.tasks.classification.tables import summary_table_cls
-from esm_schnet.core.labels import LabelSpec
+from esm_schnet.core.labels import LabelSpec, parse_labels
 from esm_schnet.tasks.classification.metrics import CLS_METRICS
 
 SPEC = LabelSpec("big", "classification", "none", ("big", "small"))
@@ -109,7 +109,7 @@ def test_run_with_a_regression_and_a_classification_label(cv_data, tmp_path, mon
         fold_predictions=paths, folds=cv_data["folds"], samples=cv_data["samples"], shards=[],
         embedding_model="onehot", scheme="loocv", histories=cv_data["hist_paths"],
         provenances=cv_data["prov_paths"], n_boot=50,
-        labels=["label", {"column": "big", "task": "classification"}])
+        labels=parse_labels(["label", {"column": "big", "task": "classification"}]))
     evaluate.run(inputs, out)
     metrics = pd.read_csv(out.metrics, sep="\t")
     assert list(metrics.columns[:3]) == ["target", "task", "model"]

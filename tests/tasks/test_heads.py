@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from esm_schnet.core.settings import TrainingSettings
 from esm_schnet.train.checkpoint import MODEL_FORMAT_VERSION, TrainedModel, load_model, save_model
 from esm_schnet.encoders.graph import build_graph
 from esm_schnet.tasks.heads import LabelHeads
@@ -72,7 +73,8 @@ def test_train_predict_save_load_several_labels(tmp_path):
     graphs = [build_graph(r.id, r.embedding, r.ca, 10.0, y=y) for r, y in zip(recs, ys)]
     specs = [REG, REG2, LabelSpec("big", "classification", "none", ("no", "yes"))]
     cfg = ModelConfig.from_config(21, {"cutoff": 10.0}, SMALL, out_channels=4)
-    model, heads, hist, info = train_model(graphs, cfg, {"epochs": 3, "seed": 0}, labels=specs)
+    model, heads, hist, info = train_model(
+        graphs, cfg, TrainingSettings.from_dict({"epochs": 3, "seed": 0}), labels=specs)
     assert info["convergence"]["mean_predictor_loss"] > 0
     trained = TrainedModel(model, cfg, heads)
     pred = trained.predict_labels(graphs[:3])
@@ -91,7 +93,7 @@ def test_train_predict_save_load_several_labels(tmp_path):
         np.testing.assert_allclose(again["big"][i], pred["big"][i], rtol=1e-6)
     with pytest.raises(ValueError, match="labels need 4 outputs"):
         train_model(graphs, ModelConfig.from_config(21, {"cutoff": 10.0}, SMALL),
-                    {"epochs": 1}, labels=specs)
+                    TrainingSettings.from_dict({"epochs": 1}), labels=specs)
 
 
 def test_format_3_checkpoint_still_loads(tmp_path):

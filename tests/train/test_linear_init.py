@@ -9,6 +9,7 @@ import torch
 from esm_schnet.train.checkpoint import TrainedModel
 from esm_schnet.encoders.graph import build_graph
 from esm_schnet.encoders.model import ModelConfig
+from esm_schnet.core.settings import TrainingSettings
 from esm_schnet.train import train_model
 from esm_schnet.train.linear_init import fit_ridge
 
@@ -72,7 +73,8 @@ def test_ridge_start_makes_the_untrained_network_the_composition_model():
     rmse, info = {}, {}
     for start in ("ridge", "zero"):
         net, heads, _, info[start] = train_model(
-            train, cfg, {"epochs": 1, "lr": 1e-12, "seed": 0, "linear_init": start})
+            train, cfg, TrainingSettings.from_dict({"epochs": 1, "lr": 1e-12, "seed": 0,
+                                                    "linear_init": start}))
         pred = TrainedModel(net, cfg, heads).predict(test)
         rmse[start] = float(np.sqrt(np.mean((np.array([pred[g.id] for g in test]) - y) ** 2)))
     assert rmse["ridge"] < 0.1, rmse
@@ -99,8 +101,8 @@ def test_ridge_start_under_mean_readout_fits_an_intensive_shape_label():
                                                         "linear": True, "centroid": True})
     rmse = {}
     for start in ("ridge", "zero"):
-        net, heads, _, _ = train_model(train, cfg, {"epochs": 1, "lr": 1e-12, "seed": 0,
-                                                    "linear_init": start})
+        net, heads, _, _ = train_model(train, cfg, TrainingSettings.from_dict({
+            "epochs": 1, "lr": 1e-12, "seed": 0, "linear_init": start}))
         pred = TrainedModel(net, cfg, heads).predict(test)
         rmse[start] = float(np.sqrt(np.mean((np.array([pred[g.id] for g in test]) - y) ** 2)))
     assert rmse["ridge"] < 0.5 * rmse["zero"], rmse
@@ -110,13 +112,14 @@ def test_ridge_start_is_deterministic_and_leaves_a_model_without_linear_term_alo
     graphs = _composition_graphs(12, seed=6)
     cfg = ModelConfig.from_config(21, {"cutoff": 10.0}, {**SMALL, "readout": "add",
                                                         "linear": True})
-    a = train_model(graphs, cfg, {"epochs": 2, "seed": 0})
-    b = train_model(graphs, cfg, {"epochs": 2, "seed": 0})
+    a = train_model(graphs, cfg, TrainingSettings.from_dict({"epochs": 2, "seed": 0}))
+    b = train_model(graphs, cfg, TrainingSettings.from_dict({"epochs": 2, "seed": 0}))
     for pa, pb in zip(a[0].state_dict().values(), b[0].state_dict().values()):
         assert torch.equal(pa, pb)
     plain = ModelConfig.from_config(21, {"cutoff": 10.0}, {**SMALL, "readout": "add",
                                                           "linear": False})
-    runs = [train_model(graphs, plain, {"epochs": 2, "seed": 0, "linear_init": s})
+    runs = [train_model(graphs, plain,
+                        TrainingSettings.from_dict({"epochs": 2, "seed": 0, "linear_init": s}))
             for s in ("ridge", "zero")]
     assert runs[0][3]["linear_init"] == {}
     for pa, pb in zip(runs[0][0].state_dict().values(), runs[1][0].state_dict().values()):
@@ -162,9 +165,9 @@ def test_train_model_passes_the_clusters_to_the_ridge_start(seen_units):
     cfg = ModelConfig.from_config(21, {"cutoff": 10.0}, {**SMALL, "readout": "add",
                                                         "linear": True})
     groups = {g.id: f"c{k // 2}" for k, g in enumerate(graphs)}
-    train_model(graphs, cfg, {"epochs": 1, "seed": 0}, groups=groups)
+    train_model(graphs, cfg, TrainingSettings.from_dict({"epochs": 1, "seed": 0}), groups=groups)
     assert seen["units"] == [groups[g.id] for g in graphs]
-    train_model(graphs, cfg, {"epochs": 1, "seed": 0})
+    train_model(graphs, cfg, TrainingSettings.from_dict({"epochs": 1, "seed": 0}))
     assert seen["units"] is None
 
 
@@ -270,10 +273,10 @@ def test_linear_lr_scale_0_leaves_the_linear_term_at_its_ridge_start():
     graphs = _composition_graphs(16, seed=8)
     cfg = ModelConfig.from_config(21, {"cutoff": 10.0}, {**SMALL, "readout": "add",
                                                         "linear": True})
-    start = train_model(graphs, cfg, {"epochs": 1, "lr": 1e-30, "seed": 0,
-                                      "linear_lr_scale": 0})[0]  # the ridge start itself
-    runs = {s: train_model(graphs, cfg, {"epochs": 3, "lr": 1e-3, "seed": 0,
-                                         "linear_lr_scale": s})[0] for s in (0.0, 1.0)}
+    start = train_model(graphs, cfg, TrainingSettings.from_dict({
+        "epochs": 1, "lr": 1e-30, "seed": 0, "linear_lr_scale": 0}))[0]  # the ridge start itself
+    runs = {s: train_model(graphs, cfg, TrainingSettings.from_dict({
+        "epochs": 3, "lr": 1e-3, "seed": 0, "linear_lr_scale": s}))[0] for s in (0.0, 1.0)}
     for name, p0 in start.named_parameters():
         moved = {s: not torch.equal(p0, dict(m.named_parameters())[name])
                  for s, m in runs.items()}
@@ -281,8 +284,8 @@ def test_linear_lr_scale_0_leaves_the_linear_term_at_its_ridge_start():
             assert moved == {0.0: False, 1.0: True}, name
         elif name.startswith("lin2."):  # the nonlinear path's output layer trains either way
             assert moved == {0.0: True, 1.0: True}, name
-    zero = train_model(graphs, cfg, {"epochs": 3, "lr": 1e-3, "seed": 0,
-                                     "linear_init": "zero"})[0]
+    zero = train_model(graphs, cfg, TrainingSettings.from_dict({
+        "epochs": 3, "lr": 1e-3, "seed": 0, "linear_init": "zero"}))[0]
     assert zero.skip.weight.abs().max() > 0
 
 

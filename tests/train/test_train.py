@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 import torch
 
+from esm_schnet.core.settings import TrainingSettings
 from esm_schnet.cv import write_folds
 from esm_schnet.encoders.graph import build_graph
 from esm_schnet.train.checkpoint import TrainedModel, load_model
@@ -107,7 +108,7 @@ def test_learns_radius_of_gyration_from_geometry_alone():
                                    "linear": False})  # SchNet alone
     training = {"epochs": 30, "lr": 3e-3, "lr_schedule": "cosine", "batch_size": 2,
                 "weight_decay": 0.0, "val_fraction": 0.0, "patience": 10, "seed": 0}
-    model, scaler, hist, _ = train_model(train, cfg, training)
+    model, scaler, hist, _ = train_model(train, cfg, TrainingSettings.from_dict(training))
     pred = TrainedModel(model, cfg, scaler).predict(test)
     y = np.array([g.y for g in test])
     p = np.array([pred[g.id] for g in test])
@@ -141,7 +142,7 @@ def test_centroid_features_let_it_learn_a_global_shape_label():
                                                   "num_interactions": 1, "num_gaussians": 25},
                                        "readout": "mean", "centroid": centroid})
         training = {"epochs": 30, "lr": 3e-3, "batch_size": 2, "seed": 0}
-        model, heads, _, _ = train_model(train, cfg, training)
+        model, heads, _, _ = train_model(train, cfg, TrainingSettings.from_dict(training))
         pred = TrainedModel(model, cfg, heads).predict(test)
         rmse[centroid] = math.sqrt(np.mean((np.array([pred[g.id] for g in test]) - y) ** 2))
     assert rmse[True] < 0.75 * mean_rmse, (rmse, mean_rmse)
@@ -178,7 +179,7 @@ def test_train_model_refuses_unknown_training_keys():
     graphs = [build_graph(r.id, r.embedding, r.ca, 10.0, y=1.0) for r in recs]
     cfg = ModelConfig.from_config(21, {}, SMALL_MODEL)
     with pytest.raises(ConfigError, match="unknown setting training.lr_shedule"):
-        train_model(graphs, cfg, {"epochs": 1, "lr_shedule": "cosine"})
+        train_model(graphs, cfg, TrainingSettings.from_dict({"epochs": 1, "lr_shedule": "cosine"}))
 
 
 def test_convergence_flags_a_fold_that_did_not_fit(dataset):

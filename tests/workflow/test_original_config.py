@@ -8,6 +8,7 @@ final model and evaluate; the printed commands carry ESM2 650M, the 20 A graph a
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -79,5 +80,10 @@ def test_original_config_dry_run_plans_the_expected_jobs(dataset, tmp_path, run_
     out = res.output
     assert "esm-schnet download-model --model facebook/esm2_t33_650M_UR50D" in out
     assert "results/embeddings/facebook--esm2_t33_650M_UR50D/shard-000.h5" in out
-    assert re.search(r'esm-schnet train-final .*"cutoff": 20\.0', out)
+    # train-final reads the train stage's resolved settings: the original's radius and network
+    m = re.search(r"esm-schnet train-final .*--config-file (\S+\.json)", out)
+    assert m, out[-3000:]
+    train = json.loads((tmp_path / m.group(1)).read_text())["config"]
+    assert train["graph"]["cutoff"] == 20.0
+    assert train["model"]["centroid"] is False and train["model"]["linear"] is False
     assert "--scheme loocv" in out

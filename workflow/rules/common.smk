@@ -1,6 +1,5 @@
 # Sample-table loading (and the settings files it completes), path helpers and wildcard
 # constraints. Nothing else lives here.
-import json
 import os
 import sys
 
@@ -37,7 +36,6 @@ except SampleTableError as exc:
 except ConfigError as exc:
     sys.exit(f"Error validating config file: {exc}")
 LABEL_SPECS = SAMPLES.attrs["labels"]  # with the classes found in the table
-LABELS_JSON = json.dumps(config["labels"])
 # Config once: each stage's settings (its sections of the validated config and the label specs
 # with their classes) in one file its jobs read with --config-file (esm_schnet.core.resolved).
 # A file's name is its content's digest: a rule carries it as a param, so a stage's jobs rerun

@@ -149,10 +149,8 @@ if PREDICT_TABLE:
         resources:
             **EVALUATE_JOB["resources"],
         params:
-            bootstrap=config["evaluate"]["bootstrap"],
-            seed=config["evaluate"]["seed"],
-            labels=LABELS_JSON,
-            dpi=config["plots"]["dpi"],
+            # evaluate, plots.dpi and the label specs (common.smk)
+            settings=SETTINGS_FILES["score_test_set"],
         message:
             "score_test_set: the labelled prediction set, the model beside every baseline"
             " -> {output.metrics}"
@@ -162,8 +160,7 @@ if PREDICT_TABLE:
             " --test-shards {input.test_shard:q}"
             " --train-structures-from {input.train_listed:q}"
             " --test-structures-from {input.test_listed:q}"
-            " --labels {params.labels:q} --bootstrap {params.bootstrap:q}"
-            " --seed {params.seed:q} --dpi {params.dpi:q}"
+            " --config-file {params.settings:q}"
             " --out-metrics {output.metrics:q} --out-comparisons {output.comparisons:q}"
             " --out-predictions {output.predictions:q} --out-parity {output.parity:q}"
             " --log {log:q}"

@@ -15,7 +15,6 @@ name and format; otherwise per-label files carry the label's name (`parity-<name
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
@@ -67,17 +66,13 @@ def _entry_schema() -> dict:
     raise AssertionError("the config schema's labels.items has no mapping form")
 
 
-def parse_labels(entries: Sequence | str | None) -> list[LabelSpec]:
-    """The `labels:` setting (list of names / mappings, or its JSON text; None = the schema's
-    default) as LabelSpecs without classes (see `with_classes`). Validated against the schema;
-    a reserved or repeated column is a ConfigError."""
+def parse_labels(entries: Sequence | None) -> list[LabelSpec]:
+    """The `labels:` setting (a list of names / mappings; None = the schema's default) as
+    LabelSpecs without classes (see `with_classes`): what an entry point (the Snakefile, a
+    job's config of your own) does once. Validated against the schema; a reserved or repeated
+    column is a ConfigError."""
     from esm_schnet.core.settings import default, fill_defaults, validate
 
-    if isinstance(entries, str):
-        try:
-            entries = json.loads(entries)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"--labels is not valid JSON: {exc}") from None
     entries = default("labels") if entries is None else copy.deepcopy(list(entries))
     validate(entries, ("labels",))
     schema = _entry_schema()

@@ -60,8 +60,8 @@ def _check_id(value: str) -> str | None:
 def read_sample_table(path: str | Path, require_labels: bool = True, labels=None) -> pd.DataFrame:
     """Read and validate a sample table.
 
-    `labels`: the `labels:` setting or its LabelSpecs (None: the schema default, the single
-    column `label`). Returns a DataFrame indexed by id with columns structure (absolute path as
+    `labels`: LabelSpecs (esm_schnet.core.labels.parse_labels; None: the schema default, the
+    single column `label`). Returns a DataFrame indexed by id with columns structure (absolute path as
     str), one column per label (regression: float, NaN where empty; classification: the class
     text, None where empty), group (str or None) and line, in file order; `df.attrs["labels"]`
     holds the LabelSpecs with the classes found (LabelSpecs given with classes keep theirs).
@@ -73,8 +73,9 @@ def read_sample_table(path: str | Path, require_labels: bool = True, labels=None
     from esm_schnet.core.labels import LabelSpec, parse_labels, with_classes
     from esm_schnet.tasks import task_of
 
-    specs = (list(labels) if labels is not None and all(isinstance(s, LabelSpec) for s in labels)
-             else parse_labels(labels))
+    specs = parse_labels(None) if labels is None else list(labels)
+    if not all(isinstance(s, LabelSpec) for s in specs):
+        raise TypeError("read_sample_table: labels must be LabelSpecs (parse_labels)")
     label_names = [s.name for s in specs]
     columns = REQUIRED + tuple(dict.fromkeys(("label", *label_names))) + ("group",)
     path = Path(path)

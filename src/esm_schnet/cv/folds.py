@@ -181,8 +181,8 @@ def read_folds(path) -> "dict[str, tuple[int, str]]":
 
 def usable_proteins(samples, structures: Sequence, labels=None):
     """(sample table, ids that parsed and have a label in table order, id -> Protein).
-    `labels`: the labels setting or its LabelSpecs (None: the column `label`); a protein with
-    at least one of them counts as labelled."""
+    `labels`: LabelSpecs (None: the column `label`); a protein with at least one of them counts
+    as labelled."""
     import math
 
     from esm_schnet.core.errors import InputError

@@ -179,8 +179,8 @@ def run(predictions, samples, train_shards, test_shards, *, train_structures=(),
 
 
 def cli(argv: list[str]) -> int:
-    from esm_schnet.core.labels import parse_labels
     from esm_schnet.core.log import job_log
+    from esm_schnet.core.resolved import JobSettings
     from esm_schnet.core.pathlist import add_path_arguments, paths_from_args
 
     ap = argparse.ArgumentParser(
@@ -196,10 +196,9 @@ def cli(argv: list[str]) -> int:
                        help="parsed training structures (the structure-aware baselines)")
     add_path_arguments(ap, "--test-structures", required=False,
                        help="parsed test structures (the structure-aware baselines)")
-    ap.add_argument("--labels", default="null")
-    ap.add_argument("--bootstrap", type=int, default=1000)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--dpi", type=int, default=150)
+    ap.add_argument("--config-file", default=None,
+                    help="the score_test_set stage's resolved settings (evaluate, plots.dpi, "
+                         "the label specs), or a config YAML (none: every default)")
     ap.add_argument("--out-metrics", type=Path, default=d.metrics)
     ap.add_argument("--out-comparisons", type=Path, default=d.comparisons)
     ap.add_argument("--out-predictions", type=Path, default=d.predictions)
@@ -208,9 +207,12 @@ def cli(argv: list[str]) -> int:
     a = ap.parse_args(argv)
     outputs = TestSetOutputs(a.out_metrics, a.out_comparisons, a.out_predictions, a.out_parity)
     with job_log(a.log, echo=a.log is None):
+        settings = (JobSettings.from_file(a.config_file) if a.config_file
+                    else JobSettings.from_config({})).need("evaluate", "plots")
         run(a.predictions, a.samples, a.train_shards, a.test_shards,
             train_structures=paths_from_args(a, "train_structures") or (),
             test_structures=paths_from_args(a, "test_structures") or (),
-            labels=parse_labels(a.labels), n_boot=a.bootstrap, seed=a.seed, outputs=outputs,
-            dpi=a.dpi)
+            labels=settings.labels, n_boot=int(settings.evaluate["bootstrap"]),
+            seed=int(settings.evaluate["seed"]), outputs=outputs,
+            dpi=int(settings.plots["dpi"]))
     return 0

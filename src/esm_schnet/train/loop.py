@@ -96,15 +96,14 @@ def _optimiser(model, training: TrainingSettings):
     return torch.optim.Adam(groups, lr=training.lr, weight_decay=training.weight_decay)
 
 
-def train_model(train_graphs, model_cfg, training: TrainingSettings | dict, *, device=None,
+def train_model(train_graphs, model_cfg, training: TrainingSettings, *, device=None,
                 logger=None, labels=None, groups=None):
     """Train on `train_graphs`. Returns (model, label heads, history rows, info dict).
 
     An inner validation split (training.val_fraction > 0) is drawn with the seed; the model with
     the best validation loss is kept and training stops after `patience` epochs without
     improvement. The heads (target scalers, class priors) are fitted on the remaining training
-    proteins only. `training` is a TrainingSettings or a `training:` section (the schema fills
-    the rest). `labels`: the LabelSpecs of the graphs' `y` values, in order (None: the one
+    proteins only. `training`: the TrainingSettings (built at the job's entry point). `labels`: the LabelSpecs of the graphs' `y` values, in order (None: the one
     default regression label); `model_cfg.out_channels` must be their widths summed.
     `groups` ({protein id: cluster}, optional): proteins of one cluster stay together in the
     inner CV of the linear term's ridge start (given under `cv.scheme: group`).
@@ -120,7 +119,7 @@ def train_model(train_graphs, model_cfg, training: TrainingSettings | dict, *, d
     from esm_schnet.train.dataset import as_dataset
 
     if not isinstance(training, TrainingSettings):
-        training = TrainingSettings.from_dict(training)
+        raise TypeError("train_model: training must be TrainingSettings (from_dict at the caller)")
     logger = logger or log
     device = device or torch.device("cpu")
     seed = int(training.seed)
