@@ -16,7 +16,8 @@ from esm_schnet.encoders.graph import collate
 from esm_schnet.core.settings import GraphSettings
 from esm_schnet.core.store import load_records, write_shard
 from esm_schnet.train import make_graphs, run_training_job
-from esm_schnet.train.dataset import JobProteins, ProteinDataset
+from esm_schnet.train.batches import ProteinDataset
+from esm_schnet.train.dataset import JobProteins
 
 from traindata import make_records, radius_of_gyration, write_dataset
 

@@ -68,7 +68,7 @@ class TrainedModel:
         """Every label of ProteinGraphs (built with this model's cutoff): {label name: {id:
         value}}, the value a float (regression) or a numpy vector of class probabilities in
         the order of the spec's classes (classification). `graphs`: any iterable; a Sequence
-        (e.g. esm_schnet.train.dataset.ProteinDataset, read as batches need it) is indexed
+        (e.g. esm_schnet.train.batches.ProteinDataset, read as batches need it) is indexed
         `batch_size` graphs at a time, not copied."""
         from collections.abc import Sequence
 

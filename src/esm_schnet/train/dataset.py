@@ -23,7 +23,7 @@ dataset (10,000 proteins x 300 residues x 1,280 dims x 4 bytes would be 15 GB).
   writer) is read through h5py, its handle reopened every `READS_PER_OPEN` reads; so is every
   shard in the build pass. Embeddings are stored as `embedding.storage_dtype` (float16 halves
   the files) and converted to float32 per protein, never the whole table.
-- `GraphList` is the same interface over ProteinGraphs already in memory (what tests build, and the
+- `GraphList` (esm_schnet.train.batches, with the batch sequences) is the same interface over ProteinGraphs already in memory (what tests build, and the
   reference path of `esm-schnet train-fold --data memory`, which loads every record first). Both
   give the training loop (esm_schnet.train.loop) the same tensors, so the same predictions.
 
@@ -37,11 +37,11 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from esm_schnet.train.batches import Entry, ProteinDataset
 
 log = logging.getLogger("esm_schnet.train")
 
@@ -50,157 +50,6 @@ log = logging.getLogger("esm_schnet.train")
 # 157 MB after reading 10,000 proteins through 4 open shards, 16 MB when reopened every 256
 # reads, at the same speed), so a handle kept open for a whole job grows with the dataset.
 READS_PER_OPEN = 256
-
-
-@dataclass(frozen=True)
-class Entry:
-    """What stays in memory of one protein."""
-
-    id: str
-    shard: int  # index into JobProteins.shards
-    y: float | tuple[float, ...]
-    num_nodes: int
-    num_edges: int
-    max_degree: int
-    dim: int  # embedding width
-    offset: int = 0  # byte offset of its edges in the job's graph file
-    # byte offsets of its `ca` and `embedding` datasets in the shard file, and the embedding's
-    # dtype (numpy str), when both are stored contiguously and uncompressed (what write_shard
-    # writes): batches then read them with two preads, without HDF5; -1: read through h5py
-    ca_at: int = -1
-    emb_at: int = -1
-    emb_dtype: str = ""
-
-
-@dataclass
-class LabelBatch:
-    """The labels of one protein as a one-graph batch has them (y, num_nodes), without features:
-    what the mean predictor's yardstick needs (esm_schnet.tasks.heads.LabelHeads.reference_output)."""
-
-    y: object  # Tensor [1] or [1, labels]
-    num_nodes: object  # Tensor [1]
-
-
-def label_batch(y, num_nodes: int, device=None) -> LabelBatch:
-    import torch
-
-    return LabelBatch(y=torch.tensor([y], dtype=torch.float32, device=device),
-                      num_nodes=torch.tensor([num_nodes], dtype=torch.float32, device=device))
-
-
-def edge_stats_of(counts) -> dict:
-    """Graph statistics from (num_nodes, num_edges, max_degree) of each protein; the same numbers
-    as esm_schnet.train.job.edge_stats computes from the graphs."""
-    counts = list(counts)
-    if not counts:
-        return {"proteins": 0, "residues": 0, "edges": 0}
-    residues = sum(c[0] for c in counts)
-    edges = sum(c[1] for c in counts)
-    return {
-        "proteins": len(counts),
-        "residues": int(residues),
-        "edges": int(edges),
-        "neighbours_mean": round(edges / residues, 2) if residues else 0.0,
-        "neighbours_max": int(max(c[2] for c in counts)) if residues else 0,
-    }
-
-
-class _Batches(Sequence):
-    """One-graph batches of a ProteinDataset, read and collated when indexed."""
-
-    def __init__(self, data: "ProteinDataset", device):
-        self.data, self.device = data, device
-
-    def __len__(self) -> int:
-        return len(self.data)
-
-    def __getitem__(self, i):
-        from esm_schnet.encoders.graph import collate
-
-        if isinstance(i, slice):
-            return [self[k] for k in range(*i.indices(len(self)))]
-        return collate([self.data[i]]).to(self.device)
-
-
-class _Labels(Sequence):
-    def __init__(self, entries, device):
-        self.entries, self.device = entries, device
-
-    def __len__(self) -> int:
-        return len(self.entries)
-
-    def __getitem__(self, i):
-        if isinstance(i, slice):
-            return [self[k] for k in range(*i.indices(len(self)))]
-        e = self.entries[i]
-        return label_batch(e.y, e.num_nodes, self.device)
-
-
-class GraphList(Sequence):
-    """ProteinGraphs in memory behind the dataset interface; its batches are collated once and
-    reused every epoch (with what the encoder caches on them)."""
-
-    def __init__(self, graphs):
-        self.entries = list(graphs)  # a ProteinGraph has id, y and num_nodes
-
-    def __len__(self) -> int:
-        return len(self.entries)
-
-    def __getitem__(self, i):
-        return self.entries[i]
-
-    @property
-    def ids(self) -> list[str]:
-        return [g.id for g in self.entries]
-
-    def subset(self, indices) -> "GraphList":
-        return GraphList([self.entries[i] for i in indices])
-
-    def batches(self, device) -> list:
-        from esm_schnet.encoders.graph import collate
-
-        return [collate([g]).to(device) for g in self.entries]
-
-    def label_batches(self, device) -> list:
-        return [label_batch(g.y, g.num_nodes, device) for g in self.entries]
-
-    def edge_stats(self) -> dict:
-        counts = []
-        for g in self.entries:
-            deg = np.bincount(g.edge_index[1].numpy(), minlength=g.num_nodes)
-            counts.append((g.num_nodes, g.num_edges, int(deg.max()) if deg.size else 0))
-        return edge_stats_of(counts)
-
-
-class ProteinDataset(Sequence):
-    """Proteins of a JobProteins, in a given order; indexing reads one ProteinGraph."""
-
-    def __init__(self, source: "JobProteins", entries: list[Entry]):
-        self.source, self.entries = source, entries
-
-    def __len__(self) -> int:
-        return len(self.entries)
-
-    def __getitem__(self, i):
-        if isinstance(i, slice):
-            return ProteinDataset(self.source, self.entries[i])
-        return self.source.read_graph(self.entries[i])
-
-    @property
-    def ids(self) -> list[str]:
-        return [e.id for e in self.entries]
-
-    def subset(self, indices) -> "ProteinDataset":
-        return ProteinDataset(self.source, [self.entries[i] for i in indices])
-
-    def batches(self, device) -> _Batches:
-        return _Batches(self, device)
-
-    def label_batches(self, device) -> _Labels:
-        return _Labels(self.entries, device)
-
-    def edge_stats(self) -> dict:
-        return edge_stats_of((e.num_nodes, e.num_edges, e.max_degree) for e in self.entries)
 
 
 def _offset(ds, data) -> int:
@@ -221,11 +70,6 @@ def _pread(fd: int, dtype, shape, at: int, path, pid: str) -> np.ndarray:
 
         raise CorruptFileError(path, f"protein {pid!r}: its data are cut short")
     return out
-
-
-def as_dataset(graphs):
-    """A ProteinDataset or GraphList as it is; any other iterable of ProteinGraphs as a GraphList."""
-    return graphs if isinstance(graphs, (ProteinDataset, GraphList)) else GraphList(graphs)
 
 
 class JobProteins:

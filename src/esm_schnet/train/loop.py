@@ -116,7 +116,7 @@ def train_model(train_graphs, model_cfg, training: TrainingSettings, *, device=N
     from esm_schnet.tasks.heads import LabelHeads
     from esm_schnet.core.labels import parse_labels
     from esm_schnet.encoders.model import build_model
-    from esm_schnet.train.dataset import as_dataset
+    from esm_schnet.train.batches import as_dataset
 
     if not isinstance(training, TrainingSettings):
         raise TypeError("train_model: training must be TrainingSettings (from_dict at the caller)")
