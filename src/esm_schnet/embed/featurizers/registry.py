@@ -195,22 +195,3 @@ def download(model_id: str, revision: str = "main", models_dir="resources/models
             f"embedding.model {model_id!r} ({reg.name} featurizer) needs no download: nothing to do"
         )
     return reg.download(model_id, revision, models_dir)
-
-
-__all__ = [
-    "ENTRY_POINT_GROUP",
-    "LANGUAGE_MODEL",
-    "Featurizer",
-    "Registration",
-    "describe",
-    "download",
-    "featurizer_kind",
-    "featurizer_name",
-    "get_featurizer",
-    "is_language_model",
-    "load_plugins",
-    "lookup",
-    "needs_download",
-    "register",
-    "registrations",
-]
