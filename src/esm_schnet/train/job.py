@@ -159,11 +159,14 @@ DATA_MODES = ("auto", "stream", "memory")
 # `auto` loads everything below this estimate (MB) and streams above it: well inside the train
 # jobs' default resources.train.mem_mb (8,000) together with the model and the batches.
 AUTO_MEMORY_MB = 1024
-# In-memory graphs per edge (edge_index, distances, the tabulated filter's operators and PyG's
-# objects; fitted to bench/train_memory.py's --data memory runs: 1,000 to 10,000 onehot
-# proteins, 13 edges per residue at the 10 A cutoff: ~1.5 KB per residue) and edges per residue
-# at the 10 A cutoff (grows with the cube of the cutoff).
-BYTES_PER_EDGE = 115
+# In-memory graphs per edge (edge_index, distances, the collated batch, the tabulated filter's
+# operators, the neighbour profile and PyG's objects, with the default network: the heap kept
+# between 500 and 2,000 onehot proteins, `bench/train_memory.py --footprint --model '{}'
+# --sizes 500 2000 --pool 8`: 136 bytes per edge; 115 before, fitted to peak RSS with a
+# smaller network) and edges per residue at the 10 A cutoff (grows with the cube of the
+# cutoff): ~1.8 KB per residue. What the estimate leaves out is the job's fixed ~450 MB
+# (torch, PyG, the model) and its transient peaks.
+BYTES_PER_EDGE = 136
 EDGES_PER_RESIDUE_AT_10A = 13.0
 
 
