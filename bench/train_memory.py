@@ -24,6 +24,12 @@ activations are small either way; the default network only makes the run longer)
 Peak RSS is the job process's own `ru_maxrss` (os.wait4 on that child), so the runs do not mix.
 The same run also checks that both modes wrote identical predictions.tsv files (fold jobs).
 
+`--footprint` measures instead what the in-memory path keeps (what `--data auto` estimates,
+esm_schnet.train.job.estimated_memory_bytes): in a fresh process per size, the heap in use
+(glibc mallinfo2) before and after loading every protein, building its graph, collating its
+batch and running one forward and backward pass on it (which fills the caches the encoder keeps
+on a batch reused every epoch), against the estimate for the same proteins.
+
     .venv/bin/python bench/train_memory.py [--sizes 1000 4000 10000] [--epochs 1] [--keep DIR]
                                            [--job fold|final] [--model '{}' (the default network)]
 """
@@ -142,6 +148,70 @@ def run_job(inputs: dict, outdir: Path, mode: str, epochs: int, batch_size: int,
             "edges": prov["graphs"]["train"]["edges"] + prov["graphs"]["test"]["edges"]}
 
 
+def footprint(spec: str) -> int:
+    """The in-memory path's heap in use per protein set (see the module docstring); JSON."""
+    import ctypes
+
+    import torch
+
+    from esm_schnet.core.settings import GraphSettings, section
+    from esm_schnet.core.store import load_records
+    from esm_schnet.encoders.model import ModelConfig, build_model
+    from esm_schnet.encoders.tabulated import shared_filter_tables
+    from esm_schnet.train.batches import GraphList
+    from esm_schnet.train.job import estimated_memory_bytes, make_graphs
+    from esm_schnet.train.runtime import tune_malloc
+
+    class MallInfo(ctypes.Structure):
+        _fields_ = [(f, ctypes.c_size_t) for f in ("arena", "ordblks", "smblks", "hblks",
+                                                   "hblkhd", "usmblks", "fsmblks", "uordblks",
+                                                   "fordblks", "keepcost")]
+
+    libc = ctypes.CDLL("libc.so.6")
+    libc.mallinfo2.restype = MallInfo
+
+    def in_use() -> int:
+        m = libc.mallinfo2()
+        return m.uordblks + m.hblkhd
+
+    a = json.loads(spec)
+    tune_malloc()
+    torch.set_num_threads(1)
+    graph = GraphSettings.from_dict({})
+    ids = [line.split("\t")[0] for line in Path(a["samples"]).read_text().splitlines()[1:]]
+    model = None
+    before = in_use()
+    records = load_records(a["shards"], ids=ids)
+    width = next(iter(records.values())).embedding.shape[1]
+    graphs = make_graphs(records, ids, None, graph)
+    del records
+    batches = GraphList(graphs).batches("cpu")
+    loaded = in_use()
+    cfg = ModelConfig.from_config(width, graph, section("model", json.loads(a["model"])),
+                                  out_channels=1)
+    torch.manual_seed(0)
+    model = build_model(cfg)
+    model.train()
+    with_model = in_use()
+    for b in batches:
+        with shared_filter_tables(model):
+            model(b).sum().backward()
+        model.zero_grad(set_to_none=True)
+    after = in_use()
+    kept = (loaded - before) + (after - with_model)
+    residues = sum(g.num_nodes for g in graphs)
+    edges = sum(g.num_edges for g in graphs)
+    est = estimated_memory_bytes(a["shards"], ids, graph.cutoff)
+    print(json.dumps({
+        "proteins": len(ids), "residues": residues, "edges": edges,
+        "kept_mb": round(kept / 2**20, 1), "loaded_mb": round((loaded - before) / 2**20, 1),
+        "caches_mb": round((after - with_model) / 2**20, 1),
+        "estimate_mb": round(est / 2**20, 1), "kept_over_estimate": round(kept / est, 3),
+        "bytes_per_edge": round((kept - 4.0 * width * residues) / edges, 1),
+        "edges_per_residue": round(edges / residues, 2)}))
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 4000, 10000])
@@ -155,7 +225,12 @@ def main(argv=None) -> int:
     ap.add_argument("--keep", default=None, help="work in this folder and keep it")
     ap.add_argument("--job", choices=["fold", "final"], default="fold",
                     help="fold: fold 0 of 5; final: all proteins but one trained")
+    ap.add_argument("--footprint", action="store_true",
+                    help="measure what the in-memory path keeps against its estimate")
+    ap.add_argument("--footprint-of", default=None, help=argparse.SUPPRESS)  # the child
     a = ap.parse_args(argv)
+    if a.footprint_of:
+        return footprint(a.footprint_of)
     from esm_schnet.core.settings import default
 
     n_shards = a.shards or int(default("embedding.shards"))
@@ -169,6 +244,14 @@ def main(argv=None) -> int:
         d = root / f"n{n}"
         inputs = write_inputs(d, n, pool, n_shards)
         row = {"proteins": n, "residues": inputs["residues"], "shards": n_shards}
+        if a.footprint:
+            spec = json.dumps({**inputs, "model": a.model})
+            done = subprocess.run([sys.executable, __file__, "--footprint-of", spec],
+                                  check=True, capture_output=True, text=True)
+            row["footprint"] = json.loads(done.stdout.strip().splitlines()[-1])
+            results.append(row)
+            print(json.dumps(row), file=sys.stderr, flush=True)
+            continue
         for mode in a.modes:
             row[mode] = run_job(inputs, d / mode, mode, a.epochs, a.batch_size, a.model, a.job)
         if set(a.modes) == {"stream", "memory"} and a.job == "fold":
@@ -182,7 +265,12 @@ def main(argv=None) -> int:
            "pool": a.pool, "pool_seconds": round(pool_s, 1), "cpus": os.cpu_count(),
            "runs": results}
     first, last = results[0], results[-1]
-    if len(results) > 1:
+    if len(results) > 1 and a.footprint:  # per edge between the sizes: no fixed cost in it
+        f1, f2 = first["footprint"], last["footprint"]
+        out["marginal_bytes_per_edge"] = round(
+            (f2["bytes_per_edge"] * f2["edges"] - f1["bytes_per_edge"] * f1["edges"])
+            / (f2["edges"] - f1["edges"]), 1)
+    if len(results) > 1 and not a.footprint:
         out["ratio"] = {"sizes": f"{last['proteins']}/{first['proteins']}"}
         for mode in a.modes:
             out["ratio"][mode] = round(last[mode]["peak_rss_mb"] / first[mode]["peak_rss_mb"], 3)
