@@ -151,9 +151,9 @@ def seen_units(monkeypatch):
     seen = {}
     real = li.init_linear_term
 
-    def spy(model, batches, heads, readout, seed=0, units=None):
+    def spy(model, batches, heads, readout, seed=0, units=None, **kw):
         seen["units"] = units
-        return real(model, batches, heads, readout, seed, units)
+        return real(model, batches, heads, readout, seed, units, **kw)
 
     monkeypatch.setattr(li, "init_linear_term", spy)
     return seen

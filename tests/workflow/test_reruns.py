@@ -249,11 +249,13 @@ def test_rerun_nothing_changed_even_after_moving_the_project(base, copied):
     ("section", "values", "expected"),
     [
         ("training", {"lr": 0.00123}, TRAIN_AND_AFTER),
+        # model.node_features: descriptors already in the structure files; never parse or embed
+        ("model", {"node_features": ["rsa", "ss"]}, TRAIN_AND_AFTER),
         ("embedding", {"layer": 1}, EMBED_ALL | TRAIN_AND_AFTER),
         ("embedding", {"model": "onehot"}, EMBED_ALL | TRAIN_AND_AFTER),
         ("plots", {"dpi": 51}, {"plots", "all"}),
     ],
-    ids=["training.lr", "embedding.layer", "embedding.model", "plots.dpi"],
+    ids=["training.lr", "model.node_features", "embedding.layer", "embedding.model", "plots.dpi"],
 )
 def test_rerun_config_edit(copied, section, values, expected):
     original = (copied / "config.yaml").read_text()

@@ -69,6 +69,9 @@ rule train_fold:
         shards=TRAIN_SHARDS,
         folds="results/cv/{scheme}/folds.tsv",
         samples=local(config["samples"]),
+        # the parsed structures: model.node_features reads their descriptors
+        structures=lambda w: PARSED_H5,
+        listed=ALL_STRUCTURES,
     output:
         **{
             f.split(".")[0]: f"results/cv/{{scheme}}/fold-{{fold}}/{f}"
@@ -91,6 +94,7 @@ rule train_fold:
     shell:
         "esm-schnet train-fold --shards {input.shards:q} --samples {input.samples:q}"
         " --folds {input.folds:q} --fold {wildcards.fold:q} --scheme {wildcards.scheme:q}"
+        " --structures-from {input.listed:q}"
         " --config-file {params.settings:q} --outdir {params.outdir:q} --threads {threads:q}"
         " --log {log:q}"
 

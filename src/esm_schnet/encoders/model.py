@@ -9,7 +9,7 @@ standardisation (`TargetScaler`).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 import torch
 from torch import Tensor, nn
@@ -42,14 +42,19 @@ class ModelConfig:
     dropout: float
     out_channels: int  # outputs per protein: the labels' widths summed (esm_schnet.tasks.heads)
     settings: dict  # the encoder's own section, model.<encoder>
+    # model.node_features: descriptor groups appended to the embedding, part of in_channels
+    # (esm_schnet.encoders.node_features; [] = the embedding alone)
+    node_features: list = field(default_factory=list)
 
     @classmethod
     def from_config(cls, in_channels: int, graph_cfg=None, model_cfg: dict | None = None,
                     out_channels: int = 1) -> "ModelConfig":
         """From the `graph` section (dict or GraphSettings) and the `model` section (dict); the
-        schema fills what is missing, an unknown key is a ConfigError. `out_channels`: the
-        multi-task head's width (1: one regression label)."""
+        schema fills what is missing, an unknown key is a ConfigError. `in_channels`: the node
+        features' width (embedding + model.node_features); `out_channels`: the multi-task
+        head's width (1: one regression label)."""
         from esm_schnet.core.settings import GraphSettings, section
+        from esm_schnet.encoders.node_features import normalise
 
         graph = graph_cfg if isinstance(graph_cfg, GraphSettings) else GraphSettings.from_dict(graph_cfg)
         model = section("model", model_cfg)
@@ -57,7 +62,14 @@ class ModelConfig:
         return cls(in_channels=int(in_channels), encoder=model["encoder"],
                    cutoff=float(graph.cutoff), max_neighbors=graph.max_neighbors,
                    out_channels=int(out_channels), settings=dict(model.get(model["encoder"], {})),
-                   **common)
+                   node_features=normalise(model.get("node_features", [])), **common)
+
+    @property
+    def embedding_width(self) -> int:
+        """The embedding's width: in_channels without the node features' columns."""
+        from esm_schnet.encoders.node_features import width
+
+        return self.in_channels - width(self.node_features)
 
     def encoder_kwargs(self) -> dict:
         """The encoder's keyword arguments: the common settings, then its own section."""

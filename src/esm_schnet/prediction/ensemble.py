@@ -68,7 +68,7 @@ def shared_embedding(models: Sequence) -> dict:
         emb = m.embedding
         keys = EMBEDDING_IDENTITY if first["recorded"] and emb["recorded"] else ("model",)
         differ = [k for k in keys if emb.get(k) != first.get(k)]
-        if differ or m.config.in_channels != models[0].config.in_channels:
+        if differ or m.config.embedding_width != models[0].config.embedding_width:
             where = m.meta.get("path", "a model")
             raise ConfigError(
                 f"{where} was trained on other embeddings ({_describe(emb)}, "
@@ -96,25 +96,29 @@ def shared_labels(models: Sequence) -> list:
 
 
 def model_predictions(
-    models: Sequence, records: Mapping, ids: Iterable[str], per_label: bool = False
+    models: Sequence, records: Mapping, ids: Iterable[str], per_label: bool = False,
+    descriptors: Mapping | None = None,
 ) -> tuple[np.ndarray | dict[str, np.ndarray], dict[str, str]]:
     """(predictions [n_models, n_ids], failed id -> reason). A protein without a record, or one a
     model cannot score, is NaN in every row and listed in `failed` with the first reason.
+    `descriptors`: id -> the structure's full descriptor array (esm_schnet.parse), which models
+    with model.node_features read their columns from (TrainedModel.graph).
 
     The array holds each model's `TrainedModel.predict` (its first label). `per_label`: instead
     {label name: [n_models, n_ids]} for regression labels and [n_models, n_ids, classes] (class
     probabilities) for classification labels, every label of the (shared) LabelSpecs."""
-    from esm_schnet.encoders.graph import build_graph
     from esm_schnet.tasks import task_of
 
     ids = list(ids)
+    descriptors = descriptors or {}
     specs = shared_labels(models)
     outs = {s.name: np.full((len(models), len(ids)) + task_of(s).ensemble_shape(s), np.nan)
             for s in specs}
     failed: dict[str, str] = {}
-    graphs: dict[tuple, dict] = {}  # (cutoff, max_neighbors) -> id -> graph, built once
+    graphs: dict[tuple, dict] = {}  # (cutoff, max_neighbors, node_features) -> id -> graph
     for m, model in enumerate(models):
-        key = (model.config.cutoff, model.config.max_neighbors)
+        key = (model.config.cutoff, model.config.max_neighbors,
+               tuple(model.config.node_features))
         if key not in graphs:
             graphs[key] = {}
             for pid in ids:
@@ -122,7 +126,7 @@ def model_predictions(
                     continue
                 r = records[pid]
                 try:
-                    graphs[key][pid] = build_graph(pid, r.embedding, r.ca, *key)
+                    graphs[key][pid] = model.graph(r, descriptors.get(pid))
                 except (ValueError, RuntimeError) as exc:
                     failed.setdefault(pid, first_line(exc))
         for j, pid in enumerate(ids):

@@ -106,7 +106,9 @@ def predict_structures(
             # what a shard round trip does (esm_schnet.core.store): embeddings in the storage dtype
             rec.embedding = np.asarray(rec.embedding, dtype=np.dtype(cfg.storage_dtype))
             records[rec.id] = rec
-    table, _ = predict_table(ids, None, parse_errors, records, models)
+    # the structural descriptors of model.node_features, from the same in-memory parse
+    descriptors = {p.id: p.descriptors for p in proteins}
+    table, _ = predict_table(ids, None, parse_errors, records, models, descriptors)
     table.insert(1, "structure", paths)
     log_summary(table, len(models), None)
     return table

@@ -51,17 +51,20 @@ def predict_table(
     parse_errors: Mapping[str, str | None],
     records: Mapping,
     models: Sequence,
+    descriptors: Mapping | None = None,
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """(table, per-model predictions [n_models, n_ids]): one row per requested id, in order.
     `labels`: id -> label; for models of several labels, label name -> {id: value} (and the
     per-model predictions {label: array}, see `_per_label_table`).
 
     parse_errors: id -> reason the structure was skipped (None when it parsed);
-    records: id -> esm_schnet.core.store.ProteinRecord; models: esm_schnet.train.checkpoint.TrainedModels.
+    records: id -> esm_schnet.core.store.ProteinRecord; models: esm_schnet.train.checkpoint.TrainedModels;
+    descriptors: id -> the parsed structure's full descriptor array (models with
+    model.node_features append their columns to the embedding, as in training).
     """
     from esm_schnet.prediction.ensemble import model_predictions, summarise
 
-    want = int(models[0].config.in_channels)
+    want = int(models[0].config.embedding_width)
     dims = {int(np.asarray(r.embedding).shape[1]) for r in records.values()}
     if dims and dims != {want}:
         got = ", ".join(map(str, sorted(dims)))
@@ -75,8 +78,9 @@ def predict_table(
     from esm_schnet.core.labels import is_default
 
     if not is_default(models[0].labels):
-        return _per_label_table(ids, parsed, labels or {}, parse_errors, records, models)
-    preds, failed = model_predictions(models, records, parsed)
+        return _per_label_table(ids, parsed, labels or {}, parse_errors, records, models,
+                                descriptors)
+    preds, failed = model_predictions(models, records, parsed, descriptors=descriptors)
     mean, std, n = summarise(preds)
     column = {pid: j for j, pid in enumerate(parsed)}
     per_model = np.full((len(models), len(ids)), np.nan)
@@ -111,14 +115,15 @@ def _status(pid: str, parse_errors: Mapping, failed: Mapping) -> tuple[str, str]
     return status, reason
 
 
-def _per_label_table(ids, parsed, labels: Mapping[str, Mapping], parse_errors, records, models
-                     ) -> tuple[pd.DataFrame, dict]:
+def _per_label_table(ids, parsed, labels: Mapping[str, Mapping], parse_errors, records, models,
+                     descriptors=None) -> tuple[pd.DataFrame, dict]:
     """predict_table of models with several labels: (table, {label: per-model predictions})."""
     from esm_schnet.prediction.ensemble import model_predictions, summarise
     from esm_schnet.tasks import task_of
 
     specs = models[0].labels
-    outs, failed = model_predictions(models, records, parsed, per_label=True)
+    outs, failed = model_predictions(models, records, parsed, per_label=True,
+                                     descriptors=descriptors)
     column = {pid: j for j, pid in enumerate(parsed)}
     stats = {s.name: summarise(outs[s.name]) for s in specs}
     columns = ["id", "n_models", "status", "reason"]
@@ -202,11 +207,20 @@ def run(
     samples = read_sample_table(samples_path, require_labels=False, labels=specs)
     ids = list(samples["id"])
     parse_errors: dict[str, str | None] = {}
+    descriptors: dict = {}  # id -> full descriptor array (models with model.node_features)
+    groups = next((m.config.node_features for m in models if m.config.node_features), [])
     for p in structure_paths:
         protein = read_structure_h5(p)
         parse_errors[protein.id] = protein.error or (
             None if protein.n_residues > 0 else "no residue with a C-alpha atom"
         )
+        if groups and not parse_errors[protein.id]:
+            if protein.descriptors is None:
+                from esm_schnet.core.errors import EsmSchnetError
+                from esm_schnet.encoders.node_features import stale_file
+
+                raise EsmSchnetError(stale_file(p, groups))
+            descriptors[protein.id] = protein.descriptors
     for i in ids:
         parse_errors.setdefault(i, "no parsed structure was given for this id")
     records = load_records(list(shard_paths)) if shard_paths else {}
@@ -222,7 +236,7 @@ def run(
 
     labels = (samples["label"].to_dict() if is_default(specs)
               else {s.name: samples[s.name].to_dict() for s in specs})
-    table, _ = predict_table(ids, labels, parse_errors, records, models)
+    table, _ = predict_table(ids, labels, parse_errors, records, models, descriptors)
     write_tsv(table, out_path)
     log_summary(table, len(models), str(out_path))
     return table

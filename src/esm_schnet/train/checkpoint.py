@@ -3,10 +3,11 @@
 Payload (a dict, loadable with `torch.load(weights_only=True)`): `format` ("esm-schnet-model"),
 `format_version`, `model_config` (asdict of ModelConfig), `labels` (every label's head:
 spec with task and classes, target scaler or class prior; esm_schnet.tasks.heads), `meta`,
-`state_dict`. Version 6 moved the encoder's own settings into `model_config.settings` (the
+`state_dict`. Version 7 added `model_config.node_features` (model.node_features: the
+descriptor groups after the embedding, esm_schnet.encoders.node_features; before: none). Version 6 moved the encoder's own settings into `model_config.settings` (the
 section model.<encoder>; before, SchNet's were flat fields of the model config, and every model
 was SchNet); version 4 added `labels` and `model_config.out_channels` (before: one regression
-label `label`, its `target_scaler`); version 2 added `model_config.encoder`; versions 1-5 still
+label `label`, its `target_scaler`); version 2 added `model_config.encoder`; versions 1-6 still
 load (their fields translated).
 
 `meta["embedding"]` records how the training embeddings were made, enough to make them again for
@@ -32,10 +33,10 @@ from esm_schnet.tasks.heads import LabelHeads
 from esm_schnet.encoders.model import ModelConfig, TargetScaler, build_model
 
 MODEL_FORMAT = "esm-schnet-model"
-# 6: the encoder's settings in model_config.settings; 5: model_config.centroid and .linear;
+# 7: model_config.node_features; 6: the encoder's settings in model_config.settings; 5: model_config.centroid and .linear;
 # 4: several labels (`labels` heads, model_config.out_channels); 3: target scaler with
 # intercept + slope (1, 2: mu)
-MODEL_FORMAT_VERSION = 6
+MODEL_FORMAT_VERSION = 7
 # the fields of versions 1-5's flat model config that were SchNet's own (now model.schnet)
 SCHNET_FIELDS = ("hidden_channels", "num_filters", "num_interactions", "num_gaussians", "filter",
                  "filter_spacing")
@@ -106,22 +107,34 @@ class TrainedModel:
         """How this model's training embeddings were made (see the module docstring)."""
         return recorded_embedding(self.meta)
 
-    def _graphs(self, records):
+    def graph(self, record, descriptors=None):
+        """The ProteinGraph of one esm_schnet.core.store ProteinRecord as this model reads it:
+        its embedding, then its structural descriptors' columns of model.node_features
+        (`descriptors`: the structure's full descriptor array, esm_schnet.parse; needed only
+        when the model has node features), on this model's radius graph."""
         from esm_schnet.encoders.graph import build_graph
+        from esm_schnet.encoders.node_features import node_features, node_inputs
 
+        groups = self.config.node_features
+        n = len(record.ca)
+        feats = node_features(record.id, descriptors, groups, n) if groups else None
+        return build_graph(record.id, node_inputs(record.embedding, feats), record.ca,
+                           self.config.cutoff, self.config.max_neighbors)
+
+    def _graphs(self, records, descriptors=None):
         recs = records.values() if isinstance(records, dict) else records
-        return [
-            build_graph(r.id, r.embedding, r.ca, self.config.cutoff, self.config.max_neighbors)
-            for r in recs
-        ]
+        descriptors = descriptors or {}
+        return [self.graph(r, descriptors.get(r.id)) for r in recs]
 
-    def predict_records(self, records, batch_size: int = 8) -> dict[str, float]:
-        """`predict` from esm_schnet.core.store ProteinRecords (dict id -> record, or an iterable)."""
-        return self.predict(self._graphs(records), batch_size)
+    def predict_records(self, records, batch_size: int = 8, descriptors=None) -> dict[str, float]:
+        """`predict` from esm_schnet.core.store ProteinRecords (dict id -> record, or an
+        iterable); `descriptors`: id -> full descriptor array (models with node features)."""
+        return self.predict(self._graphs(records, descriptors), batch_size)
 
-    def predict_records_labels(self, records, batch_size: int = 8) -> dict[str, dict]:
+    def predict_records_labels(self, records, batch_size: int = 8,
+                               descriptors=None) -> dict[str, dict]:
         """`predict_labels` from esm_schnet.core.store ProteinRecords."""
-        return self.predict_labels(self._graphs(records), batch_size)
+        return self.predict_labels(self._graphs(records, descriptors), batch_size)
 
 
 def embedding_meta(attrs: dict) -> dict:
@@ -207,6 +220,8 @@ def _model_config(payload: dict, path) -> ModelConfig:
         data.setdefault("linear", False)
     if version < 6 and "settings" not in data:  # before per-encoder settings: flat fields
         data["settings"] = {k: data.pop(k) for k in SCHNET_FIELDS if k in data}
+    if version < 7:  # before model.node_features: the embedding alone
+        data.setdefault("node_features", [])
     try:
         return ModelConfig.from_dict(data)
     except ConfigError as exc:

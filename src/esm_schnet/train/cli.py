@@ -39,8 +39,9 @@ def _settings(path):
 
 def cli_fold(argv: list[str]) -> int:
     from esm_schnet.core.errors import InputError
-    from esm_schnet.cv import is_grouped, read_folds
     from esm_schnet.core.log import job_log
+    from esm_schnet.core.pathlist import add_path_arguments, paths_from_args
+    from esm_schnet.cv import is_grouped, read_folds
 
     ap = argparse.ArgumentParser(prog="esm-schnet train-fold",
                                  description="Train SchNet on one fold and predict its test set.")
@@ -50,6 +51,9 @@ def cli_fold(argv: list[str]) -> int:
     ap.add_argument("--scheme", default=None,
                     help="the folds' cv.scheme; with `group` or `logo` the clusters also group "
                          "the inner CV of the linear term's ridge start")
+    add_path_arguments(ap, "--structures", required=False,
+                       help="results/structures/<id>.h5: the structural descriptors of "
+                            "model.node_features (needed only when it is set)")
     a = ap.parse_args(argv)
     with job_log(a.log):
         folds = read_folds(a.folds)
@@ -63,6 +67,7 @@ def cli_fold(argv: list[str]) -> int:
             outdir=a.outdir, settings=_settings(a.config_file), fold=a.fold, threads=a.threads,
             extra_provenance={"folds": str(a.folds), "clusters": clusters},
             groups=clusters if a.scheme and is_grouped(a.scheme) else None, data=a.data,
+            structures=paths_from_args(a, "structures"),
         )
     return 0
 
@@ -81,10 +86,10 @@ def cli_final(argv: list[str]) -> int:
         from esm_schnet.cv import usable_proteins
 
         settings = _settings(a.config_file)
-        _, ids, _ = usable_proteins(a.samples, paths_from_args(a, "structures"),
-                                    settings.labels)
+        structures = paths_from_args(a, "structures")
+        _, ids, _ = usable_proteins(a.samples, structures, settings.labels)
         run_training_job(
             shards=a.shards, samples=a.samples, train_ids=ids, test_ids=[], outdir=a.outdir,
-            settings=settings, fold=None, threads=a.threads, data=a.data,
+            settings=settings, fold=None, threads=a.threads, data=a.data, structures=structures,
         )
     return 0

@@ -7,8 +7,9 @@ dataset (10,000 proteins x 300 residues x 1,280 dims x 4 bytes would be 15 GB).
 - `JobProteins` (a context manager) indexes the shards (esm_schnet.core.store.index_shards), then makes
   one pass over the job's proteins: it reads each protein's C-alpha coordinates and embedding,
   checks them (shapes, finite values), builds its radius graph ONCE (esm_schnet.encoders.graph) and
-  appends the edges (`edge_index` [2, E] int32, then `dist` [E] float32) to a temporary flat
-  binary file (`graphs.bin` in a `esm-schnet-graphs-*` folder under TMPDIR, deleted when the job
+  appends the edges (`edge_index` [2, E] int32, then `dist` [E] float32, then the node
+  features of model.node_features [L, k] float32 when set, read once from the protein's
+  structure file: esm_schnet.encoders.node_features) to a temporary flat binary file (`graphs.bin` in a `esm-schnet-graphs-*` folder under TMPDIR, deleted when the job
   ends; ~12 bytes per edge: ~1 GB at 10,000 proteins x 300 residues x 30 neighbours). The
   protein's index entry keeps the byte offset of its edges there and of its `ca` and `embedding`
   datasets in the shard (stored contiguously and uncompressed, as write_shard writes them).
@@ -76,11 +77,13 @@ class JobProteins:
     """The proteins of one job: the shard index, the graphs built once, open file handles.
 
     `labels`: id -> label (a float, or a tuple of one value per label; NaN: missing), or None
-    (NaN for every protein). Use it as a context manager (closes the files, deletes the graph
+    (NaN for every protein). `features`: (id, residues) -> [L, k] node features appended to the
+    embedding (esm_schnet.encoders.node_features.StructureDescriptors), or None. Use it as a
+    context manager (closes the files, deletes the graph
     file); `dataset(ids)` gives the proteins in that order.
     """
 
-    def __init__(self, shards, ids, labels: dict | None, graph, tmpdir=None):
+    def __init__(self, shards, ids, labels: dict | None, graph, tmpdir=None, features=None):
         from esm_schnet.core.store import index_shards
 
         ids = list(dict.fromkeys(ids))
@@ -88,6 +91,8 @@ class JobProteins:
         self.shards = list(dict.fromkeys(index.values()))
         which = {p: k for k, p in enumerate(self.shards)}
         self.cutoff, self.max_neighbors = float(graph.cutoff), graph.max_neighbors
+        self.features = features
+        self.feature_width = features.width if features is not None else 0
         self._handles: dict[int, object] = {}
         self._reads: dict[int, int] = {}  # reads through each open handle (READS_PER_OPEN)
         self._fds: dict[int, int] = {}  # shard file descriptors of the preads (Entry.ca_at)
@@ -125,6 +130,8 @@ class JobProteins:
                                             self.cutoff, max_neighbors=self.max_neighbors)
             data = (edge_index.numpy().astype(np.int32).tobytes()
                     + dist.numpy().astype(np.float32, copy=False).tobytes())
+            if self.features is not None:  # model.node_features: after the edges
+                data += np.ascontiguousarray(self.features(pid, len(ca)), np.float32).tobytes()
             out.write(data)
             deg = np.bincount(edge_index[1].numpy(), minlength=len(ca))
             y = float("nan") if labels is None else labels[pid]
@@ -206,7 +213,8 @@ class JobProteins:
         ca, emb = self._load(e)
         if self._graphs is None:  # (reset in a forked child)
             self._graphs = os.open(self.graph_path, os.O_RDONLY)
-        size = 12 * e.num_edges  # int32 [2, E], then float32 [E]
+        k = self.feature_width
+        size = 12 * e.num_edges + 4 * k * e.num_nodes  # int32 [2, E], float32 [E], [L, k]
         data = os.pread(self._graphs, size, e.offset)
         if len(data) != size:
             from esm_schnet.core.errors import CorruptFileError
@@ -214,8 +222,13 @@ class JobProteins:
             raise CorruptFileError(self.graph_path, f"protein {e.id!r}: its edges are cut short")
         edge_index = torch.from_numpy(
             np.frombuffer(data, np.int32, 2 * e.num_edges).reshape(2, -1).astype(np.int64))
-        dist = torch.from_numpy(np.frombuffer(data, np.float32, offset=8 * e.num_edges).copy())
-        return ProteinGraph(id=e.id, x=torch.from_numpy(emb.astype(np.float32, copy=False)),
+        dist = torch.from_numpy(
+            np.frombuffer(data, np.float32, e.num_edges, offset=8 * e.num_edges).copy())
+        x = emb.astype(np.float32, copy=False)
+        if k:
+            feats = np.frombuffer(data, np.float32, offset=12 * e.num_edges).reshape(-1, k)
+            x = np.concatenate([x, feats], axis=1)
+        return ProteinGraph(id=e.id, x=torch.from_numpy(x),
                             pos=torch.from_numpy(ca), edge_index=edge_index, dist=dist, y=e.y)
 
     def dataset(self, ids) -> ProteinDataset:
@@ -223,7 +236,8 @@ class JobProteins:
 
     @property
     def dims(self) -> set[int]:
-        return {e.dim for e in self._entries.values()}
+        """The node features' widths: embedding + model.node_features columns."""
+        return {e.dim + self.feature_width for e in self._entries.values()}
 
     def close(self) -> None:
         for f in self._handles.values():

@@ -40,11 +40,13 @@ from esm_schnet.train.runtime import library_versions, tune_malloc
 log = logging.getLogger("esm_schnet.train")
 
 
-def make_graphs(records: dict, ids, labels: dict | None, graph: GraphSettings):
+def make_graphs(records: dict, ids, labels: dict | None, graph: GraphSettings, features=None):
     """ProteinGraphs (radius graph computed once) for `ids`, in that order; `labels`: id -> the
-    label, or a tuple of one value per label (NaN: missing)."""
+    label, or a tuple of one value per label (NaN: missing); `features`: (id, residues) -> the
+    node features appended to the embedding (esm_schnet.encoders.node_features), or None."""
     from esm_schnet.core.errors import EsmSchnetError
     from esm_schnet.encoders.graph import build_graph
+    from esm_schnet.encoders.node_features import node_inputs
 
     graphs = []
     for pid in ids:
@@ -54,6 +56,8 @@ def make_graphs(records: dict, ids, labels: dict | None, graph: GraphSettings):
         emb = np.asarray(r.embedding, dtype=np.float32)
         if not np.isfinite(emb).all():
             raise EsmSchnetError(f"protein {pid!r}: its embedding contains NaN or Inf")
+        if features is not None:
+            emb = node_inputs(emb, features(pid, len(emb)))
         y = float("nan") if labels is None else labels[pid]
         graphs.append(
             build_graph(pid, emb, np.asarray(r.ca, np.float32), graph.cutoff,
@@ -132,13 +136,16 @@ def run_training_job(
     extra_provenance: dict | None = None,
     groups=None,
     data: str = "auto",
+    structures=(),
 ) -> dict:
     """Load, build graphs, train, predict the test ids (if any), write all outputs.
 
     settings: the job's typed settings (esm_schnet.core.resolved.JobSettings, built once at the
     entry point: graph, model, training and the label specs; specs without their classes get
     them from the sample table); groups: {id: cluster} for the inner CV of the linear term's
-    ridge start (train_model); data: `auto`, `stream` or `memory` (see the module docstring)."""
+    ridge start (train_model); data: `auto`, `stream` or `memory` (see the module docstring);
+    structures: the parsed structure files (results/structures/<id>.h5), read for the
+    descriptors of model.node_features (esm_schnet.encoders.node_features)."""
     import contextlib
 
     if data not in DATA_MODES:
@@ -152,7 +159,8 @@ def run_training_job(
     with contextlib.ExitStack() as stack:
         return _run(stack, shards=shards, samples=samples, train_ids=train_ids,
                     test_ids=test_ids, outdir=outdir, settings=settings, fold=fold,
-                    threads=threads, extra_provenance=extra_provenance, groups=groups, data=data)
+                    threads=threads, extra_provenance=extra_provenance, groups=groups, data=data,
+                    structures=structures)
 
 
 DATA_MODES = ("auto", "stream", "memory")
@@ -195,7 +203,7 @@ def estimated_memory_bytes(shards, ids, cutoff: float = 10.0) -> float:
 
 
 def _run(stack, *, shards, samples, train_ids, test_ids, outdir, settings: JobSettings, fold,
-         threads, extra_provenance, groups, data) -> dict:
+         threads, extra_provenance, groups, data, structures) -> dict:
     t_start = time.perf_counter()
     import torch
 
@@ -205,11 +213,14 @@ def _run(stack, *, shards, samples, train_ids, test_ids, outdir, settings: JobSe
     from esm_schnet.encoders.model import ModelConfig
     from esm_schnet.core.samples import read_sample_table
     from esm_schnet.core.store import load_records, shard_attrs
+    from esm_schnet.encoders.node_features import descriptor_source
     from esm_schnet.train.dataset import JobProteins
 
     t_import = time.perf_counter()
     settings.need("graph", "model", "training")
     graph, model_section, training = settings.graph, settings.model, settings.training
+    # model.node_features: descriptor columns after the embedding (None: the embedding alone)
+    features = descriptor_source(structures, model_section.get("node_features", []))
     malloc = tune_malloc()
     torch.set_num_threads(max(1, int(threads)))
     device = resolve_device(training.device, setting="training.device")
@@ -227,14 +238,15 @@ def _run(stack, *, shards, samples, train_ids, test_ids, outdir, settings: JobSe
         # provenance of the embeddings: the attrs of the first non-empty shard (each read once)
         attrs = next((a for a in map(shard_attrs, shards) if a.get("n_proteins")), {})
         t_load = time.perf_counter()
-        train_graphs = make_graphs(records, train_ids, targets, graph)
-        test_graphs = make_graphs(records, test_ids, targets, graph)
+        train_graphs = make_graphs(records, train_ids, targets, graph, features)
+        test_graphs = make_graphs(records, test_ids, targets, graph, features)
         del records
         dims = {g.x.shape[1] for g in train_graphs + test_graphs}
     else:  # one pass over the shards: checks, graphs into a temporary file; nothing kept
         t_load = time.perf_counter()
         source = stack.enter_context(
-            JobProteins(shards, list(train_ids) + list(test_ids), targets, graph))
+            JobProteins(shards, list(train_ids) + list(test_ids), targets, graph,
+                        features=features))
         attrs = source.attrs
         train_graphs, test_graphs = source.dataset(train_ids), source.dataset(test_ids)
         dims = source.dims
@@ -260,7 +272,7 @@ def _run(stack, *, shards, samples, train_ids, test_ids, outdir, settings: JobSe
     meta = {
         "embedding_model": attrs.get("model_id", ""),
         "embedding_revision": attrs.get("model_revision", ""),
-        "embedding_dim": cfg.in_channels,
+        "embedding_dim": cfg.embedding_width,
         "embedding": embedding_meta(attrs),
         "fold": fold,
         "seed": training.seed,

@@ -17,8 +17,8 @@ For each regression label the offset (a, c) and w are fitted jointly by a weight
 regression on the training proteins (`mean`: y on [mean(u), N]; `add`: y / N on [mean(u), 1 / N]
 with weights N^2, so the weighted squared error is the label-space one), then written into the
 head's scaler and into `model.skip` (b = 0: the ridge intercept is the scaler's a or c). The
-inputs come in groups (the embedding, the centroid features, the neighbour profile, the size
-column). Columns are centred and each group is divided by its total spread (the root of its
+inputs come in groups (the embedding, the structural descriptors of model.node_features when
+set, the centroid features, the neighbour profile, the size column). Columns are centred and each group is divided by its total spread (the root of its
 columns' variances summed), not column by column: a column that barely varies on the training
 proteins (a neighbour-profile Gaussian below the usual C-alpha spacing) stays small instead of
 being blown up to unit variance, where a held-out protein slightly outside its range would get
@@ -102,12 +102,13 @@ def fit_ridge(x, r, w, groups=None, alphas=RIDGE_ALPHAS, folds: int = INNER_FOLD
 
 
 def init_linear_term(model, batches, heads, readout: str, seed: int = 0,
-                     units=None) -> dict:
+                     units=None, node_features: int = 0) -> dict:
     """Fit the size line of each regression head's scaler and model.skip (the linear term)
     jointly, by group ridge on the one-graph training `batches` (read once, in order: only each
     protein's pooled inputs are kept); returns {label: choice}.
-    `units`: the inner-CV unit of each batch (None: each its own). No-op (empty dict) without
-    a linear term."""
+    `units`: the inner-CV unit of each batch (None: each its own); `node_features`: how many
+    of the input columns after the embedding are model.node_features' (a group of their own).
+    No-op (empty dict) without a linear term."""
     import torch
 
     skip = getattr(model, "skip", None)
@@ -123,8 +124,9 @@ def init_linear_term(model, batches, heads, readout: str, seed: int = 0,
     n = np.array(sizes)
     extra = model.centroid.width if model.centroid is not None else 0
     profile = model.num_gaussians  # the neighbour profile: SchNet's Gaussians, summed
-    widths = {"embedding": pooled.shape[1] - extra - profile, "centroid": extra,
-              "profile": profile, "size": 1}
+    feats = int(node_features)
+    widths = {"embedding": pooled.shape[1] - extra - profile - feats, "node_features": feats,
+              "centroid": extra, "profile": profile, "size": 1}
     names = [k for k, v in widths.items() if v]
     size_col = (1.0 / n if readout == "add" else n)[:, None]
     design = np.hstack([pooled, size_col])

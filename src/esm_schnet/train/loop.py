@@ -155,7 +155,10 @@ def train_model(train_graphs, model_cfg, training: TrainingSettings, *, device=N
         size_heads = copy.deepcopy(heads)  # before the ridge start moves their offsets
 
         units = None if groups is None else [str(groups.get(i, i)) for i in graphs.ids]
-        linear_choice = init_linear_term(model, train_b, heads, model_cfg.readout, seed, units)
+        from esm_schnet.encoders.node_features import width
+
+        linear_choice = init_linear_term(model, train_b, heads, model_cfg.readout, seed, units,
+                                         node_features=width(model_cfg.node_features))
         if linear_choice:
             logger.info("linear term started at the ridge fit of the training proteins "
                         "(%s)", linear_choice)
