@@ -90,15 +90,9 @@ def _module_file(name: str) -> Path:
     return p / "__init__.py" if (p / "__init__.py").exists() else p.with_suffix(".py")
 
 
-# a string that is exactly a dotted esm_schnet module name: a registry imports its built-ins by
-# name (esm_schnet.embed.featurizers.registry.BUILTINS), which a job runs as surely as an import
-MODULE_NAME = re.compile(r"^esm_schnet(\.[A-Za-z_][A-Za-z0-9_]*)+$")
-
-
 def third_party_imports(root: str) -> set[str]:
     """Top-level names of every non-stdlib module that `root` or any esm_schnet module it
-    imports (anywhere, also inside functions, or by name) imports: what a job running it can
-    need."""
+    imports (anywhere, also inside functions) imports: what a job running it can need."""
     seen, todo, out = set(), [root], set()
     while todo:
         name = todo.pop()
@@ -110,9 +104,7 @@ def third_party_imports(root: str) -> set[str]:
             continue
         pkg = name if f.name == "__init__.py" else name.rpartition(".")[0]
         for node in ast.walk(ast.parse(f.read_text())):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) and MODULE_NAME.match(node.value):
-                names = [node.value]  # a module imported by name (a registry's built-ins)
-            elif isinstance(node, ast.Import):
+            if isinstance(node, ast.Import):
                 names = [a.name for a in node.names]
             elif isinstance(node, ast.ImportFrom):
                 if node.level:

@@ -4,7 +4,7 @@ import pytest
 from esm_schnet.embed.featurizers import get_featurizer
 from esm_schnet.embed.featurizers.esm2 import ModelNotAvailableError, resolve_dtype
 from esm_schnet.embed.featurizers.onehot import OneHotFeaturizer
-from esm_schnet.embed.source import model_kind
+from esm_schnet.embed.featurizers.registry import model_kind
 
 
 def test_model_kind(tmp_path):

@@ -4,7 +4,8 @@
 # esm_schnet.embed and esm_schnet.core.store.
 import json
 
-from esm_schnet.embed.source import marker_path, models_dir_of, needs_download
+from esm_schnet.embed.featurizers import needs_download
+from esm_schnet.embed.source import marker_path, models_dir_of
 from esm_schnet.core.store import manifest_job
 
 EMB = config["embedding"]

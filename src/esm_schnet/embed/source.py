@@ -1,7 +1,8 @@
-"""Where downloaded weights live, and what the Snakefile asks about `embedding.model`.
+"""Where downloaded weights live: hub id or local directory, the download folder and its marker.
 
-Which featurizer handles a model id is the registry's business (esm_schnet.embed.featurizers:
-exact names such as the built-in one-hot, plugins, and ESM2 for hub ids and local directories).
+Which featurizer handles a model id, and whether it needs a download, is the registry's
+business (esm_schnet.embed.featurizers: exact names such as the built-in one-hot, plugins, and
+ESM2 for hub ids and local directories); this module imports nothing of it.
 A hub id is downloaded once by `esm-schnet download-model` into `<models_dir>/<tag>/` with a
 marker file `download.json`. Imports nothing heavy (no torch).
 """
@@ -15,7 +16,6 @@ from pathlib import Path
 from esm_schnet.core.paths import model_tag
 
 MARKER = "download.json"
-ESM2 = "esm2"  # the registered name of the catch-all featurizer (featurizers/esm2.py: NAME)
 
 
 def source_kind(model: str) -> str:
@@ -23,21 +23,6 @@ def source_kind(model: str) -> str:
     if model.startswith(("/", ".", "~")) or os.path.isdir(os.path.expanduser(model)):
         return "local"
     return "hub"
-
-
-def model_kind(model: str) -> str:
-    """'hub' or 'local' for an ESM2 model id, else the name of the featurizer that handles it."""
-    from esm_schnet.embed.featurizers import featurizer_name
-
-    name = featurizer_name(model)
-    return source_kind(model) if name == ESM2 else name
-
-
-def needs_download(model: str) -> bool:
-    """Whether the `download_model` rule must fetch weights for this model (the registry says)."""
-    from esm_schnet.embed.featurizers import needs_download as registry_needs_download
-
-    return registry_needs_download(model)
 
 
 def download_dir(model: str, models_dir: str | os.PathLike) -> Path:

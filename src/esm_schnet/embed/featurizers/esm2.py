@@ -29,14 +29,13 @@ import numpy as np
 
 from esm_schnet.core.errors import EsmSchnetError
 from esm_schnet.core.files import write_json
-from esm_schnet.embed.source import ESM2, MARKER, download_dir, read_marker, source_kind
-from esm_schnet.embed.featurizers.registry import register
+from esm_schnet.embed.source import MARKER, download_dir, read_marker, source_kind
 from esm_schnet.embed.featurizers.base import LANGUAGE_MODEL
 from esm_schnet.embed.featurizers.hub import HubFeaturizer, pretrained_kwargs  # noqa: F401 - pretrained_kwargs re-exported
 
 log = logging.getLogger("esm_schnet.embed.featurizers.esm2")
 
-NAME = ESM2
+NAME = "esm2"
 # ESM2 was trained on crops of 1024 tokens: 1022 residues + BOS + EOS.
 ESM_WINDOW = 1022
 WEIGHT_PATTERNS = ("*.safetensors", "pytorch_model.bin")
@@ -289,11 +288,13 @@ def download_model(
     return marker
 
 
-register(
-    lambda model: True,  # the catch-all: hub ids and local directories
-    create,
-    name=NAME,
-    kind=LANGUAGE_MODEL,
-    needs_download=needs_download,
-    download=download_model,
-)
+def setup(register) -> None:
+    """Register ESM2 with the featurizer registry (its `register`; registry.load_builtins)."""
+    register(
+        lambda model: True,  # the catch-all: hub ids and local directories
+        create,
+        name=NAME,
+        kind=LANGUAGE_MODEL,
+        needs_download=needs_download,
+        download=download_model,
+    )

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from esm_schnet.embed.featurizers.registry import register
 from esm_schnet.embed.featurizers.base import Featurizer
 
 NAME = "onehot"
@@ -52,4 +51,6 @@ def create(cfg=None) -> OneHotFeaturizer:
     return OneHotFeaturizer()
 
 
-register(NAME, create, kind=NAME)
+def setup(register) -> None:
+    """Register one-hot with the featurizer registry (its `register`; registry.load_builtins)."""
+    register(NAME, create, kind=NAME)

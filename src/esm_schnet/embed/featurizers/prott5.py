@@ -32,7 +32,6 @@ from pathlib import Path
 
 import numpy as np
 
-from esm_schnet.embed.featurizers.registry import register
 from esm_schnet.embed.featurizers.base import LANGUAGE_MODEL
 from esm_schnet.embed.featurizers.esm2 import (
     ESM_WINDOW,
@@ -162,11 +161,13 @@ def download(model: str, revision: str = "main", models_dir: str | os.PathLike =
     return download_model(model, revision, models_dir, patterns=DOWNLOAD_PATTERNS)
 
 
-register(
-    claims,
-    create,
-    name=NAME,
-    kind=LANGUAGE_MODEL,
-    needs_download=needs_download,
-    download=download,
-)
+def setup(register) -> None:
+    """Register ProtT5 with the featurizer registry (its `register`; registry.load_builtins)."""
+    register(
+        claims,
+        create,
+        name=NAME,
+        kind=LANGUAGE_MODEL,
+        needs_download=needs_download,
+        download=download,
+    )

@@ -1,9 +1,9 @@
 """The featurizer registry itself (see esm_schnet.embed.featurizers for the contract): what is
-registered, lookup of a model id, building a featurizer. The built-in modules and plugins import
-`register` from here; this module imports none of them at import time (built-ins by name at the
-first registration or lookup, plugins through their entry points), so there is no import circle.
+registered, lookup of a model id, building a featurizer. Plugins import `register` from here and
+are loaded through their entry points at the first lookup; the built-in modules import nothing of
+the registry and are registered by `load_builtins` (their `setup(register)`) before anything
+else, so there is no import circle.
 """
-
 
 from __future__ import annotations
 
@@ -45,27 +45,22 @@ class Registration:
 _EXACT: dict[str, Registration] = {}
 _MATCHERS: list[Registration] = []
 _plugins_loaded = False
-# The built-in featurizers, imported (and so registered) before anything else is registered or
-# looked up: ESM2 first (the catch-all), ProtT5 after it, so its predicate is asked first. They
-# are loaded by name, as the entry-point plugins are, because each imports `register` from here.
-BUILTINS = (
-    "esm_schnet.embed.featurizers.esm2",
-    "esm_schnet.embed.featurizers.onehot",
-    "esm_schnet.embed.featurizers.prott5",
-)
 _builtins_loaded = False
 
 
 def load_builtins() -> None:
-    """Import the built-in featurizer modules (once per process); each registers itself."""
+    """Register the built-in featurizers (once per process), before anything else is registered
+    or looked up: ESM2 first (the catch-all), ProtT5 after it, so its predicate is asked first.
+    Each built-in module exposes `setup(register)` and imports nothing of the registry, so
+    there is no import circle."""
     global _builtins_loaded
     if _builtins_loaded:
         return
     _builtins_loaded = True
-    import importlib
+    from esm_schnet.embed.featurizers import esm2, onehot, prott5
 
-    for module in BUILTINS:
-        importlib.import_module(module)
+    for module in (esm2, prott5, onehot):
+        module.setup(register)
 
 
 def register(
@@ -86,8 +81,7 @@ def register(
     needs_download / download: for featurizers whose weights the `download_model` rule fetches.
     A name registered again replaces the earlier registration.
     """
-    if getattr(factory, "__module__", None) not in BUILTINS:
-        load_builtins()  # built-ins first, whoever registers first: a later registration wins
+    load_builtins()  # built-ins first, whoever registers first: a later registration wins
     if isinstance(name_or_predicate, str):
         reg_name, predicate = name_or_predicate, None
     elif callable(name_or_predicate):
@@ -195,3 +189,12 @@ def download(model_id: str, revision: str = "main", models_dir="resources/models
             f"embedding.model {model_id!r} ({reg.name} featurizer) needs no download: nothing to do"
         )
     return reg.download(model_id, revision, models_dir)
+
+
+def model_kind(model_id: str) -> str:
+    """'hub' or 'local' for an ESM2 model id, else the name of the featurizer that handles it."""
+    from esm_schnet.embed.featurizers.esm2 import NAME
+    from esm_schnet.embed.source import source_kind
+
+    name = featurizer_name(model_id)
+    return source_kind(model_id) if name == NAME else name
