@@ -83,7 +83,7 @@ def test_train_predict_save_load_several_labels(tmp_path):
     assert all(p.shape == (2,) and abs(p.sum() - 1) < 1e-6 for p in pred["big"].values())
     save_model(tmp_path / "m.pt", model, cfg, heads, {"x": 1})
     payload = torch.load(tmp_path / "m.pt", weights_only=True)
-    assert payload["format_version"] == MODEL_FORMAT_VERSION == 6
+    assert payload["format_version"] == MODEL_FORMAT_VERSION == 7
     assert [h["spec"]["name"] for h in payload["labels"]] == ["dg", "tm", "big"]
     loaded = load_model(tmp_path / "m.pt")
     assert loaded.labels == specs and loaded.config.out_channels == 4
