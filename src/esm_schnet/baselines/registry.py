@@ -56,13 +56,13 @@ def load_plugins() -> None:
     if _plugins_loaded:
         return
     _plugins_loaded = True
-    from esm_schnet.core.plugins import load_entry_points
+    from esm_schnet.core.plugins import call_setup, load_entry_points
 
     def use(obj) -> None:
         if inspect.isclass(obj):
             register(obj)
-        elif callable(obj) and not inspect.ismodule(obj):
-            obj()
+        else:
+            call_setup(obj)
 
     load_entry_points(ENTRY_POINT_GROUP, "baseline", use)
 

@@ -1,4 +1,4 @@
-"""Entry-point plugins: the one loader the registries (featurizers, baselines) share.
+"""Entry-point plugins: the one loader the registries (featurizers, encoders, tasks, baselines, CV schemes) share.
 
 A registry calls `load_entry_points(group, what, use)` once per process: every entry point of
 `group` found on sys.path is loaded once (a distribution seen twice on sys.path counts once) and
@@ -15,9 +15,18 @@ from esm_schnet.core.errors import EsmSchnetError
 log = logging.getLogger("esm_schnet.core.plugins")
 
 
-def load_entry_points(group: str, what: str, use: Callable[[object], None]) -> None:
-    """Load every entry point of `group` and pass the loaded object to `use`; `what` names the
-    kind of plugin in messages (e.g. "featurizer")."""
+def call_setup(obj) -> None:
+    """What a loaded entry point does by default: a module registered its plugins when it was
+    imported; a function (`"package.module:setup"`) registers them when called."""
+    import inspect
+
+    if callable(obj) and not inspect.ismodule(obj):
+        obj()
+
+
+def load_entry_points(group: str, what: str, use: Callable[[object], None] = call_setup) -> None:
+    """Load every entry point of `group` and pass the loaded object to `use` (default
+    `call_setup`); `what` names the kind of plugin in messages (e.g. "featurizer")."""
     from importlib.metadata import entry_points
 
     seen = set()

@@ -68,15 +68,9 @@ def _load_plugins() -> None:
     if _plugins_loaded:
         return
     _plugins_loaded = True
-    import inspect
-
     from esm_schnet.core.plugins import load_entry_points
 
-    def use(obj) -> None:  # a module (its import registers) or a function that registers
-        if callable(obj) and not inspect.ismodule(obj):
-            obj()
-
-    load_entry_points(ENTRY_POINT_GROUP, "CV scheme", use)
+    load_entry_points(ENTRY_POINT_GROUP, "CV scheme")
 
 
 def scheme_names() -> list[str]:

@@ -46,11 +46,7 @@ def _load_plugins() -> None:
     _plugins_loaded = True
     from esm_schnet.core.plugins import load_entry_points
 
-    def use(obj) -> None:  # a module (its import registers) or a function that registers
-        if callable(obj) and not inspect.ismodule(obj):
-            obj()
-
-    load_entry_points(ENTRY_POINT_GROUP, "encoder", use)
+    load_entry_points(ENTRY_POINT_GROUP, "encoder")
 
 
 def encoder_names() -> list[str]:

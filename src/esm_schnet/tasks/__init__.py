@@ -55,7 +55,7 @@ def _load() -> None:
     if _loaded:
         return
     _loaded = True
-    from esm_schnet.core.plugins import load_entry_points
+    from esm_schnet.core.plugins import call_setup, load_entry_points
     from esm_schnet.tasks.classification import ClassificationTask
     from esm_schnet.tasks.regression import RegressionTask
 
@@ -65,8 +65,8 @@ def _load() -> None:
     def use(obj) -> None:
         if isinstance(obj, Task) or (inspect.isclass(obj) and issubclass(obj, Task)):
             register_task(obj)
-        elif callable(obj) and not inspect.ismodule(obj):
-            obj()
+        else:
+            call_setup(obj)
 
     load_entry_points(ENTRY_POINT_GROUP, "task", use)
 

@@ -7,7 +7,6 @@ else, so there is no import circle.
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -114,11 +113,7 @@ def load_plugins() -> None:
     _plugins_loaded = True
     from esm_schnet.core.plugins import load_entry_points
 
-    def use(obj) -> None:
-        if callable(obj) and not inspect.ismodule(obj):
-            obj()
-
-    load_entry_points(ENTRY_POINT_GROUP, "featurizer", use)
+    load_entry_points(ENTRY_POINT_GROUP, "featurizer")
 
 
 def registrations() -> list[Registration]:
