@@ -26,4 +26,4 @@ PATH="$R/.venv/bin:$PATH" snakemake --snakefile "$R/Snakefile" --configfile "$R/
   --config samples=samples.tsv 'labels=[solubility]' 'embedding={model: onehot}' "$cv" "$@" > run.log 2>&1 \
   || { tail -40 run.log >&2; exit 1; }
 echo "wall seconds: $(( $(date +%s) - start ))"
-sed -n '/summary (held-out/,$p' logs/evaluate/evaluate.log | cut -d' ' -f5- | sed 1d
+"$R/bench/evaluate_summary.sh" logs/evaluate/evaluate.log

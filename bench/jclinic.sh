@@ -16,4 +16,4 @@ start=$(date +%s)
 PATH="$R/.venv/bin:$PATH" snakemake --snakefile "$R/Snakefile" --configfile "$R/config.yaml" --cores 2 \
   --config samples=samples.tsv 'embedding={model: onehot}' "cv={scheme: $scheme}" "$@" > run.log 2>&1
 echo "wall seconds: $(( $(date +%s) - start ))"
-sed -n '/summary (held-out/,$p' logs/evaluate/evaluate.log | cut -d' ' -f5- | sed 1d
+"$R/bench/evaluate_summary.sh" logs/evaluate/evaluate.log
