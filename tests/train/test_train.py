@@ -44,7 +44,8 @@ def run_fold(tmp_path, shards, samples, folds, fold, outdir, training=None):
 def test_fold_job_end_to_end(dataset):
     tmp, shards, samples, folds, labels = dataset
     out = tmp / "fold-1"
-    pred = run_fold(tmp, shards, samples, folds, 1, out, {"val_fraction": 0.2, "patience": 2})
+    pred = run_fold(tmp, shards, samples, folds, 1, out,
+                    {"val_fraction": 0.2, "min_val_proteins": 1, "patience": 2})
     assert list(pred.columns) == ["id", "y_true", "y_pred", "fold"]
     assert list(pred["id"]) == ["p01", "p05"] and (pred["fold"] == 1).all()
     assert np.allclose(pred["y_true"], [labels["p01"], labels["p05"]])
@@ -60,6 +61,8 @@ def test_fold_job_end_to_end(dataset):
     assert prov["seed"] == 7 and prov["versions"]["torch"] == torch.__version__
     assert prov["graphs"]["train"]["edges"] > 0 and prov["config"]["graph"]["cutoff"] == 12.0
     assert "fold.log" in str(tmp / "fold.log")
+    assert len(prov["val_ids"]) == 1
+
     log_text = (tmp / "fold.log").read_text()
     assert "epoch 1/3 train_loss" in log_text
     # model.pt loads with weights_only=True and reproduces the fold's predictions
@@ -69,6 +72,21 @@ def test_fold_job_end_to_end(dataset):
     recs = load_records(shards, ids=["p01", "p05"])
     again = trained.predict_records([recs["p01"], recs["p05"]])
     assert np.allclose([again["p01"], again["p05"]], pred["y_pred"], rtol=1e-6)
+
+
+def test_no_validation_split_below_min_val_proteins(dataset):
+    """val_fraction 0.2 of 6 training proteins is 1: below training.min_val_proteins (default
+    20) no split is drawn and every epoch trains on all 6, exactly as with val_fraction 0."""
+    tmp, shards, samples, folds, labels = dataset
+    preds = {}
+    for name, training in (("default", {"val_fraction": 0.2}), ("off", {"val_fraction": 0.0}),
+                           ("two", {"val_fraction": 0.2, "min_val_proteins": 2})):
+        out = tmp / f"fold-{name}"
+        preds[name] = run_fold(tmp, shards, samples, folds, 1, out, training)["y_pred"]
+        prov = json.loads((out / "provenance.json").read_text())
+        assert len(prov["train_ids"]) == 6 and prov["val_ids"] == []
+        assert pd.read_csv(out / "history.tsv", sep="\t")["val_loss"].isna().all()
+    assert np.array_equal(preds["default"], preds["off"])  # the same training, bit for bit
 
 
 def test_same_config_same_predictions_bit_for_bit(dataset):

@@ -183,6 +183,7 @@ class TrainingSettings:
     batch_size: int
     weight_decay: float
     val_fraction: float
+    min_val_proteins: int
     patience: int
     seed: int
     device: str

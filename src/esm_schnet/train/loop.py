@@ -133,9 +133,14 @@ def train_model(train_graphs, model_cfg, training: TrainingSettings, *, device=N
     val = graphs.subset([])
     if training.val_fraction > 0 and len(graphs) >= 3:
         n_val = min(len(graphs) - 2, max(1, round(training.val_fraction * len(graphs))))
-        order = torch.randperm(len(graphs), generator=gen).tolist()
-        val = graphs.subset(sorted(order[:n_val]))
-        graphs = graphs.subset(sorted(order[n_val:]))
+        if n_val >= int(training.min_val_proteins):
+            order = torch.randperm(len(graphs), generator=gen).tolist()
+            val = graphs.subset(sorted(order[:n_val]))
+            graphs = graphs.subset(sorted(order[n_val:]))
+        else:
+            logger.info("no validation split: %d of %d training proteins would be fewer than "
+                        "training.min_val_proteins (%d); every epoch trains on all of them",
+                        n_val, len(graphs), int(training.min_val_proteins))
     specs = list(labels) if labels is not None else parse_labels(None)
     heads = LabelHeads.fit(specs, model_cfg.readout, [np.atleast_1d(g.y) for g in graphs.entries],
                            [g.num_nodes for g in graphs.entries])
