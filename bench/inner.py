@@ -78,7 +78,7 @@ def _scores(y, p) -> dict:
 
 def main() -> int:
     from esm_schnet.baselines import read_structure_summaries, registry
-    from esm_schnet.baselines.base import Proteins
+    from esm_schnet.evaluate.tables import baseline_proteins
     from esm_schnet.cv import read_folds
     from esm_schnet.cv.folds import assign_folds
     from esm_schnet.evaluate.read import pooled_records
@@ -122,11 +122,9 @@ def main() -> int:
     t0 = time.perf_counter()
     records = pooled_records(shards, ids=train)
     summaries = read_structure_summaries(structures)
-    n_res = [records[i].n_residues for i in train]
-    proteins = Proteins.from_arrays(
-        train, n_res, np.stack([records[i].mean for i in train]),
-        np.stack([records[i].sum for i in train]), labels=y).with_structure(
-        np.stack([summaries[i][0] for i in train]), np.stack([summaries[i][1] for i in train]))
+    # what the evaluate stage's baselines see (kfold inner folds: no cluster groups)
+    proteins = baseline_proteins(train, records, pd.DataFrame({"id": train}), "kfold",
+                                 summaries).with_labels(y)
     preds, _ = registry.run("regression", proteins, fold)
     out = {"run": str(run), "outer_fold": a.outer_fold, "inner_folds": a.inner,
            "proteins": len(train), "models": {m: _scores(y, p) for m, p in preds.items()}}
