@@ -17,7 +17,7 @@ from traindata import make_records
 
 
 SCHNET_KEYS = ("hidden_channels", "num_filters", "num_interactions", "num_gaussians", "filter",
-               "filter_spacing")
+               "filter_spacing", "head")
 
 
 def model_config(cutoff=10.0, in_channels=21, **model):
@@ -282,7 +282,8 @@ def test_version_1_model_file_still_loads(tmp_path, model):
                        centroid=False, linear=False)  # what a version 1 file means
     scaler = TargetScaler(readout="add", intercept=1.0, slope=0.5, sigma=0.1, scale=20.0)
     flat = {**{k: v for k, v in asdict(cfg).items() if k != "settings"}, **cfg.settings}
-    config_v1 = {k: v for k, v in flat.items() if k not in ("encoder", "centroid", "linear")}
+    config_v1 = {k: v for k, v in flat.items()
+                 if k not in ("encoder", "centroid", "linear", "head")}
     torch.save({"format": "esm-schnet-model", "format_version": 1, "model_config": config_v1,
                 "target_scaler": asdict(scaler), "meta": {},
                 "state_dict": model.state_dict()}, tmp_path / "v1.pt")
@@ -304,8 +305,10 @@ def test_version_5_flat_model_config_loads_with_schnet_settings_moved(tmp_path):
     model = build_model(cfg).eval()
     torch.nn.init.normal_(model.skip.weight, std=0.01)
     scaler = TargetScaler(readout="add", intercept=1.0, slope=0.5, sigma=0.1, scale=20.0)
-    flat = {**{k: v for k, v in asdict(cfg).items() if k != "settings"}, **cfg.settings}
-    assert sorted(cfg.settings) == sorted(SCHNET_KEYS)
+    # a version-5 file had SchNet's settings of its time as flat fields (no head: PyG's)
+    flat = {**{k: v for k, v in asdict(cfg).items() if k != "settings"},
+            **{k: v for k, v in cfg.settings.items() if k != "head"}}
+    assert sorted(cfg.settings) == sorted(SCHNET_KEYS) and cfg.settings["head"] == "residue"
     save_model(tmp_path / "now.pt", model, cfg, scaler, {})
     payload = torch.load(tmp_path / "now.pt", weights_only=True)
     payload.update(format_version=5, model_config=flat)
@@ -467,3 +470,59 @@ def test_linear_term_is_the_readout_of_a_linear_map_of_the_inputs(readout):
     b = collate([g1, g2])
     torch.testing.assert_close(m.forward_pyg(b.x, b.pos, b.batch).view(-1), out,
                                rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize("readout", ["add", "mean"])
+def test_pooled_head_is_a_network_on_the_pooled_residue_features(readout):
+    """model.schnet.head pooled: zero at initialisation; then the output is post(readout of
+    lin2's per-residue features), which is not the readout of per-residue outputs: nonlinear
+    in the pooled features."""
+    torch.manual_seed(0)
+    m = build_model(model_config(hidden_channels=16, num_filters=16, num_interactions=1,
+                                 cutoff=20.0, readout=readout, linear=False, centroid=False,
+                                 head="pooled")).eval()
+    assert m.post is not None and m.lin2.out_features == 8
+    g1, g2 = tiny_graphs()
+    b = collate([g1, g2])
+    assert float(m(b).abs().max()) == 0.0  # zero at initialisation
+    torch.nn.init.normal_(m.post[-1].weight)
+    torch.nn.init.normal_(m.post[-1].bias)
+    seen = {}
+    m.lin2.register_forward_hook(lambda mod, i, o: seen.__setitem__("h", o.detach()))
+    out = m(b)
+    h = seen["h"]
+    for k in range(2):
+        rows = h[b.batch == k]
+        pooled = rows.sum(0) if readout == "add" else rows.mean(0)
+        torch.testing.assert_close(out[k], m.post(pooled)[0], rtol=1e-5, atol=1e-5)
+        per_residue = m.post(rows)[:, 0]
+        other = per_residue.sum() if readout == "add" else per_residue.mean()
+        assert abs(float(other - out[k])) > 1e-3  # not a sum of per-residue terms
+    torch.testing.assert_close(m.forward_pyg(b.x, b.pos, b.batch).view(-1), out,
+                               rtol=1e-5, atol=1e-4)
+
+
+def test_pooled_head_round_trips_and_version_7_files_read_as_residue(tmp_path):
+    from dataclasses import asdict
+
+    g1, g2 = tiny_graphs()
+    cfg = model_config(hidden_channels=16, num_filters=8, num_interactions=1, cutoff=20.0,
+                       readout="mean", head="pooled")
+    torch.manual_seed(0)
+    model = build_model(cfg).eval()
+    torch.nn.init.normal_(model.post[-1].weight)
+    scaler = TargetScaler(readout="mean", intercept=1.0, slope=0.0, sigma=2.0, scale=1.0)
+    save_model(tmp_path / "pooled.pt", model, cfg, scaler, {})
+    loaded = load_model(tmp_path / "pooled.pt")
+    assert loaded.config.settings["head"] == "pooled"
+    assert loaded.predict([g1, g2]) == TrainedModel(model, cfg, scaler).predict([g1, g2])
+    # a version-7 file (before model.schnet.head) is PyG's per-residue head
+    plain = model_config(hidden_channels=16, num_filters=8, num_interactions=1, cutoff=20.0)
+    torch.manual_seed(0)
+    old_model = build_model(plain).eval()
+    save_model(tmp_path / "now.pt", old_model, plain, scaler, {})
+    payload = torch.load(tmp_path / "now.pt", weights_only=True)
+    settings = {k: v for k, v in plain.settings.items() if k != "head"}
+    payload.update(format_version=7, model_config={**asdict(plain), "settings": settings})
+    torch.save(payload, tmp_path / "v7.pt")
+    assert load_model(tmp_path / "v7.pt").config == plain

@@ -83,7 +83,7 @@ def test_train_predict_save_load_several_labels(tmp_path):
     assert all(p.shape == (2,) and abs(p.sum() - 1) < 1e-6 for p in pred["big"].values())
     save_model(tmp_path / "m.pt", model, cfg, heads, {"x": 1})
     payload = torch.load(tmp_path / "m.pt", weights_only=True)
-    assert payload["format_version"] == MODEL_FORMAT_VERSION == 7
+    assert payload["format_version"] == MODEL_FORMAT_VERSION == 8
     assert [h["spec"]["name"] for h in payload["labels"]] == ["dg", "tm", "big"]
     loaded = load_model(tmp_path / "m.pt")
     assert loaded.labels == specs and loaded.config.out_channels == 4
@@ -106,7 +106,7 @@ def test_format_3_checkpoint_still_loads(tmp_path):
     torch.nn.init.normal_(model.lin2.weight)
     scaler = TargetScaler(readout="add", intercept=1.0, slope=0.5, sigma=0.1, scale=20.0)
     config = {**asdict(cfg), **cfg.settings}  # SchNet's settings were flat fields then
-    del config["out_channels"], config["settings"]
+    del config["out_channels"], config["settings"], config["head"]  # (head: since format 8)
     torch.save({"format": "esm-schnet-model", "format_version": 3, "model_config": config,
                 "target_scaler": asdict(scaler), "meta": {},
                 "state_dict": model.state_dict()}, tmp_path / "old.pt")

@@ -103,7 +103,7 @@ def test_checkpoint_round_trip_records_the_groups(trained):
 
     m = load_model(trained["out"]["stream"] / "model.pt")
     assert m.config.node_features == ["rsa", "ss"] and m.config.embedding_width == 21
-    assert m.meta["embedding_dim"] == 21 and MODEL_FORMAT_VERSION == 7
+    assert m.meta["embedding_dim"] == 21 and MODEL_FORMAT_VERSION == 8
     # a version-6 file (before node features) reads as the embedding alone
     old = {"format_version": 6, "model_config": {
         k: v for k, v in m.config.__dict__.items() if k != "node_features"}}

@@ -10,6 +10,11 @@ small modules are swapped in:
   optional cap keeps the nearest k).
 - `filter="table"` (the default): the tabulated filter of esm_schnet.encoders.tabulated;
   `filter="mlp"` keeps PyG's original per-edge modules.
+- `head="pooled"`: `lin2` maps each residue to hidden_channels // 2 features instead of the
+  outputs, the readout pools them, and a small network on the pooled vector (`post`: shifted
+  softplus, Linear) gives the outputs: nonlinear in the protein's pooled features (e.g. its
+  composition), which PyG's per-residue head (`head="residue"`, the default: the prediction is
+  a sum or mean of per-residue outputs) cannot express.
 
 `atomref` is None, `dipole` False, `mean`/`std` None: targets are standardised outside the model
 (see esm_schnet.encoders.model.TargetScaler).
@@ -24,6 +29,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 from torch_geometric.nn.models import SchNet
+from torch_geometric.nn.models.schnet import ShiftedSoftplus
 
 from esm_schnet.encoders.graph import Batch, check_edges, radius_graph
 from esm_schnet.encoders.context import ForwardContext
@@ -82,7 +88,7 @@ class SchNetEncoder(SchNet):
                  max_neighbors: int | None, readout: str, layer_norm: bool, centroid: bool,
                  linear: bool, dropout: float, hidden_channels: int, num_filters: int,
                  num_interactions: int, num_gaussians: int, filter: str,
-                 filter_spacing: float):
+                 filter_spacing: float, head: str):
         """Keyword arguments as PyG's SchNet: the settings every encoder receives
         (esm_schnet.encoders.model.COMMON_KWARGS), then the section model.schnet (no defaults
         here: the config schema holds them)."""
@@ -90,6 +96,8 @@ class SchNetEncoder(SchNet):
             raise ValueError(f"readout must be 'add' or 'mean', got {readout!r}")
         if filter not in ("table", "mlp"):
             raise ValueError(f"filter must be 'table' or 'mlp', got {filter!r}")
+        if head not in ("residue", "pooled"):
+            raise ValueError(f"head must be 'residue' or 'pooled', got {head!r}")
         context = ForwardContext()
         super().__init__(
             hidden_channels=hidden_channels,
@@ -112,7 +120,14 @@ class SchNetEncoder(SchNet):
                                            dropout)
         # one output per regression label and one logit per class (esm_schnet.tasks.heads)
         self.out_channels = int(out_channels)
-        if self.out_channels != 1:
+        self.head = head
+        # head "pooled": residue features pooled, then a network on the pooled vector
+        self.post = None
+        if head == "pooled":
+            width = self.lin2.in_features
+            self.lin2 = nn.Linear(width, width)
+            self.post = nn.Sequential(ShiftedSoftplus(), nn.Linear(width, self.out_channels))
+        elif self.out_channels != 1:
             self.lin2 = nn.Linear(self.lin2.in_features, self.out_channels)
         # model.linear: a linear term of each residue's input features and of its neighbour
         # profile (the Gaussian expansion of its edge distances, summed over its edges) added to
@@ -130,14 +145,20 @@ class SchNetEncoder(SchNet):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """PyG's initialisation, then the last readout layer at zero: the untrained network
-        outputs 0, i.e. exactly the target scaler's offset (the fold's size-only fit). With
-        PyG's Xavier init the per-residue outputs of an `add` readout summed to several
-        standard deviations on large proteins (first-epoch loss 4-5x the offset's), and the
-        first epochs were spent undoing it."""
+        """PyG's initialisation, then the last layer at zero (lin2; with head "pooled" the
+        pooled network's last Linear): the untrained network outputs 0, i.e. exactly the
+        target scaler's offset (the fold's size-only fit). With PyG's Xavier init the
+        per-residue outputs of an `add` readout summed to several standard deviations on
+        large proteins (first-epoch loss 4-5x the offset's), and the first epochs were spent
+        undoing it."""
         super().reset_parameters()
-        torch.nn.init.zeros_(self.lin2.weight)
-        torch.nn.init.zeros_(self.lin2.bias)
+        post = getattr(self, "post", None)
+        last = self.lin2 if post is None else post[-1]
+        if post is not None:
+            torch.nn.init.xavier_uniform_(self.lin2.weight)
+            torch.nn.init.zeros_(self.lin2.bias)
+        torch.nn.init.zeros_(last.weight)
+        torch.nn.init.zeros_(last.bias)
         if getattr(self, "skip", None) is not None:
             torch.nn.init.zeros_(self.skip.weight)
             torch.nn.init.zeros_(self.skip.bias)
@@ -199,8 +220,11 @@ class SchNetEncoder(SchNet):
 
     def _forward(self, x: Tensor, pos: Tensor, batch: Tensor,
                  profile: Tensor | None = None) -> Tensor:
-        """SchNet.forward, plus the linear term (model.linear) through the same readout."""
+        """SchNet.forward (with head "pooled": then the network on the pooled features), plus
+        the linear term (model.linear) through the same readout."""
         out = SchNet.forward(self, x, pos, batch)
+        if self.post is not None:
+            out = self.post(out)
         if self.skip is not None:
             out = out + self.readout(self.skip(torch.cat([x, profile], dim=1)), batch, dim=0)
         return out

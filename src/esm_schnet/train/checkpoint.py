@@ -3,11 +3,12 @@
 Payload (a dict, loadable with `torch.load(weights_only=True)`): `format` ("esm-schnet-model"),
 `format_version`, `model_config` (asdict of ModelConfig), `labels` (every label's head:
 spec with task and classes, target scaler or class prior; esm_schnet.tasks.heads), `meta`,
-`state_dict`. Version 7 added `model_config.node_features` (model.node_features: the
+`state_dict`. Version 8 added `model.schnet.head` to the schnet settings (before: the
+per-residue head, "residue"). Version 7 added `model_config.node_features` (model.node_features: the
 descriptor groups after the embedding, esm_schnet.encoders.node_features; before: none). Version 6 moved the encoder's own settings into `model_config.settings` (the
 section model.<encoder>; before, SchNet's were flat fields of the model config, and every model
 was SchNet); version 4 added `labels` and `model_config.out_channels` (before: one regression
-label `label`, its `target_scaler`); version 2 added `model_config.encoder`; versions 1-6 still
+label `label`, its `target_scaler`); version 2 added `model_config.encoder`; versions 1-7 still
 load (their fields translated).
 
 `meta["embedding"]` records how the training embeddings were made, enough to make them again for
@@ -33,10 +34,10 @@ from esm_schnet.tasks.heads import LabelHeads
 from esm_schnet.encoders.model import ModelConfig, TargetScaler, build_model
 
 MODEL_FORMAT = "esm-schnet-model"
-# 7: model_config.node_features; 6: the encoder's settings in model_config.settings; 5: model_config.centroid and .linear;
+# 8: model.schnet.head in model_config.settings; 7: model_config.node_features; 6: the encoder's settings in model_config.settings; 5: model_config.centroid and .linear;
 # 4: several labels (`labels` heads, model_config.out_channels); 3: target scaler with
 # intercept + slope (1, 2: mu)
-MODEL_FORMAT_VERSION = 7
+MODEL_FORMAT_VERSION = 8
 # the fields of versions 1-5's flat model config that were SchNet's own (now model.schnet)
 SCHNET_FIELDS = ("hidden_channels", "num_filters", "num_interactions", "num_gaussians", "filter",
                  "filter_spacing")
@@ -222,6 +223,8 @@ def _model_config(payload: dict, path) -> ModelConfig:
         data["settings"] = {k: data.pop(k) for k in SCHNET_FIELDS if k in data}
     if version < 7:  # before model.node_features: the embedding alone
         data.setdefault("node_features", [])
+    if version < 8 and data.get("encoder") == "schnet":  # before model.schnet.head: PyG's
+        data["settings"] = {**data["settings"], "head": data["settings"].get("head", "residue")}
     try:
         return ModelConfig.from_dict(data)
     except ConfigError as exc:
