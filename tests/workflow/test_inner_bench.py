@@ -61,3 +61,33 @@ def test_variants_on_inner_folds_of_one_outer_fold(tmp_path, run_snakemake, tiny
             assert not set(prov["test_ids"]) & set(prov["train_ids"])
             seen |= set(prov["test_ids"])
         assert seen == train  # every outer training protein predicted once, no test protein
+
+    # bench/pooled_models.py on the same run: scikit-learn models on pooled features, scored
+    # out of fold on the run's own outer folds
+    res = subprocess.run([sys.executable, str(REPO / "bench" / "pooled_models.py"), str(wd),
+                          "--trees", "20"], capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    pooled = json.loads(res.stdout)
+    assert pooled["proteins"] == len(folds) == 20 and pooled["folds"] == 2
+    assert pooled["label"] == "label"
+    sets = {"composition": 21, "+structure": 30, "+surface": 70, "+contacts": 240}
+    for name, width in sets.items():
+        for model in ("ridge", "random_forest", "boosted_trees", "svr_rbf"):
+            row = pooled["models"][f"{name}/{model}"]
+            assert row["features"] == width and row["rmse"] > 0
+            assert -1.0 <= row["pearson"] <= 1.0
+
+    # bench/fit_check.py on the same run: the workflow's training loop on a few training
+    # proteins of outer fold 0, and a least-squares fit on the untrained network's features
+    res = subprocess.run([sys.executable, str(REPO / "bench" / "fit_check.py"), str(wd),
+                          "--proteins", "6", "--epochs", "2", "--model",
+                          json.dumps({"linear": False, "schnet": {"hidden_channels": 8,
+                                                                  "num_filters": 8}})],
+                         capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    fit = json.loads(res.stdout)
+    assert fit["proteins"] == 6 and fit["label"] == "label" and len(fit["training_loss"]) == 2
+    assert fit["features_at_start"]["width"] == 4  # hidden_channels / 2: lin2's input
+    # 6 proteins, 4 features + intercept: least squares fits them well but not exactly
+    assert 0.0 < fit["features_at_start"]["least_squares_train_r2"] < 1.0
+    assert fit["train_r2"] <= 1.0
