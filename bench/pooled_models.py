@@ -21,7 +21,8 @@ Each feature set is fitted by ridge (standardised, penalty by scikit-learn's eff
 random forest, gradient-boosted trees (HistGradientBoostingRegressor at hgb_struct's first grid
 setting) and an RBF support-vector regression (C by an inner 3-fold grid search) on each
 training fold and scored on its test fold. Prints one JSON object: per feature set and model,
-the out-of-fold RMSE and Pearson r over every protein.
+the out-of-fold RMSE and Pearson r over every protein of the folds (a protein the parse stage
+skipped is left out; `proteins` says how many were scored).
 """
 
 from __future__ import annotations
@@ -119,9 +120,12 @@ def main() -> int:
     samples = pd.read_csv(run / "samples.tsv", sep="\t", dtype={"id": str})
     label = a.label or samples.columns[2]
     folds = read_folds(run / "results" / "cv" / a.scheme / "folds.tsv")
-    ids = [i for i in samples["id"] if i in folds]
-    rows = [protein_features(read_structure_h5(run / "results" / "structures" / f"{i}.h5"))
-            for i in ids]
+    ids, rows = [], []
+    for i in (i for i in samples["id"] if i in folds):
+        protein = read_structure_h5(run / "results" / "structures" / f"{i}.h5")
+        if protein.error is None and protein.chains:  # a skipped protein has no features
+            ids.append(i)
+            rows.append(protein_features(protein))
     y = samples.set_index("id").loc[ids, label].to_numpy(dtype=float)
     fold = np.array([folds[i][0] for i in ids])
     out = {"run": str(run), "scheme": a.scheme, "label": label, "proteins": len(ids),
