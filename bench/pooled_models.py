@@ -38,7 +38,8 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-AMINO_ACIDS = "ACDEFGHIKLMNPQRSTVWY"
+from esm_schnet.baselines.structure import AMINO_ACIDS  # noqa: E402  (after the src path)
+
 CONTACT = 8.0  # Angstrom, C-alpha
 MIN_SEPARATION = 3  # residues apart in sequence (i, i+1, i+2 are backbone neighbours)
 

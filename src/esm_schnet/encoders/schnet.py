@@ -120,7 +120,6 @@ class SchNetEncoder(SchNet):
                                            dropout)
         # one output per regression label and one logit per class (esm_schnet.tasks.heads)
         self.out_channels = int(out_channels)
-        self.head = head
         # head "pooled": residue features pooled, then a network on the pooled vector
         self.post = None
         if head == "pooled":

@@ -224,7 +224,7 @@ def _model_config(payload: dict, path) -> ModelConfig:
     if version < 7:  # before model.node_features: the embedding alone
         data.setdefault("node_features", [])
     if version < 8 and data.get("encoder") == "schnet":  # before model.schnet.head: PyG's
-        data["settings"] = {**data["settings"], "head": data["settings"].get("head", "residue")}
+        data["settings"] = {"head": "residue", **data["settings"]}
     try:
         return ModelConfig.from_dict(data)
     except ConfigError as exc:
