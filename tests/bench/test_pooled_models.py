@@ -41,3 +41,45 @@ def test_contact_counts_and_composition_of_a_parsed_protein():
     np.testing.assert_allclose(got, want[np.triu_indices(20)], atol=1e-9)
     assert got.sum() > n  # a folded protein: more long-range contacts than residues
     assert len(f["structure"]) == 9 and len(f["surface"]) == 40
+
+
+def test_element_frequencies_of_the_potentials():
+    from esm_schnet.parse import parse_structure
+
+    pm = _module()
+    protein = parse_structure(REPO / "resources" / "example" / "structures" / "ex01.pdb.gz", "ex01")
+    el = pm.protein_features(protein)["elements"]
+    assert set(el) == set(pm.POTENTIALS)
+    assert [len(el[f]) for f in pm.POTENTIALS] == [80, 60, 80, 210, 210, 210]
+    for f in pm.POTENTIALS:
+        assert abs(el[f].sum() - 1) < 1e-12  # every family a distribution over its elements
+    # helix at phi -60, psi -45; strand at -120, 130; left-handed at 60, 40; -60, -170 extended
+    phi = np.array([-60.0, -120.0, 60.0, -60.0])
+    psi = np.array([-45.0, 130.0, 40.0, -170.0])
+    np.testing.assert_array_equal(pm.torsion_region(phi, psi), [0, 1, 2, 1])
+
+
+def test_potentials_learn_from_training_labels_only():
+    pm = _module()
+    rng = np.random.default_rng(0)
+    n = 60
+    freq = rng.dirichlet(np.ones(5), size=n)
+    y = 50 + 40 * freq[:, 0] + rng.normal(0, 1, n)  # element 0 goes with a high label
+    pot = pm.potential(freq, y)
+    assert pot[0] > 0 and pot[0] == pot.max()
+    train = np.arange(n) < 45
+    families = {"a": freq, "b": rng.dirichlet(np.ones(3), size=n)}
+    x = pm.potential_features(families, train, y)
+    assert x.shape == (n, 2)
+    assert np.corrcoef(x[~train, 0], y[~train])[0, 1] > 0.5  # it carries the signal to test rows
+    # no row is made from its own label: change a training protein's label, and its own row
+    # stays while the rows made with it move
+    y2 = y.copy()
+    y2[3] += 1000.0
+    x2 = pm.potential_features(families, train, y2)
+    np.testing.assert_array_equal(x2[3], x[3])
+    assert not np.allclose(x2[~train], x[~train])
+    # test proteins' labels are never read
+    y3 = y.copy()
+    y3[~train] = 0.0
+    np.testing.assert_array_equal(pm.potential_features(families, train, y3), x)

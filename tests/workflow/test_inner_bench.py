@@ -70,12 +70,17 @@ def test_variants_on_inner_folds_of_one_outer_fold(tmp_path, run_snakemake, tiny
     pooled = json.loads(res.stdout)
     assert pooled["proteins"] == len(folds) == 20 and pooled["folds"] == 2
     assert pooled["label"] == "label"
-    sets = {"composition": 21, "+structure": 30, "+surface": 70, "+contacts": 240}
+    sets = {"composition": 21, "+structure": 30, "+surface": 70, "+contacts": 240,
+            "+potentials": 36}
     for name, width in sets.items():
-        for model in ("ridge", "random_forest", "boosted_trees", "svr_rbf"):
+        for model in ("ridge", "random_forest", "boosted_trees", "svr_rbf", "mlp", "average"):
             row = pooled["models"][f"{name}/{model}"]
             assert row["features"] == width and row["rmse"] > 0
             assert -1.0 <= row["pearson"] <= 1.0
+    assert len(pooled["models"]) == 6 * len(sets) + 1
+    assert pooled["models"]["all/average"]["rmse"] > 0
+    assert set(pooled["potential_alone_pearson"]) == {
+        "acc", "ss", "torsion", "pair_6", "pair_8", "pair_10"}
 
     # bench/fit_check.py on the same run: the workflow's training loop on a few training
     # proteins of outer fold 0, and a least-squares fit on the untrained network's features
