@@ -53,7 +53,7 @@ sys.path.insert(0, str(REPO / "src"))
 
 from esm_schnet.baselines.structure import AMINO_ACIDS  # noqa: E402  (after the src path)
 
-CONTACT = 8.0  # Angstrom, C-alpha
+CONTACT = 8.0  # Angstrom, C-alpha (within DIST_BINS[-1])
 MIN_SEPARATION = 3  # residues apart in sequence (i, i+1, i+2 are backbone neighbours)
 RSA_BINS = (0.1, 0.25, 0.5)  # relative accessibility bin edges
 DIST_BINS = (6.0, 8.0, 10.0)  # C-alpha distance bins of the pair potentials, Angstrom
@@ -96,13 +96,19 @@ def protein_features(protein) -> dict:
     d = np.sqrt(((ca[:, None, :] - ca[None, :, :]) ** 2).sum(-1))
     far = (np.abs(pos[:, None] - pos[None, :]) >= MIN_SEPARATION) | (chain[:, None] != chain[None])
     ok = t >= 0
-    i, j = np.nonzero((d < CONTACT) & far & ok[:, None] & ok[None, :] & (pos[:, None] < pos[None]))
-    pair = np.zeros((20, 20))
-    np.add.at(pair, (np.minimum(t[i], t[j]), np.maximum(t[i], t[j])), 1.0)
-    contacts = pair[np.triu_indices(20)] / n
+    # every pair of standard residues once, not backbone neighbours, within the widest bin;
+    # `kind`: its unordered residue-type pair (the 210 of np.triu_indices(20), in that order)
+    i, j = np.nonzero((d < DIST_BINS[-1]) & far & ok[:, None] & ok[None, :]
+                      & (pos[:, None] < pos[None]))
+    upper = np.triu_indices(20)
+    pair_index = np.full((20, 20), -1)
+    pair_index[upper] = np.arange(len(upper[0]))
+    kind = pair_index[np.minimum(t[i], t[j]), np.maximum(t[i], t[j])]
+    dist = d[i, j]
+    contacts = np.bincount(kind[dist < CONTACT], minlength=len(upper[0])) / n
     # element frequencies of the statistical potentials (each family sums to 1 over its elements)
-    col = {c: np.asarray(protein.descriptors, np.float64)[:, k]
-           for k, c in enumerate(DESCRIPTOR_COLUMNS)}
+    desc = np.asarray(protein.descriptors, np.float64)
+    col = {c: desc[:, k] for k, c in enumerate(DESCRIPTOR_COLUMNS)}
     el = {}
     sel = ok & (col["rsa_ok"] > 0.5)
     el["acc"] = _fractions(t[sel] * 4 + np.searchsorted(RSA_BINS, col["rsa"][sel]), 80)
@@ -113,15 +119,9 @@ def protein_features(protein) -> dict:
     phi = np.degrees(np.arctan2(col["phi_sin"], col["phi_cos"]))[sel]
     psi = np.degrees(np.arctan2(col["psi_sin"], col["psi_cos"]))[sel]
     el["torsion"] = _fractions(t[sel] * 4 + torsion_region(phi, psi), 80)
-    upper = np.triu_indices(20)
-    pair_index = np.full((20, 20), -1)
-    pair_index[upper] = np.arange(len(upper[0]))
     lo = 0.0
     for hi in DIST_BINS:
-        i, j = np.nonzero((d >= lo) & (d < hi) & far & ok[:, None] & ok[None, :]
-                          & (pos[:, None] < pos[None]))
-        el[f"pair_{hi:.0f}"] = _fractions(
-            pair_index[np.minimum(t[i], t[j]), np.maximum(t[i], t[j])], len(upper[0]))
+        el[f"pair_{hi:.0f}"] = _fractions(kind[(dist >= lo) & (dist < hi)], len(upper[0]))
         lo = hi
     return {"composition": np.r_[comp, np.log(n)], "structure": pooled, "surface": surface,
             "contacts": contacts, "elements": el}
@@ -195,14 +195,13 @@ def models(trees: int, seed: int = 0) -> dict:
     }
 
 
-def out_of_fold(make, x, y, fold) -> tuple[np.ndarray, int]:
-    """(out-of-fold predictions, feature count); `x` as feature_sets gives it."""
+def out_of_fold(make, per_fold: list[np.ndarray], tests: list[np.ndarray], y) -> np.ndarray:
+    """Out-of-fold predictions: for every fold (its test mask), a model fitted on its training
+    proteins' rows of that fold's features and scored on its test rows."""
     pred = np.full(len(y), np.nan)
-    for f in np.unique(fold):
-        test = fold == f
-        xf = x(~test, y) if callable(x) else x
-        pred[test] = make().fit(xf[~test], y[~test]).predict(xf[test])
-    return pred, xf.shape[1]
+    for x, test in zip(per_fold, tests):
+        pred[test] = make().fit(x[~test], y[~test]).predict(x[test])
+    return pred
 
 
 def main() -> int:
@@ -232,25 +231,29 @@ def main() -> int:
     score = lambda p, width: {  # noqa: E731
         "features": int(width), "rmse": round(float(np.sqrt(np.mean((p - y) ** 2))), 3),
         "pearson": round(float(np.corrcoef(p, y)[0, 1]), 3)}
+    tests = [fold == f for f in np.unique(fold)]
     every = []
     for name, x in feature_sets(rows).items():
+        # one matrix per fold: a set learnt from labels is made once per fold, from its training
+        # proteins only, and shared by every model
+        per_fold = [x(~test, y) if callable(x) else x for test in tests]
+        width = per_fold[0].shape[1]
         preds = []
         for model, make in models(a.trees).items():
-            p, width = out_of_fold(make, x, y, fold)
+            p = out_of_fold(make, per_fold, tests, y)
             out["models"][f"{name}/{model}"] = score(p, width)
             preds.append(p)
         out["models"][f"{name}/average"] = score(np.mean(preds, axis=0), width)
         every += preds
+        if name == "+potentials":  # each potential alone: its test proteins' feature (the
+            # potentials of their fold's training proteins) against their label, every fold
+            alone = np.zeros((len(y), len(POTENTIALS)))
+            for xf, test in zip(per_fold, tests):
+                alone[test] = xf[test, -len(POTENTIALS):]
+            out["potential_alone_pearson"] = {
+                f: round(float(np.corrcoef(alone[:, k], y)[0, 1]), 3)
+                for k, f in enumerate(POTENTIALS)}
     out["models"]["all/average"] = score(np.mean(every, axis=0), 0)
-    # each potential alone: its test proteins' feature (potentials of their training fold)
-    # against their label, over every fold
-    families = {f: np.array([r["elements"][f] for r in rows]) for f in POTENTIALS}
-    alone = np.zeros((len(y), len(families)))
-    for f in np.unique(fold):
-        test = fold == f
-        alone[test] = potential_features(families, ~test, y)[test]
-    out["potential_alone_pearson"] = {
-        f: round(float(np.corrcoef(alone[:, k], y)[0, 1]), 3) for k, f in enumerate(families)}
     print(json.dumps(out, indent=1))
     return 0
 
